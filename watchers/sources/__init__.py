@@ -1,0 +1,1 @@
+"""Where media comes from: one module per source kind, all yielding the same `FetchedPost` shape."""

@@ -1,0 +1,119 @@
+"""The contract every source kind implements.
+
+A source turns a watch target (a channel, an export folder, a drop folder) into posts, oldest first, strictly
+after a cursor, and downloads the media those posts reference. Sources know nothing about the database, faces
+or alerts: the scan pipeline above them stores posts, advances the cursor, and analyses the media.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+class MediaKind(enum.StrEnum):
+    """What a media item is; decides how frames are taken from it."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    ANIMATION = "animation"
+    ROUND_VIDEO = "round_video"
+    IMAGE_DOCUMENT = "image_document"
+
+    @property
+    def is_moving(self) -> bool:
+        return self in (MediaKind.VIDEO, MediaKind.ANIMATION, MediaKind.ROUND_VIDEO)
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A media item of a post, not yet downloaded.
+
+    `locator` is whatever the source needs to download it again later (a URL, a file path, a message id and
+    index); it is stored with the post so a failed download can be retried on the next run.
+    """
+
+    kind: MediaKind
+    locator: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchedPost:
+    """One post as a source sees it. An album (several media sent together) is one post."""
+
+    message_id: int
+    channel: str
+    permalink: str
+    date: datetime
+    text: str = ""
+    forwarded_from: str | None = None
+    media: tuple[MediaRef, ...] = field(default_factory=tuple)
+
+    @property
+    def cursor(self) -> str:
+        """The cursor value meaning "this post and everything before it has been seen"."""
+        return str(self.message_id)
+
+
+class SourceError(Exception):
+    """Base of the typed errors a source raises; the scheduler decides what to do by the subclass."""
+
+
+class RetryLater(SourceError):
+    """A passing failure (rate limit, network, server error): run the watch again after `seconds`."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {seconds:.0f} s")
+        self.seconds = seconds
+        self.reason = reason or f"retry in {seconds:.0f} s"
+
+
+class NeedsAttention(SourceError):
+    """A failure no retry will fix (private or deleted channel, bad credentials, missing folder)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MediaTooLarge(SourceError):
+    """A media item is larger than the configured cap; it is skipped, not retried."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"media is {size} bytes, over the {limit}-byte cap")
+        self.size = size
+        self.limit = limit
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A kind of place posts come from. One instance per watch run; cheap to build."""
+
+    def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
+        """Yield at most `limit` posts strictly after `cursor` (None: the start), oldest first."""
+        ...
+
+    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+        """Write the media's bytes to `dest`; raise `MediaTooLarge` past `max_bytes`, `RetryLater` on a
+        passing failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What sources get from the installation's settings; injected so tests can point them at local servers.
+
+    `telegram_client` is a started Telethon `TelegramClient` (or an object with the same interface), shared by
+    every telegram watch of the process; None when no Telegram account is configured.
+    """
+
+    tme_base_url: str = "https://t.me"
+    http_timeout_seconds: float = 30.0
+    user_agent: str = "ImpersonationWatch/0.1 (+https://github.com/impersonation-watch)"
+    telegram_client: object | None = None
