@@ -1,0 +1,237 @@
+"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlmodel import Session
+
+from app import db
+from app.runtime import Runtime
+from app.settings import Settings
+from watchers import service as scan_service
+from watchers.schemas import PersonFound, ScanResult
+from watchlist import service as watchlist_service
+from watchlist.errors import InputRejected
+from watchlist.models import Person
+from watchlist.schemas import PersonCreate
+
+cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
+db_cli = typer.Typer(help="Database schema.")
+person_cli = typer.Typer(help="People on the watchlist.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(person_cli, name="person")
+
+out = Console()
+err = Console(stderr=True)
+DEMO_MEDIA = Path(__file__).resolve().parent / "demo_media"
+
+
+def _runtime() -> Runtime:
+    settings = Settings()
+    db.upgrade(settings.resolved_database_url)
+    return Runtime.from_settings(settings)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply the database migrations (safe to run at every start)."""
+    settings = Settings()
+    db.upgrade(settings.resolved_database_url, revision)
+    out.print(f"database at {revision}: {_safe_url(settings.resolved_database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: setting IMPWATCH_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: setting IMPWATCH_PORT)")] = None,
+) -> None:
+    """Run the API (migrating the database first)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    runtime = _runtime()
+    uvicorn.run(create_app(runtime), host=host or runtime.settings.host, port=port or runtime.settings.port)
+
+
+@person_cli.command("add")
+def person_add(
+    name: Annotated[str, typer.Argument(help="Display name")],
+    photo: Annotated[list[Path], typer.Option("--photo", "-p", help="A photo of the person; repeat for several")],
+    alias: Annotated[list[str] | None, typer.Option(help="Another spelling; repeat for several")] = None,
+    tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
+    role: Annotated[str | None, typer.Option(help="Role or title")] = None,
+    official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
+) -> None:
+    """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
+    runtime = _runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            data = PersonCreate(
+                display_name=name,
+                aliases=alias or [],
+                tolerance=tolerance,
+                role_title=role,
+                official_channels=official_channel or [],
+            )
+        except ValueError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        person = watchlist_service.create_person(session, data)
+        accepted, refused = _enrol_photos(session, runtime, person, photo)
+        if not accepted:
+            session.rollback()
+            err.print(f"[red]error:[/] no photo could be enrolled; {name!r} was not added")
+            raise typer.Exit(1)
+        session.commit()
+    out.print(f"enrolled {name} ({person.id}) from {accepted} photo(s)")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _enrol_photos(session: Session, runtime: Runtime, person: Person, photos: list[Path]) -> tuple[int, int]:
+    accepted = refused = 0
+    for path in photos:
+        try:
+            data = path.read_bytes()
+            with session.begin_nested():
+                watchlist_service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
+            accepted += 1
+        except (InputRejected, OSError) as exc:
+            refused += 1
+            err.print(f"[yellow]refused[/] {path}: {getattr(exc, 'message', None) or exc}")
+    return accepted, refused
+
+
+@person_cli.command("list")
+def person_list() -> None:
+    """List the people on the watchlist."""
+    runtime = _runtime()
+    with Session(runtime.db_engine) as session:
+        persons = watchlist_service.list_persons(session, limit=10_000)
+        counts = watchlist_service.reference_face_counts(session, [person.id for person in persons])
+    table = Table("id", "name", "aliases", "faces", "tolerance")
+    for person in persons:
+        tolerance = f"{person.tolerance:.2f}" if person.tolerance else f"{runtime.settings.default_tolerance:.2f}"
+        table.add_row(
+            str(person.id), person.display_name, ", ".join(person.aliases), str(counts.get(person.id, 0)), tolerance
+        )
+    out.print(table)
+
+
+def iter_media_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, and every non-hidden file inside given folders (sorted, recursive)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            )
+        else:
+            yield path
+
+
+@cli.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Photos, videos, or folders of them")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input, one per line")] = False,
+) -> None:
+    """Find enrolled people in photos and videos. A bad input is reported and the others are still scanned;
+    the exit code is 1 if any input could not be scanned."""
+    runtime = _runtime()
+    files = list(iter_media_paths(paths))
+    failures = 0
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("scanning", total=len(files))
+        results: list[tuple[Path, ScanResult | InputRejected | OSError]] = []
+        for path in files:
+            outcome = _scan_one(runtime, path)
+            failures += not isinstance(outcome, ScanResult)
+            if as_json:
+                print(json.dumps(_json_line(path, outcome), ensure_ascii=False), flush=True)
+            else:
+                results.append((path, outcome))
+            progress.advance(task)
+    if not as_json:
+        _print_scan_table(results)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
+    try:
+        with Session(runtime.db_engine) as session:
+            return scan_service.scan_file(
+                session, path, runtime.face_engine, runtime.matchers, runtime.settings.frame_sampling
+            )
+    except (InputRejected, OSError) as exc:
+        return exc
+
+
+def _json_line(path: Path, outcome: ScanResult | InputRejected | OSError) -> dict[str, object]:
+    if isinstance(outcome, ScanResult):
+        return {"path": str(path), **outcome.model_dump(mode="json")}
+    return {"path": str(path), "error": _error(outcome)}
+
+
+def _error(exc: InputRejected | OSError) -> dict[str, str]:
+    if isinstance(exc, InputRejected):
+        return {"code": exc.code, "detail": exc.message}
+    return {"code": "unreadable", "detail": exc.strerror or str(exc)}
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
+    table = Table("file", "kind", "faces", "person", "distance", "where")
+    for path, outcome in results:
+        if not isinstance(outcome, ScanResult):
+            error = _error(outcome)
+            err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
+            continue
+        if not outcome.persons:
+            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "")
+        for found in outcome.persons:
+            table.add_row(
+                _display_path(path),
+                outcome.kind,
+                str(len(outcome.faces)),
+                found.display_name,
+                f"{found.best_distance:.3f}",
+                _where(found, outcome),
+            )
+    out.print(table)
+
+
+def _where(found: PersonFound, outcome: ScanResult) -> str:
+    if outcome.kind == "video":
+        first, last = found.timestamps[0], found.timestamps[-1]
+        return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
+    box = found.best_box
+    return f"face {box.right - box.left}px at ({box.left},{box.top})"
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

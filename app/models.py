@@ -1,0 +1,1 @@
+"""The service's own tables (organisations, keys, alerts, webhooks) arrive with the issues that need them."""

@@ -1,0 +1,57 @@
+"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from watchers.frames import FrameSampling
+from watchlist.engine import EngineOptions
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMPWATCH_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means a SQLite file `impwatch.db` under data_dir.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    default_tolerance: float = Field(default=0.5, gt=0, le=1.0)
+    detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")
+    small_image_side: int = Field(default=480, ge=32, description="Smaller images are upsampled twice to detect.")
+    detector_model: str = Field(default="hog", pattern="^(hog|cnn)$")
+
+    min_face_pixels: int = Field(default=60, ge=20, description="Enrolment: smallest accepted face side.")
+    min_sharpness: float = Field(default=25.0, ge=0, description="Enrolment: smallest accepted sharpness.")
+    max_image_pixels: int = Field(default=50_000_000, ge=1_000_000)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+
+    video_sample_fps: float = Field(default=1.0, gt=0, le=30)
+    video_max_seconds: float = Field(default=1800.0, gt=0)
+    video_max_frames: int = Field(default=1800, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"
+
+    @cached_property
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            detection_max_side=self.detection_max_side,
+            small_image_side=self.small_image_side,
+            detector_model=self.detector_model,
+            max_image_pixels=self.max_image_pixels,
+        )
+
+    @cached_property
+    def frame_sampling(self) -> FrameSampling:
+        return FrameSampling(
+            fps=self.video_sample_fps, max_seconds=self.video_max_seconds, max_frames=self.video_max_frames
+        )

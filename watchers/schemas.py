@@ -1,0 +1,94 @@
+"""API shapes of scans (and, later, watches)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+
+from watchers.scanning import MediaAnalysis
+from watchlist.engine import Box
+from watchlist.schemas import FaceBox
+
+
+def _box(box: Box) -> FaceBox:
+    return FaceBox(**box.as_dict())
+
+
+class MatchRead(BaseModel):
+    person_id: uuid.UUID
+    display_name: str
+    distance: float
+    reference_face_id: uuid.UUID
+
+
+class FaceRead(BaseModel):
+    box: FaceBox
+    timestamp: float | None = Field(description="Seconds into the video; null for a photo")
+    matches: list[MatchRead]
+
+
+class PersonFound(BaseModel):
+    person_id: uuid.UUID
+    display_name: str
+    best_distance: float
+    reference_face_id: uuid.UUID
+    best_box: FaceBox
+    best_timestamp: float | None
+    frames_matched: int = Field(description="Video frames in which the person was matched (0 for a photo)")
+    timestamps: list[float]
+
+
+class ScanResult(BaseModel):
+    kind: str = Field(description="photo or video, decided by the file's content")
+    sha256: str
+    size: int
+    width: int
+    height: int
+    duration: float | None = None
+    frames_scanned: int
+    truncated: bool = Field(description="True when the video was longer than the frame or time cap")
+    faces: list[FaceRead]
+    persons: list[PersonFound] = Field(description="Each matched person once, nearest first")
+
+    @classmethod
+    def from_analysis(cls, analysis: MediaAnalysis, names: dict[uuid.UUID, str]) -> ScanResult:
+        return cls(
+            kind=analysis.kind,
+            sha256=analysis.sha256,
+            size=analysis.size,
+            width=analysis.width,
+            height=analysis.height,
+            duration=analysis.duration,
+            frames_scanned=analysis.frames_scanned,
+            truncated=analysis.truncated,
+            faces=[
+                FaceRead(
+                    box=_box(face.box),
+                    timestamp=face.timestamp,
+                    matches=[
+                        MatchRead(
+                            person_id=match.person_id,
+                            display_name=names.get(match.person_id, ""),
+                            distance=round(match.distance, 4),
+                            reference_face_id=match.reference_id,
+                        )
+                        for match in face.matches
+                    ],
+                )
+                for face in analysis.faces
+            ],
+            persons=[
+                PersonFound(
+                    person_id=evidence.person_id,
+                    display_name=names.get(evidence.person_id, ""),
+                    best_distance=round(evidence.best_distance, 4),
+                    reference_face_id=evidence.reference_id,
+                    best_box=_box(evidence.best_box),
+                    best_timestamp=evidence.best_timestamp,
+                    frames_matched=evidence.frames_matched,
+                    timestamps=[round(t, 3) for t in evidence.timestamps],
+                )
+                for evidence in analysis.persons
+            ],
+        )

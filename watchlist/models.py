@@ -1,0 +1,57 @@
+"""Who is watched: people and their reference faces."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(**kwargs: object) -> object:
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False, **kwargs)
+
+
+class Person(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    display_name: str = Field(max_length=200, index=True)
+    aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    role_title: str | None = Field(default=None, max_length=300)
+    tolerance: float | None = Field(default=None, description="Overrides the installation's default tolerance.")
+    official_channels: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    phone_numbers: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    active: bool = True
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class ReferenceFace(SQLModel, table=True):
+    __tablename__ = "reference_face"
+    __table_args__ = (sa.UniqueConstraint("person_id", "image_sha256", "face_index", name="uq_reference_photo"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    encoding: bytes = Field(sa_type=sa.LargeBinary, description="128 little-endian float32 values.")
+    model_name: str = Field(max_length=100)
+    model_version: str = Field(max_length=100)
+    face_index: int = 0
+    box_top: int
+    box_right: int
+    box_bottom: int
+    box_left: int
+    face_width: int
+    face_height: int
+    sharpness: float
+    image_width: int
+    image_height: int
+    image_sha256: str = Field(max_length=64, index=True)
+    crop_jpeg: bytes = Field(sa_type=sa.LargeBinary)
+    active: bool = True
+    created_at: datetime = _timestamp()

@@ -1,0 +1,144 @@
+"""HTTP routes for people and their reference faces. Thin: parse, call the service, commit, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from sqlmodel import Session
+
+from watchlist import service
+from watchlist.engine import FaceEngine
+from watchlist.errors import InputRejected
+from watchlist.models import Person, ReferenceFace
+from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead, Refusal
+from watchlist.service import EnrolmentPolicy
+
+router = APIRouter(prefix="/v1/persons", tags=["persons"])
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the route commits, anything uncommitted is rolled back on close."""
+    with Session(request.app.state.db_engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_face_engine(request: Request) -> FaceEngine:
+    return request.app.state.face_engine
+
+
+def get_enrolment_policy(request: Request) -> EnrolmentPolicy:
+    return request.app.state.enrolment_policy
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+FaceEngineDep = Annotated[FaceEngine, Depends(get_face_engine)]
+REFUSALS = {
+    404: {"model": Refusal, "description": "No such object"},
+    422: {"model": Refusal, "description": "The input was refused; `code` says why"},
+}
+
+
+def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes, refused with 413 past `max_bytes` (the rest of the stream is never read)."""
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadTooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes")
+    return data
+
+
+class UploadTooLarge(InputRejected):
+    status_code = 413
+
+
+def person_read(person: Person, faces: int) -> PersonRead:
+    return PersonRead.model_validate(person).model_copy(update={"reference_faces": faces})
+
+
+def face_read(face: ReferenceFace) -> ReferenceFaceRead:
+    box = FaceBox(top=face.box_top, right=face.box_right, bottom=face.box_bottom, left=face.box_left)
+    return ReferenceFaceRead(**face.model_dump(exclude={"encoding", "crop_jpeg"}), box=box)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead, responses=REFUSALS)
+def create_person(data: PersonCreate, session: SessionDep) -> PersonRead:
+    person = service.create_person(session, data)
+    session.commit()
+    return person_read(person, 0)
+
+
+@router.get("", response_model=list[PersonRead])
+def list_persons(
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the display name")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PersonRead]:
+    persons = service.list_persons(session, offset=offset, limit=limit, query=q)
+    counts = service.reference_face_counts(session, [person.id for person in persons])
+    return [person_read(person, counts.get(person.id, 0)) for person in persons]
+
+
+@router.get("/{person_id}", response_model=PersonRead, responses=REFUSALS)
+def get_person(person_id: uuid.UUID, session: SessionDep) -> PersonRead:
+    person = service.get_person(session, person_id)
+    return person_read(person, service.reference_face_counts(session, [person.id]).get(person.id, 0))
+
+
+@router.patch("/{person_id}", response_model=PersonRead, responses=REFUSALS)
+def update_person(person_id: uuid.UUID, data: PersonUpdate, session: SessionDep) -> PersonRead:
+    person = service.update_person(session, service.get_person(session, person_id), data)
+    session.commit()
+    return person_read(person, service.reference_face_counts(session, [person.id]).get(person.id, 0))
+
+
+@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
+def delete_person(person_id: uuid.UUID, session: SessionDep) -> Response:
+    service.delete_person(session, service.get_person(session, person_id))
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{person_id}/faces",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferenceFaceRead,
+    responses={**REFUSALS, 409: {"model": Refusal}, 413: {"model": Refusal}},
+)
+def add_reference_face(
+    request: Request,
+    person_id: uuid.UUID,
+    session: SessionDep,
+    engine: FaceEngineDep,
+    photo: Annotated[UploadFile, File(description="A photo with the person's face (JPEG, PNG, WebP)")],
+    face_index: Annotated[int | None, Form(ge=0, description="Which face, left to right, when several")] = None,
+) -> ReferenceFaceRead:
+    """Enrol a reference face. Refused (422, with a `code`) when the photo has no face, several faces and no
+    `face_index`, a face that is too small or too blurry, or is not a readable image."""
+    person = service.get_person(session, person_id)
+    data = read_upload(photo, request.app.state.settings.max_upload_bytes)
+    face = service.enrol_face(session, person, data, engine, get_enrolment_policy(request), face_index)
+    session.commit()
+    return face_read(face)
+
+
+@router.get("/{person_id}/faces", response_model=list[ReferenceFaceRead], responses=REFUSALS)
+def list_reference_faces(person_id: uuid.UUID, session: SessionDep) -> list[ReferenceFaceRead]:
+    person = service.get_person(session, person_id)
+    return [face_read(face) for face in service.list_reference_faces(session, person)]
+
+
+@router.get("/{person_id}/faces/{face_id}/crop.jpg", response_class=Response, responses=REFUSALS)
+def get_reference_face_crop(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep) -> Response:
+    face = service.get_reference_face(session, service.get_person(session, person_id), face_id)
+    return Response(content=face.crop_jpeg, media_type="image/jpeg")
+
+
+@router.delete("/{person_id}/faces/{face_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
+def delete_reference_face(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep) -> Response:
+    person = service.get_person(session, person_id)
+    service.delete_reference_face(session, person, service.get_reference_face(session, person, face_id))
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,124 @@
+"""API shapes of the watchlist: people and their reference faces."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_NAME = Field(min_length=1, max_length=200)
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        stripped = value.strip()
+        if stripped:
+            seen.setdefault(stripped, None)
+    return list(seen)
+
+
+def _channel_username(value: str) -> str:
+    name = value.strip().removeprefix("https://").removeprefix("http://").removeprefix("t.me/")
+    name = name.removeprefix("s/").lstrip("@").strip("/")
+    if not name.replace("_", "").isalnum() or not 4 <= len(name) <= 32:
+        raise ValueError(f"{value!r} is not a Telegram channel username or t.me link")
+    return name.lower()
+
+
+class PersonBase(BaseModel):
+    role_title: str | None = Field(default=None, max_length=300)
+    tolerance: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="Match threshold for this person (default: the installation's)."
+    )
+    aliases: list[str] = Field(default_factory=list, description="Other spellings, in any script.")
+    official_channels: list[str] = Field(default_factory=list, description="Telegram usernames or t.me links.")
+    phone_numbers: list[str] = Field(default_factory=list)
+
+    @field_validator("aliases", "phone_numbers")
+    @classmethod
+    def _dedupe(cls, values: list[str]) -> list[str]:
+        return _clean_list(values)
+
+    @field_validator("official_channels")
+    @classmethod
+    def _channels(cls, values: list[str]) -> list[str]:
+        return _clean_list([_channel_username(value) for value in values])
+
+
+class PersonCreate(PersonBase):
+    display_name: str = _NAME
+
+    @field_validator("display_name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("display_name must not be blank")
+        return value.strip()
+
+
+class PersonUpdate(BaseModel):
+    """Fields left out are unchanged; `null` clears an optional field."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role_title: str | None = Field(default=None, max_length=300)
+    tolerance: float | None = Field(default=None, gt=0.0, le=1.0)
+    aliases: list[str] | None = None
+    official_channels: list[str] | None = None
+    phone_numbers: list[str] | None = None
+    active: bool | None = None
+
+    @field_validator("aliases", "phone_numbers")
+    @classmethod
+    def _dedupe(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _clean_list(values)
+
+    @field_validator("official_channels")
+    @classmethod
+    def _channels(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _clean_list([_channel_username(value) for value in values])
+
+
+class PersonRead(PersonBase):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    display_name: str
+    active: bool
+    reference_faces: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class FaceBox(BaseModel):
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+
+class ReferenceFaceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    model_name: str
+    model_version: str
+    face_index: int
+    box: FaceBox
+    face_width: int
+    face_height: int
+    sharpness: float
+    image_width: int
+    image_height: int
+    image_sha256: str
+    active: bool
+    created_at: datetime
+
+
+class Refusal(BaseModel):
+    """Why a request was refused: a stable `code` for programs and a `detail` for people."""
+
+    code: str
+    detail: str

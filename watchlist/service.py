@@ -1,0 +1,228 @@
+"""Watchlist logic: people, enrolment of reference faces, and the matcher built from them.
+
+Services never commit: the request or the job that calls them owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from watchlist.engine import FaceEngine, face_crop
+from watchlist.errors import InputRejected
+from watchlist.images import decode_image, encode_jpeg
+from watchlist.matcher import Matcher, Reference
+from watchlist.models import Person, ReferenceFace, utcnow
+from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
+from watchlist.schemas import PersonCreate, PersonUpdate
+
+
+class NotFound(LookupError):
+    """The object does not exist (or, later, is not the caller's to see)."""
+
+
+def create_person(session: Session, data: PersonCreate) -> Person:
+    person = Person(**data.model_dump())
+    session.add(person)
+    session.flush()
+    return person
+
+
+def get_person(session: Session, person_id: uuid.UUID) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} not found")
+    return person
+
+
+def list_persons(session: Session, offset: int = 0, limit: int = 100, query: str | None = None) -> list[Person]:
+    statement = select(Person).order_by(Person.display_name, Person.id).offset(offset).limit(limit)
+    if query:
+        statement = statement.where(sa.func.lower(Person.display_name).contains(query.lower()))
+    return list(session.exec(statement))
+
+
+def find_person_by_name(session: Session, display_name: str) -> Person | None:
+    return session.exec(select(Person).where(Person.display_name == display_name)).first()
+
+
+def update_person(session: Session, person: Person, data: PersonUpdate) -> Person:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if field in {"display_name", "aliases", "official_channels", "phone_numbers", "active"} and value is None:
+            continue
+        setattr(person, field, value)
+    person.updated_at = utcnow()
+    session.add(person)
+    session.flush()
+    return person
+
+
+def delete_person(session: Session, person: Person) -> int:
+    """Delete a person and their reference faces; returns how many reference faces were removed."""
+    removed = session.exec(
+        sa.delete(ReferenceFace).where(ReferenceFace.person_id == person.id)  # type: ignore[arg-type]
+    ).rowcount
+    session.delete(person)
+    session.flush()
+    return removed or 0
+
+
+def reference_face_counts(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not person_ids:
+        return {}
+    rows = session.exec(
+        select(ReferenceFace.person_id, sa.func.count())
+        .where(ReferenceFace.person_id.in_(person_ids))  # type: ignore[attr-defined]
+        .group_by(ReferenceFace.person_id)
+    )
+    return dict(rows.all())
+
+
+class DuplicateReference(InputRejected):
+    """The same face of the same photo is already enrolled for this person."""
+
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class EnrolmentPolicy:
+    gates: QualityGates
+    max_image_pixels: int
+
+
+def enrol_face(
+    session: Session,
+    person: Person,
+    image_bytes: bytes,
+    engine: FaceEngine,
+    policy: EnrolmentPolicy,
+    face_index: int | None = None,
+) -> ReferenceFace:
+    """Add a reference face from a photo, or raise `ImageRejected` / `EnrolmentRefused` / `DuplicateReference`.
+
+    With several faces in the photo the caller picks one by `face_index`, counted left to right.
+    """
+    rgb = decode_image(image_bytes, policy.max_image_pixels)
+    faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
+    chosen = choose_reference_face(faces, face_index)
+    quality = check_quality(rgb, chosen, policy.gates)
+    sha256 = hashlib.sha256(image_bytes).hexdigest()
+    chosen_index = faces.index(chosen)
+    if _already_enrolled(session, person.id, sha256, chosen_index):
+        raise DuplicateReference("duplicate_reference", "this face of this photo is already enrolled for this person")
+    reference = ReferenceFace(
+        person_id=person.id,
+        encoding=encoding_to_bytes(chosen.encoding),
+        model_name=engine.model_name,
+        model_version=engine.model_version,
+        face_index=chosen_index,
+        box_top=chosen.box.top,
+        box_right=chosen.box.right,
+        box_bottom=chosen.box.bottom,
+        box_left=chosen.box.left,
+        face_width=quality.face_width,
+        face_height=quality.face_height,
+        sharpness=quality.sharpness,
+        image_width=rgb.shape[1],
+        image_height=rgb.shape[0],
+        image_sha256=sha256,
+        crop_jpeg=encode_jpeg(face_crop(rgb, chosen.box)),
+    )
+    session.add(reference)
+    person.updated_at = utcnow()
+    session.add(person)
+    session.flush()
+    return reference
+
+
+def _already_enrolled(session: Session, person_id: uuid.UUID, sha256: str, face_index: int) -> bool:
+    return (
+        session.exec(
+            select(ReferenceFace.id).where(
+                ReferenceFace.person_id == person_id,
+                ReferenceFace.image_sha256 == sha256,
+                ReferenceFace.face_index == face_index,
+            )
+        ).first()
+        is not None
+    )
+
+
+def list_reference_faces(session: Session, person: Person) -> list[ReferenceFace]:
+    return list(
+        session.exec(
+            select(ReferenceFace)
+            .where(ReferenceFace.person_id == person.id)
+            .order_by(ReferenceFace.created_at, ReferenceFace.id)  # type: ignore[arg-type]
+        )
+    )
+
+
+def get_reference_face(session: Session, person: Person, face_id: uuid.UUID) -> ReferenceFace:
+    face = session.get(ReferenceFace, face_id)
+    if face is None or face.person_id != person.id:
+        raise NotFound(f"reference face {face_id} not found for person {person.id}")
+    return face
+
+
+def delete_reference_face(session: Session, person: Person, face: ReferenceFace) -> None:
+    session.delete(face)
+    person.updated_at = utcnow()
+    session.add(person)
+    session.flush()
+
+
+def encoding_to_bytes(encoding: np.ndarray) -> bytes:
+    return np.asarray(encoding, dtype="<f4").tobytes()
+
+
+def encoding_from_bytes(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<f4")
+
+
+def watchlist_revision(session: Session) -> tuple[object, ...]:
+    """Changes whenever a reference face or a person's tolerance or activity changes: the matcher's cache key."""
+    faces = session.exec(select(sa.func.count(), sa.func.max(ReferenceFace.created_at))).one()
+    persons = session.exec(select(sa.func.count(), sa.func.max(Person.updated_at))).one()
+    return (*faces, *persons)
+
+
+def build_matcher(session: Session, default_tolerance: float) -> Matcher:
+    rows = session.exec(
+        select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.tolerance)
+        .join(Person, Person.id == ReferenceFace.person_id)
+        .where(ReferenceFace.active, Person.active)
+    ).all()
+    references = [Reference(ref_id, person_id, encoding_from_bytes(blob)) for ref_id, person_id, blob, _ in rows]
+    tolerances = {person_id: tol if tol is not None else default_tolerance for _, person_id, _, tol in rows}
+    return Matcher(references, tolerances)
+
+
+class MatcherCache:
+    """Keeps the matcher between scans and rebuilds it when the watchlist revision changes.
+
+    The revision is read from the database, so a change made by another process is seen too.
+    """
+
+    def __init__(self, default_tolerance: float) -> None:
+        self._default_tolerance = default_tolerance
+        self._lock = threading.Lock()
+        self._revision: tuple[object, ...] | None = None
+        self._matcher: Matcher | None = None
+
+    def get(self, session: Session) -> Matcher:
+        revision = watchlist_revision(session)
+        with self._lock:
+            if self._matcher is None or revision != self._revision:
+                self._matcher = build_matcher(session, self._default_tolerance)
+                self._revision = revision
+            return self._matcher
+
+
+__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache", "NotFound"]
