@@ -6,7 +6,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from watchlist.errors import InputRejected
 
@@ -27,6 +27,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """
     if not data:
         raise ImageRejected("empty_file", "the file is empty")
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # face_recognition turns it on at import; a truncated file is refused
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = _open_checked(data, max_pixels)

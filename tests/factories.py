@@ -1,0 +1,70 @@
+"""Factory functions for test data: people enrolled from real photos, and bad inputs made on the fly."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+from sqlmodel import Session
+
+from app.runtime import Runtime
+from tests.support import fixture_bytes
+from watchlist import service
+from watchlist.models import Person
+from watchlist.schemas import PersonCreate
+
+
+def enrol_person(runtime: Runtime, name: str, *photos: str, **fields: object) -> Person:
+    """Create a person and enrol the named fixture photos, committed."""
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        person = service.create_person(session, PersonCreate(display_name=name, **fields))
+        for photo in photos:
+            service.enrol_face(session, person, fixture_bytes(photo), runtime.face_engine, runtime.enrolment_policy)
+        session.commit()
+        return person
+
+
+def png_bytes(pixels: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def faceless_photo() -> bytes:
+    """A smooth gradient: a real, decodable image with no face in it."""
+    ramp = np.linspace(0, 255, 320, dtype=np.uint8)
+    return png_bytes(np.dstack([np.tile(ramp, (240, 1))] * 3))
+
+
+def decompression_bomb(side: int = 20_000) -> bytes:
+    """A tiny 1-bit PNG that claims `side` x `side` pixels."""
+    buffer = io.BytesIO()
+    Image.new("1", (side, side)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def truncated_jpeg() -> bytes:
+    data = fixture_bytes("obama.jpg")
+    return data[: len(data) // 3]
+
+
+def audio_only_file(path: Path, seconds: float = 1.0) -> Path:
+    """A real M4A (AAC) file with an audio stream and no video stream."""
+    rate = 16_000
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=rate)
+        samples = (np.sin(np.linspace(0, 440 * 2 * np.pi * seconds, int(rate * seconds))) * 0.3).astype(np.float32)
+        frame_size = 1024
+        for start in range(0, len(samples), frame_size):
+            chunk = samples[start : start + frame_size]
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
