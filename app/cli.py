@@ -31,7 +31,6 @@ cli.add_typer(person_cli, name="person")
 
 out = Console()
 err = Console(stderr=True)
-DEMO_MEDIA = Path(__file__).resolve().parent / "demo_media"
 
 
 def _runtime() -> Runtime:
@@ -227,6 +226,35 @@ def _where(found: PersonFound, outcome: ScanResult) -> str:
         return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
     box = found.best_box
     return f"face {box.right - box.left}px at ({box.left},{box.top})"
+
+
+@cli.command()
+def demo() -> None:
+    """Enrol two sample people from bundled photos, scan bundled photos and a video, and show what was found."""
+    from app.demo import enrol_demo_people, scan_demo_media
+
+    runtime = _runtime()
+    out.print(f"database: {_safe_url(runtime.settings.resolved_database_url)}")
+    for person in enrol_demo_people(runtime):
+        out.print(f"enrolled: [bold]{person.display_name}[/] ({person.id})")
+    with err.status("scanning sample photos and a video with face_recognition..."):
+        scans = scan_demo_media(runtime)
+    table = Table("file", "kind", "faces", "person", "distance", "where", title="What the demo found")
+    for scan in scans:
+        result = scan.result
+        if not result.persons:
+            table.add_row(scan.file_name, result.kind, str(len(result.faces)), "nobody enrolled", "", "")
+        for found in result.persons:
+            table.add_row(
+                scan.file_name,
+                result.kind,
+                str(len(result.faces)),
+                found.display_name,
+                f"{found.best_distance:.3f}",
+                _where(found, result),
+            )
+    out.print(table)
+    out.print("Next: `impwatch serve` and open http://127.0.0.1:8000/docs, or `impwatch scan PATH...`.")
 
 
 def main() -> None:

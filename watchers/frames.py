@@ -20,6 +20,18 @@ class VideoRejected(InputRejected):
     """A file that cannot or must not be decoded as a video."""
 
 
+def is_probably_video(head: bytes) -> bool:
+    """True when the first bytes are those of a video container we open: ISO BMFF (MP4, MOV, 3GP), Matroska or
+    WebM, AVI, FLV, or MPEG-TS. Anything else is never handed to the demuxers."""
+    return (
+        head[4:8] == b"ftyp"
+        or head.startswith(b"\x1a\x45\xdf\xa3")
+        or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+        or head.startswith(b"FLV")
+        or head[:1] == b"\x47"
+    )
+
+
 @dataclass(frozen=True)
 class FrameSampling:
     """Take the first frame, then `fps` frames a second, at most `max_frames`, from at most `max_seconds`."""

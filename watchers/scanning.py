@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from watchers.frames import FrameSampling, SampledVideo
+from watchers.frames import FrameSampling, SampledVideo, is_probably_video
 from watchlist.engine import Box, FaceEngine, face_crop
+from watchlist.errors import InputRejected
 from watchlist.images import decode_image, encode_jpeg, is_probably_image
 from watchlist.matcher import Match, Matcher
 
@@ -92,7 +93,11 @@ def analyse_file(
         head = stream.read(16)
     if is_probably_image(head) or not head:
         return _analyse_photo(path, engine, matcher)
-    return _analyse_video(path, engine, matcher, sampling)
+    if is_probably_video(head):
+        return _analyse_video(path, engine, matcher, sampling)
+    raise InputRejected(
+        "unsupported_media", "the file is neither a photo (JPEG, PNG, WebP, GIF) nor a video (MP4, MOV, MKV, WebM, AVI)"
+    )
 
 
 def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> MediaAnalysis:

@@ -1,0 +1,33 @@
+# Two entry points: `make demo` and `make test`. Both set up everything they need on a machine with
+# Python 3.11 and make: uv is bootstrapped into .tools/ when it is not on PATH.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_LINK_MODE ?= copy
+
+.PHONY: demo test lint bench serve install
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.installed
+
+demo: install
+	.venv/bin/impwatch demo
+
+serve: install
+	.venv/bin/impwatch serve
+
+test: install
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+
+bench: install
+	.venv/bin/python bench/scan_photos.py

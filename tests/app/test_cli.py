@@ -1,0 +1,100 @@
+"""The `impwatch` command, run as a real process on a real SQLite file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import faceless_photo, truncated_jpeg
+from tests.support import fixture_path
+
+IMPWATCH = [sys.executable, "-m", "app.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IMPWATCH_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
+    env.pop("IMPWATCH_DATABASE_URL", None)
+    return subprocess.run([*IMPWATCH, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def enrolled(tmp_path: Path) -> Path:
+    result = run(tmp_path, "person", "add", "Barack Obama", "--photo", str(fixture_path("obama.jpg")),
+                 "--alias", "Барак Обама")
+    assert result.returncode == 0, result.stderr
+    assert "enrolled Barack Obama" in result.stdout
+    return tmp_path
+
+
+def test_person_list_shows_enrolled_people(enrolled: Path) -> None:
+    listing = run(enrolled, "person", "list")
+    assert listing.returncode == 0
+    assert "Barack Obama" in listing.stdout and "Барак Обама" in listing.stdout
+
+
+def test_person_add_reports_refused_photos_and_keeps_the_good_ones(tmp_path: Path) -> None:
+    result = run(tmp_path, "person", "add", "Joe Biden", "--photo", str(fixture_path("biden.jpg")),
+                 "--photo", str(fixture_path("two_people.jpg")))
+    assert result.returncode == 1
+    assert "refused" in result.stderr and "faces" in result.stderr
+    assert "from 1 photo(s)" in result.stdout
+
+
+def test_person_add_with_no_usable_photo_adds_nobody(tmp_path: Path) -> None:
+    bad = tmp_path / "text.jpg"
+    bad.write_text("not a photo")
+    result = run(tmp_path, "person", "add", "Nobody", "--photo", str(bad))
+    assert result.returncode == 1
+    assert "was not added" in result.stderr
+    assert "Nobody" not in run(tmp_path, "person", "list").stdout
+
+
+def test_scan_json_reports_each_input_and_carries_on_after_bad_ones(enrolled: Path) -> None:
+    folder = enrolled / "inbox"
+    folder.mkdir()
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("hello")
+    (folder / "truncated.jpg").write_bytes(truncated_jpeg())
+    (folder / "noface.png").write_bytes(faceless_photo())
+    (folder / "group.jpg").write_bytes(fixture_path("two_people.jpg").read_bytes())
+    result = run(enrolled, "scan", "--json", str(folder), str(fixture_path("obama2.jpg")))
+    assert result.returncode == 1
+    lines = {Path(obj["path"]).name: obj for obj in map(json.loads, result.stdout.splitlines())}
+    assert set(lines) == {"empty.jpg", "text.jpg", "truncated.jpg", "noface.png", "group.jpg", "obama2.jpg"}
+    assert lines["empty.jpg"]["error"]["code"] == "empty_file"
+    assert lines["text.jpg"]["error"]["code"] == "unsupported_media"
+    assert lines["truncated.jpg"]["error"]["code"] == "corrupt_image"
+    assert lines["noface.png"]["faces"] == []
+    for name in ("group.jpg", "obama2.jpg"):
+        [match] = lines[name]["persons"]
+        assert match["display_name"] == "Barack Obama" and match["best_distance"] <= 0.5
+        assert set(match["best_box"]) == {"top", "right", "bottom", "left"}
+
+
+def test_scan_table_and_missing_file(enrolled: Path) -> None:
+    result = run(enrolled, "scan", str(fixture_path("obama4.jpg")), str(enrolled / "missing.jpg"))
+    assert result.returncode == 1
+    assert "Barack Obama" in result.stdout
+    assert "missing.jpg" in result.stderr
+
+
+def test_demo_finds_the_sample_people(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "Lin-Manuel Miranda" in first.stdout and "frames" in first.stdout
+    assert first.stdout.count("Barack Obama") >= 3
+    second = run(tmp_path, "demo")
+    assert second.returncode == 0
+    assert run(tmp_path, "person", "list").stdout.count("Barack Obama") == 1
+
+
+def test_dockerfile_entry_command_exists_in_the_cli(tmp_path: Path) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(dockerfile.split("CMD", 1)[1].strip().splitlines()[0])
+    assert cmd[0].endswith("impwatch")
+    result = run(tmp_path, *cmd[1:], "--help")
+    assert result.returncode == 0 and "Usage" in result.stdout

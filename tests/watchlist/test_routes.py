@@ -1,0 +1,87 @@
+import uuid
+
+import httpx
+
+from tests.factories import decompression_bomb, faceless_photo, truncated_jpeg
+from tests.support import fixture_bytes
+
+
+def create(api: httpx.Client, name: str = "Barack Obama", **fields: object) -> dict:
+    response = api.post("/v1/persons", json={"display_name": name, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload_face(api: httpx.Client, person_id: str, data: bytes, name: str = "photo.jpg", **form: str) -> httpx.Response:
+    return api.post(f"/v1/persons/{person_id}/faces", files={"photo": (name, data)}, data=form)
+
+
+def test_person_lifecycle(api: httpx.Client) -> None:
+    person = create(
+        api,
+        aliases=["Барак Обама", "Барак Обама", " "],
+        official_channels=["@BarackObama", "https://t.me/s/obama_official"],
+        role_title="44th President",
+    )
+    assert person["aliases"] == ["Барак Обама"]
+    assert person["official_channels"] == ["barackobama", "obama_official"]
+    assert person["reference_faces"] == 0
+    updated = api.patch(f"/v1/persons/{person['id']}", json={"tolerance": 0.45, "role_title": None})
+    assert updated.status_code == 200
+    assert updated.json()["tolerance"] == 0.45
+    assert updated.json()["role_title"] is None
+    assert [p["id"] for p in api.get("/v1/persons", params={"q": "obam"}).json()] == [person["id"]]
+    assert api.delete(f"/v1/persons/{person['id']}").status_code == 204
+    assert api.get(f"/v1/persons/{person['id']}").status_code == 404
+
+
+def test_invalid_person_fields_are_422(api: httpx.Client) -> None:
+    assert api.post("/v1/persons", json={"display_name": "  "}).status_code == 422
+    assert api.post("/v1/persons", json={"display_name": "X", "tolerance": 3}).status_code == 422
+    bad_channel = api.post("/v1/persons", json={"display_name": "X", "official_channels": ["not a channel!"]})
+    assert bad_channel.status_code == 422
+    assert "channel" in bad_channel.text
+
+
+def test_enrol_reference_face_returns_quality(api: httpx.Client) -> None:
+    person = create(api)
+    response = upload_face(api, person["id"], fixture_bytes("obama.jpg"))
+    assert response.status_code == 201, response.text
+    face = response.json()
+    assert face["face_width"] >= 200 and face["sharpness"] > 25
+    assert face["model_name"] == "dlib_face_recognition_resnet_model_v1"
+    assert "encoding" not in face
+    crop = api.get(f"/v1/persons/{person['id']}/faces/{face['id']}/crop.jpg")
+    assert crop.status_code == 200 and crop.content.startswith(b"\xff\xd8")
+    assert api.get(f"/v1/persons/{person['id']}").json()["reference_faces"] == 1
+    again = upload_face(api, person["id"], fixture_bytes("obama.jpg"))
+    assert again.status_code == 409
+    assert api.delete(f"/v1/persons/{person['id']}/faces/{face['id']}").status_code == 204
+    assert api.get(f"/v1/persons/{person['id']}/faces").json() == []
+
+
+def test_refused_photos_answer_422_with_a_reason_and_store_nothing(api: httpx.Client) -> None:
+    person = create(api)
+    cases = {
+        "empty_file": b"",
+        "not_an_image": b"hello, I am text\n",
+        "corrupt_image": truncated_jpeg(),
+        "image_too_large": decompression_bomb(),
+        "no_face": faceless_photo(),
+        "multiple_faces": fixture_bytes("two_people.jpg"),
+    }
+    for code, data in cases.items():
+        response = upload_face(api, person["id"], data)
+        assert response.status_code == 422, code
+        assert response.json()["code"] == code
+        assert response.json()["detail"]
+    assert api.get(f"/v1/persons/{person['id']}/faces").json() == []
+    picked = upload_face(api, person["id"], fixture_bytes("two_people.jpg"), face_index="0")
+    assert picked.status_code == 201
+
+
+def test_unknown_person_is_404(api: httpx.Client) -> None:
+    missing = uuid.uuid4()
+    assert api.get(f"/v1/persons/{missing}").json()["code"] == "not_found"
+    assert upload_face(api, str(missing), fixture_bytes("obama.jpg")).status_code == 404
+    assert api.get("/v1/persons/not-a-uuid").status_code == 422
