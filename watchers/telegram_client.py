@@ -113,6 +113,7 @@ class TelegramGateway:
         finally:
             self._cancel_leftover_tasks()
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
             self._loop.close()
 
     def _cancel_leftover_tasks(self) -> None:
@@ -138,12 +139,12 @@ def build_client(api_id: int, api_hash: str, session: str) -> Any:
     from telethon.sessions import StringSession
 
     try:
-        string_session = StringSession(session or None)
+        string_session = StringSession(session.strip() or None)
     except ValueError as exc:
-        raise ValueError("the Telegram session string is not valid: make a new one with `impwatch telegram login`") from exc
-    return TelegramClient(
-        string_session, api_id, api_hash, flood_sleep_threshold=0, receive_updates=False
-    )
+        raise ValueError(
+            "the Telegram session string is not valid: make a new one with `impwatch telegram login`"
+        ) from exc
+    return TelegramClient(string_session, api_id, api_hash, flood_sleep_threshold=0, receive_updates=False)
 
 
 def open_telegram_gateway(
@@ -212,9 +213,7 @@ async def _disconnect(client: Any) -> None:
         await result
 
 
-async def _sign_in(
-    client: Any, phone: str, ask_code: Callable[[], str], ask_password: Callable[[], str]
-) -> str:
+async def _sign_in(client: Any, phone: str, ask_code: Callable[[], str], ask_password: Callable[[], str]) -> str:
     await client.start(
         phone=phone,
         code_callback=_in_worker_thread(ask_code),

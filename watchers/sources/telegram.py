@@ -1,0 +1,402 @@
+"""Public Telegram channels read through MTProto (Telethon), with the installation's Telegram account.
+
+How posts are read:
+- With a cursor (the id of the newest message already seen), `iter_messages(channel, min_id=cursor,
+  reverse=True)`: every message with a larger id, oldest first.
+- Without one (a new watch), `iter_messages(channel)` newest first, turned around: a new watch starts with the
+  channel's latest `limit` posts instead of its whole history.
+
+An album (photos and videos sent together) is several messages sharing a `grouped_id`; it becomes ONE post with
+all their media. Its `message_id` is the album's LARGEST message id, so the post's cursor covers every message
+of the album and a restart neither repeats nor re-splits it; its permalink points at the album's first message.
+Albums are only yielded whole: an album is known to be complete when a message outside it follows, or when the
+history ends (Telegram stores all messages of an album at once). Service messages (pins, title changes) are not
+posts.
+
+The Telegram client is shared process-wide through a `TelegramGateway` (watchers.telegram_client), which runs
+Telethon's coroutines on its own event-loop thread; this module's public methods are synchronous.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, BinaryIO, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from telethon import errors
+from telethon.tl import types
+from telethon.tl.custom.message import Message
+
+from watchers.sources.base import (
+    FetchedPost,
+    MediaKind,
+    MediaRef,
+    MediaTooLarge,
+    NeedsAttention,
+    RetryLater,
+    SourceContext,
+    SourceError,
+)
+from watchers.telegram_client import TelegramGateway
+
+T = TypeVar("T")
+
+SHORT_FLOOD_WAIT_SECONDS = 30
+"""A flood wait this short is slept through in the worker thread; a longer one reschedules the watch."""
+MAX_SHORT_WAITS_PER_CALL = 3
+DEFAULT_FLOOD_WAIT_SECONDS = 60.0
+NETWORK_RETRY_SECONDS = 60.0
+SERVER_RETRY_SECONDS = 60.0
+PERMALINK_BASE = "https://t.me"
+
+NO_ACCOUNT_REASON = (
+    "no Telegram account configured: set IMPWATCH_TELEGRAM_API_ID, IMPWATCH_TELEGRAM_API_HASH and "
+    "IMPWATCH_TELEGRAM_SESSION (impwatch telegram login)"
+)
+
+_USERNAME = r"[A-Za-z][A-Za-z0-9_]{3,31}"
+_TELEGRAM_HOST = r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/"
+_PLAIN_NAME = re.compile(rf"^@?(?P<name>{_USERNAME})$")
+_CHANNEL_LINK = re.compile(rf"^{_TELEGRAM_HOST}(?:s/)?(?P<name>{_USERNAME})(?:/\d+)?/?(?:[?#].*)?$", re.IGNORECASE)
+_INVITE_LINK = re.compile(rf"^{_TELEGRAM_HOST}(?:\+|joinchat/)", re.IGNORECASE)
+
+
+def normalise_channel(value: str) -> str:
+    """A channel's username, lower-case, without "@": from "durov", "@Durov", "https://t.me/durov" or
+    "t.me/s/durov/123". Raises ValueError, saying what is accepted, for anything else."""
+    text = value.strip()
+    if _INVITE_LINK.match(text):
+        raise ValueError(f"{value!r} is an invite link: only public channels can be watched, by their username (@name)")
+    match = _PLAIN_NAME.match(text) or _CHANNEL_LINK.match(text)
+    if match is None or match["name"].endswith("_"):
+        raise ValueError(
+            f"{value!r} is not a Telegram channel: give its username (durov), @durov or https://t.me/durov"
+        )
+    return match["name"].lower()
+
+
+class TelegramConfig(BaseModel):
+    """A public Telegram channel (or public supergroup), read with the installation's Telegram account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["telegram"] = "telegram"
+    channel: str
+
+    @field_validator("channel")
+    @classmethod
+    def _normalise_channel(cls, value: str) -> str:
+        return normalise_channel(value)
+
+
+class TelegramSource:
+    """Reads one channel through the process's shared `TelegramGateway` (`context.telegram_client`).
+
+    `sleep` is how short flood waits are waited out; injectable so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        context: SourceContext,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._config = config
+        self._gateway = context.telegram_client
+        self._sleep = sleep
+
+    def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
+        """Yield at most `limit` whole posts after `cursor`, oldest first (no cursor: the latest posts)."""
+        after_id = _parse_cursor(cursor)
+        if limit <= 0:
+            return
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, self._config.channel)
+        if after_id is None:
+            albums = self._call(gateway, lambda client: _latest_albums(client, peer, limit))
+        else:
+            albums = self._call(gateway, lambda client: _albums_after(client, peer, after_id, limit))
+        for album in albums:
+            yield self._to_post(album)
+
+    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+        """Write the media's bytes to `dest`. MediaTooLarge before downloading when Telegram's declared size is
+        over `max_bytes`, and during the download if more bytes than that arrive anyway."""
+        channel, message_id = parse_locator(media.locator)
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, channel)
+        message = self._call(gateway, lambda client: client.get_messages(peer, ids=message_id))
+        if message is None or media_kind(message) is None:
+            raise NeedsAttention(f"Telegram message {media.locator} was deleted or no longer has media")
+        declared_size = message.file.size
+        if declared_size is not None and declared_size > max_bytes:
+            raise MediaTooLarge(declared_size, max_bytes)
+        writer = _CappedWriter(dest, max_bytes)
+        try:
+            result = self._call(
+                gateway,
+                lambda client: client.download_media(message, file=writer),
+                can_repeat=lambda: writer.written == 0,
+            )
+        except _OverCap as exc:
+            raise MediaTooLarge(exc.size, max_bytes) from None
+        if result is None:
+            raise NeedsAttention(f"Telegram message {media.locator} has no downloadable media")
+
+    def _require_gateway(self) -> TelegramGateway:
+        if self._gateway is None:
+            raise NeedsAttention(NO_ACCOUNT_REASON)
+        if not isinstance(self._gateway, TelegramGateway):
+            raise TypeError(
+                "SourceContext.telegram_client must be a watchers.telegram_client.TelegramGateway, "
+                f"not {type(self._gateway).__name__}"
+            )
+        return self._gateway
+
+    def _resolve_channel(self, gateway: TelegramGateway, channel: str) -> types.InputPeerChannel:
+        """The channel's input peer. `get_input_entity` answers from the session's entity cache once a name was
+        resolved, sparing contacts.resolveUsername, which Telegram rate-limits hard."""
+        try:
+            peer = self._call(gateway, lambda client: client.get_input_entity(channel))
+        except ValueError as exc:
+            raise NeedsAttention(f"no public Telegram channel is called @{channel}") from exc
+        if not isinstance(peer, types.InputPeerChannel):
+            raise NeedsAttention(f"@{channel} is a Telegram user or bot, not a channel")
+        return peer
+
+    def _call(
+        self,
+        gateway: TelegramGateway,
+        make_call: Callable[[Any], Coroutine[Any, Any, T]],
+        *,
+        can_repeat: Callable[[], bool] = lambda: True,
+    ) -> T:
+        """Run one client call on the gateway, waiting out short flood waits, and turn Telegram's and the
+        network's failures into the source's typed errors. `can_repeat` says whether the call may run again
+        after a short wait (a half-written download may not)."""
+        short_waits = 0
+        while True:
+            try:
+                return gateway.run(make_call(gateway.client))
+            except errors.FloodError as exc:
+                seconds = getattr(exc, "seconds", None) or DEFAULT_FLOOD_WAIT_SECONDS
+                if seconds > SHORT_FLOOD_WAIT_SECONDS or short_waits >= MAX_SHORT_WAITS_PER_CALL or not can_repeat():
+                    raise RetryLater(
+                        seconds, f"Telegram asks to wait {seconds} s before reading @{self._config.channel}"
+                    ) from exc
+                short_waits += 1
+                self._sleep(seconds)
+            except (errors.RPCError, OSError) as exc:
+                raise self._typed_error(exc) from exc
+
+    def _typed_error(self, exc: errors.RPCError | OSError) -> SourceError:
+        channel = f"@{self._config.channel}"
+        if isinstance(exc, OSError):
+            return RetryLater(NETWORK_RETRY_SECONDS, f"cannot reach Telegram: {str(exc) or type(exc).__name__}")
+        if isinstance(exc, errors.ChannelPrivateError):
+            return NeedsAttention(f"{channel} is private, or this Telegram account was banned from it")
+        if isinstance(exc, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
+            return NeedsAttention(f"no public Telegram channel is called {channel}")
+        if isinstance(exc, errors.ChannelInvalidError):
+            return NeedsAttention(f"Telegram says {channel} is not a valid channel")
+        if isinstance(exc, errors.BotMethodInvalidError):
+            return NeedsAttention(
+                "a Telegram bot account cannot read channel history: log in with a user account "
+                "(impwatch telegram login)"
+            )
+        if isinstance(exc, errors.UnauthorizedError | errors.AuthKeyError):
+            return NeedsAttention(
+                f"the Telegram session no longer works ({exc}): log in again with impwatch telegram login"
+            )
+        if isinstance(exc, errors.ServerError | errors.TimedOutError) or (exc.code or 0) >= 500:
+            return RetryLater(SERVER_RETRY_SECONDS, f"Telegram server error: {exc}")
+        return NeedsAttention(f"Telegram refused to read {channel}: {exc}")
+
+    def _to_post(self, album: list[Message]) -> FetchedPost:
+        channel = self._config.channel
+        first, last = album[0], album[-1]
+        return FetchedPost(
+            message_id=last.id,
+            channel=channel,
+            permalink=f"{PERMALINK_BASE}/{channel}/{first.id}",
+            date=first.date,
+            text="\n\n".join(message.message for message in album if message.message),
+            forwarded_from=_album_forward_origin(album),
+            media=tuple(ref for message in album if (ref := _media_ref(channel, message)) is not None),
+        )
+
+
+Config = TelegramConfig
+Source = TelegramSource
+
+
+def media_kind(message: Message) -> MediaKind | None:
+    """What a message's media is for face matching; None for media that is not looked at (audio, stickers,
+    polls, link previews, other files)."""
+    if isinstance(message.media, types.MessageMediaPhoto):
+        return MediaKind.PHOTO if message.photo is not None else None
+    if not isinstance(message.media, types.MessageMediaDocument) or message.document is None:
+        return None
+    if message.sticker is not None:
+        return None
+    if message.video_note is not None:
+        return MediaKind.ROUND_VIDEO
+    if message.gif is not None:
+        return MediaKind.ANIMATION
+    if message.video is not None:
+        return MediaKind.VIDEO
+    if (message.document.mime_type or "").startswith("image/"):
+        return MediaKind.IMAGE_DOCUMENT
+    return None
+
+
+def make_locator(channel: str, message_id: int) -> str:
+    return f"{channel}/{message_id}"
+
+
+def parse_locator(locator: str) -> tuple[str, int]:
+    """(channel, message id) from "<channel>/<message id>"; ValueError for anything else."""
+    channel, _, raw_id = locator.rpartition("/")
+    try:
+        message_id = int(raw_id)
+        channel = normalise_channel(channel)
+    except ValueError:
+        raise ValueError(f"{locator!r} is not a Telegram media locator (<channel>/<message id>)") from None
+    if message_id <= 0:
+        raise ValueError(f"{locator!r} is not a Telegram media locator (<channel>/<message id>)")
+    return channel, message_id
+
+
+def describe_forward(message: Message) -> str | None:
+    """Who a forwarded message came from, readably: the name Telegram shows, else the origin's id."""
+    header = message.fwd_from
+    if header is None:
+        return None
+    if header.from_name:
+        return header.from_name
+    forward = message.forward
+    origin = forward and (forward.chat or forward.sender)
+    if origin is not None:
+        return _describe_entity(origin)
+    if header.from_id is not None:
+        return _describe_peer(header.from_id)
+    return "a hidden sender"
+
+
+def _parse_cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        after_id = int(cursor)
+    except ValueError:
+        raise NeedsAttention(f"stored cursor {cursor!r} is not a Telegram message id") from None
+    if after_id < 0:
+        raise NeedsAttention(f"stored cursor {cursor!r} is not a Telegram message id")
+    return after_id
+
+
+async def _albums_after(client: Any, peer: types.InputPeerChannel, after_id: int, limit: int) -> list[list[Message]]:
+    messages = client.iter_messages(peer, min_id=after_id, reverse=True)
+    return await _complete_albums(messages, limit)
+
+
+async def _latest_albums(client: Any, peer: types.InputPeerChannel, limit: int) -> list[list[Message]]:
+    newest_first = await _complete_albums(client.iter_messages(peer), limit)
+    return [list(reversed(album)) for album in reversed(newest_first)]
+
+
+async def _complete_albums(messages: AsyncIterator[Message], wanted: int) -> list[list[Message]]:
+    """Up to `wanted` posts from `messages`, each a run of messages of one album (or a single message), in the
+    order given. The last run is only kept when known complete: a message outside it followed, or the history
+    ended. No `limit` is passed to Telegram because one post may be up to ten messages."""
+    albums: list[list[Message]] = []
+    async for message in messages:
+        if not _is_post(message):
+            continue
+        if albums and _same_album(albums[-1][-1], message):
+            albums[-1].append(message)
+        elif len(albums) == wanted:
+            break
+        else:
+            albums.append([message])
+    return albums
+
+
+def _is_post(message: Message) -> bool:
+    return isinstance(message, types.Message)
+
+
+def _same_album(a: Message, b: Message) -> bool:
+    return a.grouped_id is not None and a.grouped_id == b.grouped_id
+
+
+def _media_ref(channel: str, message: Message) -> MediaRef | None:
+    kind = media_kind(message)
+    if kind is None:
+        return None
+    file = message.file
+    return MediaRef(
+        kind=kind,
+        locator=make_locator(channel, message.id),
+        file_name=file.name,
+        mime_type=file.mime_type,
+        size=file.size,
+    )
+
+
+def _album_forward_origin(album: list[Message]) -> str | None:
+    for message in album:
+        origin = describe_forward(message)
+        if origin is not None:
+            return origin
+    return None
+
+
+def _describe_entity(entity: Any) -> str:
+    name = getattr(entity, "title", None) or " ".join(
+        part for part in (getattr(entity, "first_name", None), getattr(entity, "last_name", None)) if part
+    )
+    username = getattr(entity, "username", None)
+    if name and username:
+        return f"{name} (@{username})"
+    if name or username:
+        return name or f"@{username}"
+    return _describe_peer(entity)
+
+
+def _describe_peer(peer: Any) -> str:
+    if isinstance(peer, types.PeerChannel | types.Channel):
+        return f"channel id {getattr(peer, 'channel_id', None) or peer.id}"
+    if isinstance(peer, types.PeerUser | types.User):
+        return f"user id {getattr(peer, 'user_id', None) or peer.id}"
+    if isinstance(peer, types.PeerChat):
+        return f"chat id {peer.chat_id}"
+    return "an unknown sender"
+
+
+class _OverCap(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+class _CappedWriter:
+    """The file object handed to Telethon: passes chunks to `dest` until `max_bytes`, then stops the download."""
+
+    def __init__(self, dest: BinaryIO, max_bytes: int) -> None:
+        self._dest = dest
+        self._max_bytes = max_bytes
+        self.written = 0
+
+    def write(self, chunk: bytes) -> int:
+        if self.written + len(chunk) > self._max_bytes:
+            raise _OverCap(self.written + len(chunk))
+        self._dest.write(chunk)
+        self.written += len(chunk)
+        return len(chunk)
+
+    def flush(self) -> None:
+        self._dest.flush()
