@@ -47,6 +47,7 @@ class _Message:
     text_html: str = ""
     forwarded_from: str | None = None
     forwarded_from_url: str | None = None
+    reply_to: int | None = None
     media: tuple[_Media, ...] = ()
     service: bool = False
     raw_html: Callable[[int], str] | None = None
@@ -79,16 +80,19 @@ class ChannelServer:
     """A local stand-in for https://t.me serving channel previews, landing pages and media files.
 
     `base_url` is what a `SourceContext.tme_base_url` should be set to. Every request's path and query is
-    recorded in `requests`, so a test can check which pages a source asked for.
+    recorded in `requests` and its User-Agent in `user_agents`, so a test can check what a source asked for.
+    `relative_media_urls` writes media URLs as paths instead of absolute URLs; `media_content_length=False`
+    serves media without a Content-Length header (the size is only known by reading).
     """
 
     def __init__(self, *, relative_media_urls: bool = False, media_content_length: bool = True) -> None:
         self.relative_media_urls = relative_media_urls
         self.media_content_length = media_content_length
         self.requests: list[str] = []
+        self.user_agents: list[str] = []
         self._channels: dict[str, _Channel] = {}
         self._files: dict[str, bytes] = {}
-        self._canned: dict[str, list[CannedResponse]] = {}
+        self._canned: dict[str, list[CannedResponse | None]] = {}
         self._file_numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -103,7 +107,7 @@ class ChannelServer:
 
     def start(self) -> None:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -140,6 +144,7 @@ class ChannelServer:
         unsupported_video: bool = False,
         forwarded_from: str | None = None,
         forwarded_from_url: str | None = None,
+        reply_to: int | None = None,
         date: datetime | None = None,
         omit_date: bool = False,
         text_html: str | None = None,
@@ -149,7 +154,8 @@ class ChannelServer:
         Several photos/videos make an album, which takes one message id per item. `text` is escaped and its
         line breaks become `<br/>`; `text_html` is used as the text div's inner HTML as is. `date` defaults to
         one minute after the channel's previous post. `unsupported_video` adds a video the preview cannot
-        play (a "Media is too big" player without a source).
+        play (a "Media is too big" player without a source). `reply_to` quotes that message's text above this
+        one, as a reply block.
         """
         with self._lock:
             chan = self._channel(channel)
@@ -165,6 +171,7 @@ class ChannelServer:
                 text_html=text_html if text_html is not None else _text_to_html(text),
                 forwarded_from=forwarded_from,
                 forwarded_from_url=forwarded_from_url,
+                reply_to=reply_to,
                 media=tuple(media),
             )
             chan.messages.append(message)
@@ -196,10 +203,15 @@ class ChannelServer:
             chan = self._channel(channel)
             chan.messages = [m for m in chan.messages if m.message_id != message_id]
 
-    def respond_with(self, channel: str, response: CannedResponse, *, times: int = 1) -> None:
-        """Answer the next `times` requests for the channel's pages with `response` instead of a page."""
+    def respond_with(self, channel: str, response: CannedResponse, *, times: int = 1, after_requests: int = 0) -> None:
+        """Answer requests for the channel's pages with `response` instead of a page: `times` of them, once
+        `after_requests` more have been served normally (1 lets the newest page through and fails paging)."""
+        self.respond_to(f"/s/{channel}", response, times=times, after_requests=after_requests)
+
+    def respond_to(self, path: str, response: CannedResponse, *, times: int = 1, after_requests: int = 0) -> None:
+        """Like `respond_with`, for any path (a media file's, say)."""
         with self._lock:
-            self._canned.setdefault(channel.lower(), []).extend([response] * times)
+            self._canned.setdefault(path.lower(), []).extend([None] * after_requests + [response] * times)
 
     def served_files(self) -> dict[str, bytes]:
         """Every media file the server holds, by URL path (video posters included)."""
@@ -249,6 +261,10 @@ class ChannelServer:
 
     def _handle(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
+            queued = self._canned.get(path.lower())
+            canned = queued.pop(0) if queued else None
+            if canned is not None:
+                return canned.status, dict(canned.headers), canned.body
             if path.startswith("/file/"):
                 return self._file_response(path)
             parts = path.strip("/").split("/")
@@ -268,10 +284,6 @@ class ChannelServer:
         return 200, headers, data
 
     def _preview_response(self, name: str, query: Mapping[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
-        canned = self._canned.get(name.lower())
-        if canned:
-            response = canned.pop(0)
-            return response.status, dict(response.headers), response.body
         chan = self._channels.get(name.lower())
         if chan is None or not chan.public:
             return 302, {"Location": f"{self.base_url}/{name}", "Content-Length": "0"}, b""
@@ -299,6 +311,7 @@ def _handler_for(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             server.requests.append(self.path)
+            server.user_agents.append(self.headers.get("User-Agent", ""))
             url = urlsplit(self.path)
             status, headers, body = server._handle(url.path, parse_qs(url.query))
             self.send_response(status)
@@ -315,9 +328,7 @@ def _handler_for(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
 
 def _page_of(messages: list[_Message], before: int | None) -> tuple[list[_Message], bool]:
     """The newest messages below `before` holding up to PAGE_SIZE ids, oldest first, and whether older exist."""
-    candidates = sorted(
-        (m for m in messages if before is None or m.message_id < before), key=lambda m: m.message_id
-    )
+    candidates = sorted((m for m in messages if before is None or m.message_id < before), key=lambda m: m.message_id)
     page: list[_Message] = []
     ids = 0
     while candidates and ids < PAGE_SIZE:
@@ -333,9 +344,7 @@ def _text_to_html(text: str) -> str:
 
 def _channel_page(chan: _Channel, blocks: list[str], older_before: int | None, avatar_url: str) -> str:
     title = html.escape(chan.title)
-    prev_link = (
-        f'<link rel="prev" href="/s/{chan.name}?before={older_before}">' if older_before is not None else ""
-    )
+    prev_link = f'<link rel="prev" href="/s/{chan.name}?before={older_before}">' if older_before is not None else ""
     more = (
         '<div class="tgme_widget_message_centered js-messages_more_wrap">'
         f'<a href="/s/{chan.name}?before={older_before}" class="tme_messages_more js-messages_more" '
@@ -348,7 +357,7 @@ def _channel_page(chan: _Channel, blocks: list[str], older_before: int | None, a
 <html>
   <head>
     <meta charset="utf-8">
-    <title>{title} – Telegram</title>
+    <title>{title} &ndash; Telegram</title>
     <meta name="viewport" content="width=device-width, initial-scale=1.0, minimum-scale=1.0">
     <meta property="og:title" content="{title}">
     <meta property="og:image" content="{avatar_url}">
@@ -424,9 +433,7 @@ def _message_shell(chan: _Channel, message: _Message, classes: str, bubble: str)
 def _footer(chan: _Channel, message: _Message) -> str:
     time_tag = ""
     if message.date is not None:
-        time_tag = (
-            f'<time datetime="{message.date.isoformat()}" class="time">{message.date:%H:%M}</time>'
-        )
+        time_tag = f'<time datetime="{message.date.isoformat()}" class="time">{message.date:%H:%M}</time>'
     return f"""<div class="tgme_widget_message_footer compact js-message_footer">
         <div class="tgme_widget_message_info short js-message_info">
           <span class="tgme_widget_message_views">1.2K</span><span class="copyonly"> views</span>
@@ -460,6 +467,7 @@ def _post_message(chan: _Channel, message: _Message, media_url: Callable[[str], 
         for part in (
             author,
             _forwarded(message),
+            _reply(chan, message),
             _media_block(chan, message, media_url),
             text,
             _footer(chan, message),
@@ -481,6 +489,18 @@ def _forwarded(message: _Message) -> str:
     else:
         source = f'<span class="tgme_widget_message_forwarded_from_name">{name}</span>'
     return f'<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from&nbsp;{source}</div>'
+
+
+def _reply(chan: _Channel, message: _Message) -> str:
+    if message.reply_to is None:
+        return ""
+    quoted = next((m for m in chan.messages if m.message_id == message.reply_to), None)
+    quoted_html = quoted.text_html if quoted is not None else "Deleted message"
+    return f"""<a class="tgme_widget_message_reply" href="https://t.me/{chan.name}/{message.reply_to}">
+        <div class="tgme_widget_message_author accent_color"><span class="tgme_widget_message_author_name"
+          dir="auto">{html.escape(chan.title)}</span></div>
+        <div class="tgme_widget_message_text js-message_reply_text" dir="auto">{quoted_html}</div>
+      </a>"""
 
 
 def _media_block(chan: _Channel, message: _Message, media_url: Callable[[str], str]) -> str:
@@ -511,8 +531,8 @@ def _media_item(media: _Media, link: str, media_url: Callable[[str], str], *, gr
     if media.slot == "photo":
         inner = "" if grouped else '<div class="tgme_widget_message_photo" style="padding-top:75%"></div>'
         return (
-            f'<a class="tgme_widget_message_photo_wrap{group_class} blured js-message_photo" '
-            f"style=\"{position}background-image:url('{src}')\" data-ratio=\"1.3333\" "
+            f'<a class="tgme_widget_message_photo_wrap{group_class or " blured"} js-message_photo" '
+            f'style="{position}background-image:url(\'{src}\')" data-ratio="1.3333" '
             f'href="{link}">{inner}</a>'
         )
     if media.slot == "video":
