@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session
 
 from app import db
+from app.cli_watch import alerts_cli, telegram_cli, watch_cli
+from app.console import command_runtime, err, out
 from app.runtime import Runtime
 from app.settings import Settings
 from watchers import service as scan_service
@@ -28,15 +29,9 @@ db_cli = typer.Typer(help="Database schema.")
 person_cli = typer.Typer(help="People on the watchlist.")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(person_cli, name="person")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _runtime() -> Runtime:
-    settings = Settings()
-    db.upgrade(settings.resolved_database_url)
-    return Runtime.from_settings(settings)
+cli.add_typer(watch_cli, name="watch")
+cli.add_typer(alerts_cli, name="alerts")
+cli.add_typer(telegram_cli, name="telegram")
 
 
 @db_cli.command("upgrade")
@@ -58,13 +53,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: setting IMPWATCH_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: setting IMPWATCH_PORT)")] = None,
 ) -> None:
-    """Run the API (migrating the database first)."""
+    """Run the API and the watch scheduler (migrating the database first)."""
     import uvicorn
 
     from app.main import create_app
 
-    runtime = _runtime()
-    uvicorn.run(create_app(runtime), host=host or runtime.settings.host, port=port or runtime.settings.port)
+    runtime = command_runtime(face_workers=Settings().face_workers)
+    app = create_app(runtime, with_scheduler=runtime.settings.scheduler_enabled)
+    try:
+        uvicorn.run(app, host=host or runtime.settings.host, port=port or runtime.settings.port)
+    finally:
+        runtime.close()
 
 
 @person_cli.command("add")
@@ -77,7 +76,7 @@ def person_add(
     official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
 ) -> None:
     """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
-    runtime = _runtime()
+    runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
             data = PersonCreate(
@@ -119,7 +118,7 @@ def _enrol_photos(session: Session, runtime: Runtime, person: Person, photos: li
 @person_cli.command("list")
 def person_list() -> None:
     """List the people on the watchlist."""
-    runtime = _runtime()
+    runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
         counts = watchlist_service.reference_face_counts(session, [person.id for person in persons])
@@ -150,7 +149,7 @@ def scan(
 ) -> None:
     """Find enrolled people in photos and videos. A bad input is reported and the others are still scanned;
     the exit code is 1 if any input could not be scanned."""
-    runtime = _runtime()
+    runtime = command_runtime()
     files = list(iter_media_paths(paths))
     failures = 0
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
@@ -173,9 +172,7 @@ def scan(
 def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
     try:
         with Session(runtime.db_engine) as session:
-            return scan_service.scan_file(
-                session, path, runtime.face_engine, runtime.matchers, runtime.settings.frame_sampling
-            )
+            return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)
     except (InputRejected, OSError) as exc:
         return exc
 
@@ -233,7 +230,7 @@ def demo() -> None:
     """Enrol two sample people from bundled photos, scan bundled photos and a video, and show what was found."""
     from app.demo import enrol_demo_people, scan_demo_media
 
-    runtime = _runtime()
+    runtime = command_runtime()
     out.print(f"database: {_safe_url(runtime.settings.resolved_database_url)}")
     for person in enrol_demo_people(runtime):
         out.print(f"enrolled: [bold]{person.display_name}[/] ({person.id})")

@@ -46,9 +46,7 @@ def scan_demo_media(runtime: Runtime) -> list[DemoScan]:
         return [
             DemoScan(
                 name,
-                scan_service.scan_file(
-                    session, DEMO_MEDIA / name, runtime.face_engine, runtime.matchers, runtime.settings.frame_sampling
-                ),
+                scan_service.scan_file(session, DEMO_MEDIA / name, runtime.workers, runtime.matchers),
             )
             for name in DEMO_SCANS
         ]

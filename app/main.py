@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app import routes as health_routes
+from app.jobs import build_scheduler
 from app.runtime import Runtime
 from app.settings import Settings
 from watchers import routes as scan_routes
@@ -19,10 +23,26 @@ channels). Errors answer `{"code": ..., "detail": ...}`: `code` is stable for pr
 """
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
-    """Build the app; the database must already be migrated (`impwatch db upgrade`, or `impwatch serve`)."""
+def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> FastAPI:
+    """Build the app; the database must already be migrated (`impwatch db upgrade`, or `impwatch serve`).
+
+    With `with_scheduler` (as `impwatch serve` does when the setting allows), the watch scheduler runs in this
+    process from start-up to shutdown.
+    """
     runtime = runtime or Runtime.from_settings(Settings())
-    app = FastAPI(title="Impersonation Watch", version="0.1.0", description=API_DESCRIPTION)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = build_scheduler(runtime) if with_scheduler else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+
+    app = FastAPI(title="Impersonation Watch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     app.state.db_engine = runtime.db_engine
@@ -32,6 +52,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health_routes.router)
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
+    app.include_router(scan_routes.watches)
+    app.include_router(health_routes.alerts)
     app.add_exception_handler(InputRejected, _input_rejected)
     app.add_exception_handler(NotFound, _not_found)
     return app

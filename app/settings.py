@@ -37,6 +37,24 @@ class Settings(BaseSettings):
     video_max_seconds: float = Field(default=1800.0, gt=0)
     video_max_frames: int = Field(default=1800, ge=1)
 
+    max_media_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="Cap on one downloaded media file.")
+    face_workers: int = Field(default=2, ge=0, description="Processes for face work; 0 runs it in the caller.")
+
+    scheduler_enabled: bool = True
+    scheduler_sync_seconds: float = Field(default=5.0, gt=0, description="How often jobs follow the watch table.")
+    scheduler_jitter_seconds: float = Field(default=10.0, ge=0)
+    scheduler_threads: int = Field(default=4, ge=1)
+    default_watch_interval_seconds: int = Field(default=300, ge=1)
+    min_watch_interval_seconds: int = Field(default=30, ge=1)
+    watch_batch_limit: int = Field(default=50, ge=1, description="Posts taken from a source in one run.")
+    media_max_attempts: int = Field(default=5, ge=1, description="Download attempts before a media item is skipped.")
+
+    tme_base_url: str = "https://t.me"
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+    telegram_api_id: int | None = None
+    telegram_api_hash: str | None = None
+    telegram_session: str | None = Field(default=None, description="A Telethon StringSession (impwatch telegram login)")
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"

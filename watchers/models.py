@@ -1,1 +1,137 @@
-"""Where media comes from: watches, posts, media items (tables arrive with the watchers issue)."""
+"""Where media comes from: watches, the posts they found, the media of those posts, and what was seen in it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from watchlist.models import UtcDateTime, utcnow
+
+
+def _timestamp(nullable: bool = False) -> object:
+    if nullable:
+        return Field(default=None, sa_type=UtcDateTime, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+
+
+class WatchState:
+    OK = "ok"
+    RETRYING = "retrying"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Watch(SQLModel, table=True):
+    """A place watched on a schedule. `config` is the source's own pydantic config, keyed by `kind`."""
+
+    __table_args__ = (sa.UniqueConstraint("kind", "target", name="uq_watch_target"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    target: str = Field(max_length=500)
+    config: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    interval_seconds: int = 300
+    enabled: bool = True
+    state: str = Field(default=WatchState.OK, max_length=20)
+    cursor: str | None = Field(default=None, max_length=200)
+    run_requested: bool = False
+    retry_at: datetime | None = _timestamp(nullable=True)
+    last_run_at: datetime | None = _timestamp(nullable=True)
+    last_success_at: datetime | None = _timestamp(nullable=True)
+    last_error: str | None = Field(default=None, max_length=2000)
+    consecutive_failures: int = 0
+    posts_seen: int = 0
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class Post(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("watch_id", "message_id", name="uq_post_message"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    watch_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("watch.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel: str = Field(max_length=500, index=True)
+    message_id: int = Field(sa_type=sa.BigInteger)
+    permalink: str = Field(max_length=1000)
+    posted_at: datetime = Field(sa_type=UtcDateTime)
+    text: str = Field(default="", sa_type=sa.Text)
+    forwarded_from: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _timestamp()
+
+
+class MediaStatus:
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class MediaItem(SQLModel, table=True):
+    """One photo or video of a post. `sha256` is known once downloaded; the analysis is shared by sha256."""
+
+    __tablename__ = "media_item"
+    __table_args__ = (sa.UniqueConstraint("post_id", "position", name="uq_media_position"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    post_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = 0
+    kind: str = Field(max_length=20)
+    locator: str = Field(max_length=2000)
+    file_name: str | None = Field(default=None, max_length=500)
+    sha256: str | None = Field(default=None, max_length=64, index=True)
+    size: int | None = Field(default=None, sa_type=sa.BigInteger)
+    status: str = Field(default=MediaStatus.PENDING, max_length=20, index=True)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _timestamp()
+
+
+class MediaAnalysis(SQLModel, table=True):
+    """What the face pipeline saw in one file, by content: a repost of the same file is never analysed again."""
+
+    __tablename__ = "media_analysis"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=20)
+    size: int = Field(sa_type=sa.BigInteger)
+    width: int
+    height: int
+    duration: float | None = None
+    frames_scanned: int = 1
+    faces_found: int = 0
+    error_code: str | None = Field(default=None, max_length=100)
+    error: str | None = Field(default=None, max_length=2000)
+    analysed_at: datetime = _timestamp()
+
+
+class Detection(SQLModel, table=True):
+    """One enrolled person seen in one file: the best match and every frame where they were matched."""
+
+    __table_args__ = (sa.UniqueConstraint("sha256", "person_id", name="uq_detection_person"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    sha256: str = Field(
+        sa_column=sa.Column(
+            sa.String(64), sa.ForeignKey("media_analysis.sha256", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    person_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    reference_face_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reference_face.id", ondelete="SET NULL"), nullable=True),
+    )
+    distance: float
+    box: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    best_timestamp: float | None = None
+    timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    frames_matched: int = 0
+    crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    created_at: datetime = _timestamp()

@@ -1,16 +1,19 @@
-"""HTTP routes for scans: upload a photo or a video and get the faces and matches in it."""
+"""HTTP routes for scans (upload a photo or a video, get the faces and matches) and for watches."""
 
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
 from watchers import service
-from watchers.schemas import ScanResult
-from watchlist.routes import REFUSALS, FaceEngineDep, SessionDep, UploadTooLarge
+from watchers.models import Watch
+from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
+from watchlist.errors import InputRejected
+from watchlist.routes import REFUSALS, SessionDep, UploadTooLarge
 from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -39,13 +42,64 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
 def scan_upload(
     request: Request,
     session: SessionDep,
-    engine: FaceEngineDep,
     file: Annotated[UploadFile, File(description="A photo or a video (decided by content, not by name)")],
 ) -> ScanResult:
     """Find the faces in a photo or video and who they match. Nothing is stored."""
     state = request.app.state
     path = save_upload(file, state.settings.data_dir / "tmp", state.settings.max_upload_bytes)
     try:
-        return service.scan_file(session, path, engine, state.matchers, state.settings.frame_sampling)
+        return service.scan_file(session, path, state.runtime.workers, state.matchers)
     finally:
         path.unlink(missing_ok=True)
+
+
+watches = APIRouter(prefix="/v1/watches", tags=["watches"])
+
+
+@watches.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead, responses={409: {"model": Refusal}})
+def create_watch(request: Request, data: WatchCreate, session: SessionDep) -> Watch:
+    """Watch a channel, an export folder or a drop folder; the scheduler picks it up within seconds."""
+    settings = request.app.state.settings
+    _check_interval(data.interval_seconds, settings.min_watch_interval_seconds)
+    watch = service.create_watch(session, data, settings.default_watch_interval_seconds)
+    session.commit()
+    return watch
+
+
+def _check_interval(interval: int | None, minimum: int) -> None:
+    if interval is not None and interval < minimum:
+        raise InputRejected("interval_too_short", f"interval_seconds must be at least {minimum}")
+
+
+@watches.get("", response_model=list[WatchRead])
+def list_watches(session: SessionDep) -> list[Watch]:
+    return service.list_watches(session)
+
+
+@watches.get("/{watch_id}", response_model=WatchRead, responses=REFUSALS)
+def get_watch(watch_id: uuid.UUID, session: SessionDep) -> Watch:
+    return service.get_watch(session, watch_id)
+
+
+@watches.patch("/{watch_id}", response_model=WatchRead, responses=REFUSALS)
+def update_watch(request: Request, watch_id: uuid.UUID, data: WatchUpdate, session: SessionDep) -> Watch:
+    """Change the interval, pause (`enabled: false`) or resume (`enabled: true`, which also clears an error)."""
+    _check_interval(data.interval_seconds, request.app.state.settings.min_watch_interval_seconds)
+    watch = service.update_watch(session, service.get_watch(session, watch_id), data)
+    session.commit()
+    return watch
+
+
+@watches.post("/{watch_id}/run", status_code=status.HTTP_202_ACCEPTED, response_model=WatchRead, responses=REFUSALS)
+def run_watch_now(watch_id: uuid.UUID, session: SessionDep) -> Watch:
+    """Run the watch at once (the scheduler starts it within its sync interval)."""
+    watch = service.request_run(session, service.get_watch(session, watch_id))
+    session.commit()
+    return watch
+
+
+@watches.delete("/{watch_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
+def delete_watch(watch_id: uuid.UUID, session: SessionDep) -> Response:
+    service.delete_watch(session, service.get_watch(session, watch_id))
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

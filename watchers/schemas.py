@@ -1,12 +1,14 @@
-"""API shapes of scans (and, later, watches)."""
+"""API shapes of scans and watches."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from watchers.scanning import MediaAnalysis
+from watchers.sources.registry import SourceConfig
 from watchlist.engine import Box
 from watchlist.schemas import FaceBox
 
@@ -92,3 +94,39 @@ class ScanResult(BaseModel):
                 for evidence in analysis.persons
             ],
         )
+
+
+class WatchCreate(BaseModel):
+    source: SourceConfig = Field(
+        description='What to watch, by kind: {"kind": "tme_preview", "channel": "name"}, '
+        '{"kind": "telegram", "channel": "name"}, {"kind": "telegram_export", "path": "..."}, '
+        '{"kind": "folder", "path": "..."}'
+    )
+    interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600, description="Default: the setting")
+    enabled: bool = True
+
+
+class WatchUpdate(BaseModel):
+    interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    enabled: bool | None = Field(default=None, description="false pauses the watch, true resumes it")
+
+
+class WatchRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    target: str
+    config: dict
+    interval_seconds: int
+    enabled: bool
+    state: str = Field(description="ok, retrying (a passing failure) or needs_attention (a person must act)")
+    cursor: str | None
+    run_requested: bool
+    retry_at: datetime | None
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    posts_seen: int
+    created_at: datetime

@@ -10,3 +10,7 @@ class InputRejected(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Picklable with both arguments, so a refusal raised in a face worker process reaches the caller."""
+        return (self.__class__, (self.code, self.message))

@@ -37,9 +37,7 @@ def sharpness(rgb: np.ndarray, box: Box) -> float:
         Image.fromarray(face).convert("L").resize((_SHARPNESS_SIDE, _SHARPNESS_SIDE), Image.Resampling.BILINEAR),
         dtype=np.float32,
     )
-    laplacian = (
-        gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4 * gray[1:-1, 1:-1]
-    )
+    laplacian = gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4 * gray[1:-1, 1:-1]
     return float(laplacian.var())
 
 

@@ -23,8 +23,9 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def enrolled(tmp_path: Path) -> Path:
-    result = run(tmp_path, "person", "add", "Barack Obama", "--photo", str(fixture_path("obama.jpg")),
-                 "--alias", "Барак Обама")
+    result = run(
+        tmp_path, "person", "add", "Barack Obama", "--photo", str(fixture_path("obama.jpg")), "--alias", "Барак Обама"
+    )
     assert result.returncode == 0, result.stderr
     assert "enrolled Barack Obama" in result.stdout
     return tmp_path
@@ -37,8 +38,16 @@ def test_person_list_shows_enrolled_people(enrolled: Path) -> None:
 
 
 def test_person_add_reports_refused_photos_and_keeps_the_good_ones(tmp_path: Path) -> None:
-    result = run(tmp_path, "person", "add", "Joe Biden", "--photo", str(fixture_path("biden.jpg")),
-                 "--photo", str(fixture_path("two_people.jpg")))
+    result = run(
+        tmp_path,
+        "person",
+        "add",
+        "Joe Biden",
+        "--photo",
+        str(fixture_path("biden.jpg")),
+        "--photo",
+        str(fixture_path("two_people.jpg")),
+    )
     assert result.returncode == 1
     assert "refused" in result.stderr and "faces" in result.stderr
     assert "from 1 photo(s)" in result.stdout

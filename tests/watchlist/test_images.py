@@ -31,8 +31,9 @@ def test_sixteen_bit_greyscale_is_scaled_to_eight_bits() -> None:
 
 
 def test_exif_orientation_is_applied() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buffer = io.BytesIO()
     image = Image.new("RGB", (40, 20), (10, 20, 30))
@@ -43,8 +44,9 @@ def test_exif_orientation_is_applied() -> None:
 
 
 def test_webp_is_decoded() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buffer = io.BytesIO()
     Image.open(io.BytesIO(fixture_bytes("obama_small.jpg"))).save(buffer, format="WEBP")
@@ -84,3 +86,11 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
 def test_content_decides_not_the_name() -> None:
     assert is_probably_image(fixture_bytes("lmm1.png")[:16])
     assert not is_probably_image(fixture_bytes("short_hamilton_clip.mp4")[:16])
+
+
+def test_a_refusal_survives_pickling_as_it_crosses_from_a_worker_process() -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(ImageRejected("empty_file", "the file is empty")))
+    assert isinstance(copy, ImageRejected)
+    assert (copy.code, copy.message) == ("empty_file", "the file is empty")

@@ -1,0 +1,167 @@
+"""Alerts: raised from detections, one per person and media content; reposts add occurrences. No commits here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.models import Alert, AlertOccurrence
+from app.schemas import AlertFilter, AlertUpdate
+from watchers.models import Detection, MediaItem, Post
+from watchlist.errors import InputRejected
+from watchlist.models import Person, utcnow
+from watchlist.service import NotFound
+
+
+def record_detections(session: Session, item: MediaItem, post: Post, detections: list[Detection]) -> list[Alert]:
+    """Raise or extend the alert of every detected person: the `DetectionSink` of the watch pipeline."""
+    alerts = []
+    for detection in detections:
+        person = session.get(Person, detection.person_id)
+        if person is None or not person.active:
+            continue
+        alert = _alert_for(session, detection, item)
+        official = post.channel.lower() in {channel.lower() for channel in person.official_channels}
+        _add_occurrence(session, alert, item, post, official)
+        alerts.append(alert)
+    return alerts
+
+
+def _alert_for(session: Session, detection: Detection, item: MediaItem) -> Alert:
+    existing = session.exec(
+        select(Alert).where(
+            Alert.person_id == detection.person_id, Alert.sha256 == detection.sha256, Alert.kind == "face_match"
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    alert = Alert(
+        person_id=detection.person_id,
+        sha256=detection.sha256,
+        detection_id=detection.id,
+        media_kind=item.kind,
+        best_distance=detection.distance,
+        official_only=True,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def _add_occurrence(session: Session, alert: Alert, item: MediaItem, post: Post, official: bool) -> None:
+    seen = session.exec(
+        select(AlertOccurrence.id).where(AlertOccurrence.alert_id == alert.id, AlertOccurrence.media_item_id == item.id)
+    ).first()
+    if seen is not None:
+        return
+    session.add(
+        AlertOccurrence(
+            alert_id=alert.id,
+            media_item_id=item.id,
+            watch_id=post.watch_id,
+            channel=post.channel,
+            permalink=post.permalink,
+            posted_at=post.posted_at,
+            official=official,
+        )
+    )
+    alert.occurrences_count += 1
+    alert.official_only = alert.official_only and official
+    alert.first_seen_at = min(alert.first_seen_at, post.posted_at)
+    alert.last_seen_at = max(alert.last_seen_at, post.posted_at)
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: list[Alert]
+    next_cursor: str | None
+
+
+class BadCursor(InputRejected):
+    pass
+
+
+def encode_cursor(alert: Alert) -> str:
+    payload = json.dumps([alert.created_at.isoformat(), str(alert.id)]).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), uuid.UUID(alert_id)
+    except (ValueError, TypeError) as exc:
+        raise BadCursor("bad_cursor", "the cursor is not one this API gave out") from exc
+
+
+def list_alerts(session: Session, filters: AlertFilter, limit: int, cursor: str | None) -> AlertPage:
+    """Newest first, `limit` at a time; the cursor is opaque and stable while new alerts arrive."""
+    statement = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
+    statement = _filtered(statement, filters)
+    if cursor:
+        created, alert_id = decode_cursor(cursor)
+        statement = statement.where(
+            sa.or_(Alert.created_at < created, sa.and_(Alert.created_at == created, Alert.id < alert_id))
+        )
+    rows = list(session.exec(statement.limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return AlertPage(rows, encode_cursor(rows[-1]) if has_more else None)
+
+
+def _filtered(statement: sa.Select, filters: AlertFilter) -> sa.Select:
+    if filters.person_id:
+        statement = statement.where(Alert.person_id == filters.person_id)
+    if filters.status:
+        statement = statement.where(Alert.status.in_(filters.status))  # type: ignore[attr-defined]
+    if filters.since:
+        statement = statement.where(Alert.created_at >= filters.since)
+    if filters.until:
+        statement = statement.where(Alert.created_at < filters.until)
+    if filters.watch_id:
+        on_watch = select(AlertOccurrence.alert_id).where(AlertOccurrence.watch_id == filters.watch_id)
+        statement = statement.where(Alert.id.in_(on_watch))  # type: ignore[attr-defined]
+    return statement
+
+
+def get_alert(session: Session, alert_id: uuid.UUID) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def occurrences(session: Session, alert: Alert) -> list[tuple[AlertOccurrence, Post]]:
+    rows = session.exec(
+        select(AlertOccurrence, Post)
+        .join(MediaItem, MediaItem.id == AlertOccurrence.media_item_id)
+        .join(Post, Post.id == MediaItem.post_id)
+        .where(AlertOccurrence.alert_id == alert.id)
+        .order_by(AlertOccurrence.posted_at, AlertOccurrence.id)  # type: ignore[arg-type]
+    )
+    return list(rows.all())
+
+
+def detection_of(session: Session, alert: Alert) -> Detection | None:
+    return session.get(Detection, alert.detection_id) if alert.detection_id else None
+
+
+def triage(session: Session, alert: Alert, data: AlertUpdate) -> Alert:
+    changes = data.model_dump(exclude_unset=True)
+    if "status" in changes and changes["status"] is not None:
+        alert.status = changes["status"]
+    if "note" in changes:
+        alert.note = changes["note"]
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.flush()
+    return alert
