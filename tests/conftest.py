@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -70,7 +70,21 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     runtime = Runtime.from_settings(settings)
     yield runtime
-    runtime.db_engine.dispose()
+    runtime.close()
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
+    """Runtimes on this test's database with settings overridden (face work in-process unless asked)."""
+    made: list[Runtime] = []
+
+    def make(**overrides: object) -> Runtime:
+        made.append(Runtime.from_settings(make_settings(tmp_path, database_url, **{"face_workers": 0, **overrides})))
+        return made[-1]
+
+    yield make
+    for runtime in made:
+        runtime.close()
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ class WatchRunner:
                 session.commit()
         except Exception as exc:
             log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
-            report.error = str(exc)
+            report.error = str(exc) or exc.__class__.__name__
             self._record_failure(watch_id, exc)
         return report
 

@@ -131,6 +131,7 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | N
         forwarded_from=fetched.forwarded_from,
     )
     session.add(post)
+    session.flush()
     for position, media in enumerate(fetched.media):
         session.add(
             MediaItem(
@@ -302,6 +303,7 @@ def _insert_once(session: Session, row: MediaAnalysis, detections: list[Detectio
     try:
         with session.begin_nested():
             session.add(row)
+            session.flush()
             session.add_all(detections or [])
             session.flush()
     except sa.exc.IntegrityError:

@@ -1,0 +1,204 @@
+"""The watch pipeline end to end inside one process: a local t.me preview server, real faces, a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.jobs import build_watch_runner
+from app.models import Alert, AlertOccurrence
+from app.runtime import Runtime
+from tests.factories import enrol_person
+from tests.support import fixture_bytes
+from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
+from watchers import service
+from watchers.jobs import WatchRunner
+from watchers.models import MediaAnalysis, MediaItem, MediaStatus, Post, Watch, WatchState
+from watchers.schemas import WatchCreate
+from watchers.sources.base import RetryLater
+from watchers.sources.registry import build_source, parse_source_config
+from watchlist.models import utcnow
+
+
+@pytest.fixture
+def channels() -> Iterator[ChannelServer]:
+    with ChannelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime], channels: ChannelServer) -> Runtime:
+    return make_runtime(tme_base_url=channels.base_url)
+
+
+def add_watch(runtime: Runtime, channel: str) -> Watch:
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
+        watch = service.create_watch(session, data, 60)
+        session.commit()
+        return watch
+
+
+def alerts_of(runtime: Runtime) -> list[tuple[Alert, list[AlertOccurrence]]]:
+    with Session(runtime.db_engine) as session:
+        alerts = list(session.exec(select(Alert).order_by(Alert.created_at)))
+        return [
+            (alert, list(session.exec(select(AlertOccurrence).where(AlertOccurrence.alert_id == alert.id))))
+            for alert in alerts
+        ]
+
+
+def reload(runtime: Runtime, watch: Watch) -> Watch:
+    with Session(runtime.db_engine) as session:
+        return session.get(Watch, watch.id)
+
+
+def test_one_alert_per_person_and_media_and_reposts_add_occurrences(runtime: Runtime, channels: ChannelServer) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg", official_channels=["obama_official"])
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama2.jpg"))
+    channels.add_post("kz_news_fake", "Biden says", photo=fixture_bytes("biden.jpg"))
+    channels.add_post("kz_news_fake", "just text")
+    channels.add_post("kz_news_fake", "a clip", video=fixture_bytes("short_hamilton_clip.mp4"))
+    runner = build_watch_runner(runtime)
+    first = add_watch(runtime, "kz_news_fake")
+
+    report = runner.run(first.id)
+
+    assert report.error is None
+    assert (report.posts_stored, report.media_analysed) == (4, 3)
+    [(alert, seen)] = alerts_of(runtime)
+    assert alert.person_id == obama.id and alert.media_kind == "photo" and alert.best_distance <= 0.5
+    assert [o.permalink for o in seen] == ["https://t.me/kz_news_fake/1"]
+    assert not alert.official_only
+    assert reload(runtime, first).cursor == "4"
+
+    channels.add_channel("repost_channel")
+    channels.add_post("repost_channel", "forwarded", photo=fixture_bytes("obama2.jpg"), forwarded_from="KZ News")
+    channels.add_channel("obama_official")
+    channels.add_post("obama_official", "my own post", photo=fixture_bytes("obama4.jpg"))
+    second, official = add_watch(runtime, "repost_channel"), add_watch(runtime, "obama_official")
+    repost = runner.run(second.id)
+    assert (repost.media_analysed, repost.media_cached) == (0, 1)
+    runner.run(official.id)
+
+    alerts = alerts_of(runtime)
+    assert len(alerts) == 2
+    reposted, own = alerts
+    assert sorted(o.permalink for o in reposted[1]) == [
+        "https://t.me/kz_news_fake/1",
+        "https://t.me/repost_channel/1",
+    ]
+    assert reposted[0].occurrences_count == 2
+    assert own[0].official_only and own[1][0].official
+
+
+def test_running_twice_creates_no_duplicates(runtime: Runtime, channels: ChannelServer) -> None:
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("chan_one")
+    channels.add_post("chan_one", photo=fixture_bytes("obama2.jpg"))
+    watch = add_watch(runtime, "chan_one")
+    runner = build_watch_runner(runtime)
+    runner.run(watch.id)
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        stored = session.get(Watch, watch.id)
+        stored.cursor = None
+        session.add(stored)
+        session.commit()
+    again = runner.run(watch.id)
+    assert again.posts_stored == 0
+    assert len(alerts_of(runtime)) == 1
+    with Session(runtime.db_engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Post)).one() == 1
+
+
+def test_the_database_itself_refuses_duplicate_posts_and_alerts(runtime: Runtime) -> None:
+    watch = add_watch(runtime, "chan_two")
+    now = utcnow()
+    with Session(runtime.db_engine) as session, pytest.raises(sa.exc.IntegrityError):
+        for _ in range(2):
+            session.add(Post(watch_id=watch.id, channel="c", message_id=7, permalink="p", posted_at=now))
+            session.flush()
+
+
+def test_failed_download_is_visible_and_retried_next_run(runtime: Runtime, channels: ChannelServer) -> None:
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("flaky")
+    channels.add_post("flaky", photo=fixture_bytes("obama2.jpg"))
+    [media_path] = [path for path in channels.served_files() if "obama" in path or path.endswith(".jpg")][:1]
+    channels.respond_to(media_path, CannedResponse(500), times=1)
+    watch = add_watch(runtime, "flaky")
+    runner = build_watch_runner(runtime)
+
+    first = runner.run(watch.id)
+    assert first.media_failed == 1 and alerts_of(runtime) == []
+    stored = reload(runtime, watch)
+    assert "media download" in stored.last_error and stored.cursor == "1"
+    with Session(runtime.db_engine) as session:
+        [item] = session.exec(select(MediaItem)).all()
+        assert item.status == MediaStatus.FAILED and item.attempts == 1 and item.error
+
+    second = runner.run(watch.id)
+    assert second.media_analysed == 1
+    assert len(alerts_of(runtime)) == 1
+    assert reload(runtime, watch).last_error is None
+
+
+def test_a_crash_mid_batch_resumes_where_it_stopped(runtime: Runtime, channels: ChannelServer) -> None:
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("crashy")
+    for name in ("biden.jpg", "obama2.jpg", "kit1.jpg"):
+        channels.add_post("crashy", photo=fixture_bytes(name))
+    watch = add_watch(runtime, "crashy")
+
+    def crashing_after_first_post(watch: Watch, context: object) -> object:
+        source = build_source(parse_source_config(watch.config), context)
+
+        class Crashing:
+            def fetch(self, cursor: str | None, limit: int) -> Iterator[object]:
+                posts = source.fetch(cursor, limit)
+                yield next(posts)
+                raise RuntimeError("process killed")
+
+            def download(self, *args: object) -> None:
+                source.download(*args)
+
+        return Crashing()
+
+    crashing = build_watch_runner(runtime)
+    crashing.source_factory = crashing_after_first_post
+    assert crashing.run(watch.id).error == "process killed"
+    stored = reload(runtime, watch)
+    assert stored.cursor == "1" and stored.consecutive_failures == 1
+
+    resumed = build_watch_runner(runtime).run(watch.id)
+    assert resumed.error is None
+    assert resumed.posts_stored == 2
+    with Session(runtime.db_engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(MediaAnalysis)).one() == 3
+    assert len(alerts_of(runtime)) == 1
+
+
+def test_rate_limit_reschedules_and_unknown_channel_needs_attention(runtime: Runtime, channels: ChannelServer) -> None:
+    channels.add_channel("busy_channel")
+    channels.respond_with("busy_channel", CannedResponse(429, {"Retry-After": "120"}))
+    busy, missing = add_watch(runtime, "busy_channel"), add_watch(runtime, "no_such_channel")
+    runner: WatchRunner = build_watch_runner(runtime)
+
+    runner.run(busy.id)
+    runner.run(missing.id)
+
+    rate_limited = reload(runtime, busy)
+    assert rate_limited.state == WatchState.RETRYING
+    assert rate_limited.retry_at - utcnow() > timedelta(seconds=100)
+    assert reload(runtime, missing).state == WatchState.NEEDS_ATTENTION
+    assert "not public" in reload(runtime, missing).last_error
+    assert runner.run(busy.id).posts_stored == 0, "a watch waiting for its retry time is not run early"
+
+
+def test_retry_later_is_a_typed_error() -> None:
+    assert RetryLater(5).seconds == 5
