@@ -202,7 +202,8 @@ class WatchScheduler:
                 first_run = self._clock() + timedelta(seconds=random.uniform(0, min(self._jitter, 1.0)))
                 self._add_job(watch, first_run)
             elif job.trigger.interval != interval:
-                self._add_job(watch, job.next_run_time)
+                sooner = self._clock() + interval
+                self._add_job(watch, min(job.next_run_time, sooner) if job.next_run_time else sooner)
 
     def _add_job(self, watch: Watch, first_run: datetime | None) -> None:
         self._scheduler.add_job(

@@ -1,0 +1,137 @@
+"""`impwatch serve` as a real process watching a local t.me preview server; killed and restarted mid-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from app import db
+from app.runtime import Runtime
+from app.settings import Settings
+from tests.factories import enrol_person
+from tests.support import fixture_bytes, free_port, wait_for
+from tests.watchers.sources.tme_pages import ChannelServer
+from watchers.models import Post
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._ready, timeout=60, interval=0.2, what="impwatch serve to be ready")
+
+    def _ready(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, self.log.read_text()[-3000:]
+        try:
+            return self.api.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.api.close()
+
+
+@pytest.fixture
+def channels() -> Iterator[ChannelServer]:
+    with ChannelServer() as server:
+        yield server
+
+
+def alerts(api: httpx.Client) -> list[dict]:
+    return api.get("/v1/alerts").json()["items"]
+
+
+def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path, channels: ChannelServer) -> None:
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, face_workers=0)
+    db.upgrade(settings.resolved_database_url)
+    runtime = Runtime.from_settings(settings)
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
+        "PYTHONPATH": str(ROOT),
+        "IMPWATCH_DATA_DIR": str(data_dir),
+        "IMPWATCH_TME_BASE_URL": channels.base_url,
+        "IMPWATCH_SCHEDULER_SYNC_SECONDS": "0.5",
+        "IMPWATCH_SCHEDULER_JITTER_SECONDS": "0",
+        "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
+        "IMPWATCH_FACE_WORKERS": "1",
+    }
+    server = ServeProcess(env, free_port(), tmp_path / "serve.log")
+    channels.add_channel("kz_news_fake")
+    channels.add_channel("second_channel")
+    try:
+        server.start()
+        for channel in ("kz_news_fake", "second_channel"):
+            created = server.api.post(
+                "/v1/watches", json={"source": {"kind": "tme_preview", "channel": channel}, "interval_seconds": 1}
+            )
+            assert created.status_code == 201, created.text
+
+        channels.add_post("kz_news_fake", "Sign a military contract!", photo=fixture_bytes("obama2.jpg"))
+        channels.add_post("kz_news_fake", "Biden", photo=fixture_bytes("biden.jpg"))
+        channels.add_post("kz_news_fake", "Kit", photo=fixture_bytes("kit1.jpg"))
+        [alert] = wait_for(lambda: alerts(server.api), timeout=60, what="the Obama alert")
+        assert alert["person_id"] == str(obama.id) and alert["occurrences_count"] == 1
+        wait_for(lambda: _posts_stored(runtime) == 3, timeout=60, what="all three posts")
+        assert len(alerts(server.api)) == 1, "nobody else is reported"
+
+        channels.add_post("second_channel", "reposted", photo=fixture_bytes("obama2.jpg"))
+        wait_for(lambda: alerts(server.api)[0]["occurrences_count"] == 2, timeout=60, what="the repost")
+        detail = server.api.get(f"/v1/alerts/{alert['id']}").json()
+        assert sorted(o["permalink"] for o in detail["occurrences"]) == [
+            "https://t.me/kz_news_fake/1",
+            "https://t.me/second_channel/1",
+        ]
+        assert server.api.get(detail["evidence"]["crop_url"]).content.startswith(b"\xff\xd8")
+
+        server.kill()
+        channels.add_post("kz_news_fake", "published while down", photo=fixture_bytes("obama4.jpg"))
+        server.start()
+
+        wait_for(lambda: len(alerts(server.api)) == 2, timeout=60, what="the post published while down")
+        wait_for(lambda: _posts_stored(runtime) == 5, timeout=60, what="every post stored once")
+        latest, first = alerts(server.api)
+        assert first["id"] == alert["id"] and first["occurrences_count"] == 2
+        assert latest["person_id"] == str(obama.id) and latest["occurrences_count"] == 1
+    finally:
+        server.stop()
+        runtime.close()
+
+
+def _posts_stored(runtime: Runtime) -> int:
+    with Session(runtime.db_engine) as session:
+        return len(session.exec(select(Post.id)).all())
