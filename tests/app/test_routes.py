@@ -1,0 +1,107 @@
+"""The alerts API over a real socket: filters, cursor pages, evidence, the crop, triage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from app.jobs import build_watch_runner
+from app.main import create_app
+from app.runtime import Runtime
+from tests.factories import enrol_person
+from tests.support import fixture_bytes, running_server
+from tests.watchers.sources.tme_pages import ChannelServer
+from watchers import service
+from watchers.schemas import WatchCreate
+
+
+@pytest.fixture
+def channels() -> Iterator[ChannelServer]:
+    with ChannelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(make_runtime, channels: ChannelServer) -> Runtime:
+    return make_runtime(tme_base_url=channels.base_url)
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> Iterator[httpx.Client]:
+    with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def watched(runtime: Runtime, channels: ChannelServer) -> dict[str, object]:
+    """Obama in three different photos and Biden in one, posted on one watched channel, and the watch run."""
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    biden = enrol_person(runtime, "Joe Biden", "biden.jpg")
+    channels.add_channel("fake_news_kz")
+    for name in ("obama2.jpg", "obama4.jpg", "obama-480p.jpg", "biden2.jpg"):
+        channels.add_post("fake_news_kz", f"post with {name}", photo=fixture_bytes(name))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "fake_news_kz"}})
+        watch = service.create_watch(session, data, 60)
+        session.commit()
+    assert build_watch_runner(runtime).run(watch.id).error is None
+    return {"obama": obama.id, "biden": biden.id, "watch": watch.id}
+
+
+def test_filters_and_cursor_pages(api: httpx.Client, watched: dict[str, object]) -> None:
+    everything = api.get("/v1/alerts").json()
+    assert len(everything["items"]) == 4 and everything["next_cursor"] is None
+    assert [
+        a["person_name"] for a in api.get("/v1/alerts", params={"person_id": str(watched["biden"])}).json()["items"]
+    ] == ["Joe Biden"]
+    assert len(api.get("/v1/alerts", params={"watch_id": str(watched["watch"])}).json()["items"]) == 4
+    assert api.get("/v1/alerts", params={"watch_id": str(uuid.uuid4())}).json()["items"] == []
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert api.get("/v1/alerts", params={"since": future}).json()["items"] == []
+
+    seen, cursor = [], None
+    while True:
+        page = api.get("/v1/alerts", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 4
+    assert seen == [a["id"] for a in everything["items"]]
+
+
+def test_alert_evidence_and_crop(api: httpx.Client, watched: dict[str, object]) -> None:
+    [alert] = api.get("/v1/alerts", params={"person_id": str(watched["biden"])}).json()["items"]
+    detail = api.get(f"/v1/alerts/{alert['id']}").json()
+    assert detail["media_kind"] == "photo" and len(detail["sha256"]) == 64
+    [occurrence] = detail["occurrences"]
+    assert occurrence["permalink"] == "https://t.me/fake_news_kz/4"
+    assert occurrence["post_text"] == "post with biden2.jpg"
+    assert detail["evidence"]["reference_face_id"] and detail["evidence"]["box"]["right"] > 0
+    crop = api.get(detail["evidence"]["crop_url"])
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
+
+
+def test_triage(api: httpx.Client, watched: dict[str, object]) -> None:
+    alert = api.get("/v1/alerts").json()["items"][0]
+    updated = api.patch(f"/v1/alerts/{alert['id']}", json={"status": "confirmed_impersonation", "note": "deepfake"})
+    assert updated.status_code == 200
+    assert (updated.json()["status"], updated.json()["note"]) == ("confirmed_impersonation", "deepfake")
+    confirmed = api.get("/v1/alerts", params={"status": "confirmed_impersonation"}).json()["items"]
+    assert [a["id"] for a in confirmed] == [alert["id"]]
+    assert len(api.get("/v1/alerts", params=[("status", "new"), ("status", "dismissed")]).json()["items"]) == 3
+    assert api.patch(f"/v1/alerts/{alert['id']}", json={"status": "maybe"}).status_code == 422
+
+
+def test_bad_ids_and_cursors(api: httpx.Client, watched: dict[str, object]) -> None:
+    missing = uuid.uuid4()
+    assert api.get(f"/v1/alerts/{missing}").status_code == 404
+    assert api.get(f"/v1/alerts/{missing}/crop.jpg").status_code == 404
+    assert api.patch(f"/v1/alerts/{missing}", json={"status": "dismissed"}).status_code == 404
+    bad = api.get("/v1/alerts", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_cursor"
