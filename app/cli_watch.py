@@ -33,12 +33,17 @@ def watch_add(
     target: Annotated[str, typer.Argument(help="A channel (@name, t.me link) or a folder path")],
     interval: Annotated[int | None, typer.Option(help="Seconds between runs (default: the setting)")] = None,
     channel: Annotated[str | None, typer.Option(help="telegram_export: the chat's public username")] = None,
+    settle_seconds: Annotated[
+        float | None, typer.Option(help="folder: how long a file must be unchanged before it is taken")
+    ] = None,
 ) -> None:
     """Watch a channel or a folder."""
     key = "path" if kind in ("telegram_export", "folder") else "channel"
     source: dict[str, object] = {"kind": kind, key: target}
     if channel:
         source["channel"] = channel
+    if settle_seconds is not None:
+        source["settle_seconds"] = settle_seconds
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:

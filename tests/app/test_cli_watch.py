@@ -1,0 +1,42 @@
+"""`impwatch watch ...` and `impwatch alerts list` as real processes, on a drop folder."""
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.app.test_cli import run
+from tests.support import fixture_path
+
+
+def test_watch_a_folder_run_it_and_list_alerts(tmp_path: Path) -> None:
+    assert run(tmp_path, "person", "add", "Barack Obama", "--photo", str(fixture_path("obama.jpg"))).returncode == 0
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(fixture_path("two_people.jpg"), inbox / "forwarded.jpg")
+    shutil.copy(fixture_path("kit1.jpg"), inbox / "other.jpg")
+
+    added = run(tmp_path, "watch", "add", "folder", str(inbox), "--interval", "60", "--settle-seconds", "0")
+    assert added.returncode == 0, added.stderr
+    watch_id = added.stdout.split("(")[-1].split(")")[0]
+    assert run(tmp_path, "watch", "add", "folder", str(inbox)).returncode == 1, "the same folder twice is refused"
+
+    ran = run(tmp_path, "watch", "run", watch_id)
+    assert ran.returncode == 0, ran.stderr
+    assert "posts stored: 2" in ran.stdout
+
+    listed = run(tmp_path, "alerts", "list", "--json")
+    [alert] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert alert["person_name"] == "Barack Obama" and alert["permalinks"][0].startswith("file://")
+    assert "Barack Obama" in run(tmp_path, "alerts", "list").stdout
+
+    assert run(tmp_path, "watch", "pause", watch_id).returncode == 0
+    assert " no " in run(tmp_path, "watch", "list").stdout
+    assert run(tmp_path, "watch", "remove", watch_id).returncode == 0
+    assert watch_id not in run(tmp_path, "watch", "list").stdout
+
+
+def test_watch_commands_refuse_bad_input(tmp_path: Path) -> None:
+    bad_kind = run(tmp_path, "watch", "add", "rss", "https://example.org/feed")
+    assert bad_kind.returncode == 2 and "kind" in bad_kind.stderr
+    assert run(tmp_path, "watch", "run", "00000000-0000-0000-0000-000000000000").returncode == 1
+    assert run(tmp_path, "alerts", "list", "--status", "maybe").returncode == 2
