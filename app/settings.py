@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     telegram_api_hash: str | None = None
     telegram_session: str | None = Field(default=None, description="A Telethon StringSession (impwatch telegram login)")
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="How receivers reach this service: links in webhook events."
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000],
+        description="Waits before each retry of a webhook delivery; after the last one the delivery is dead.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_dispatch_seconds: float = Field(default=1.0, gt=0, description="How often due deliveries are sent.")
+    webhook_batch_size: int = Field(default=50, ge=1)
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"

@@ -60,6 +60,8 @@ class WatchRunner:
     source_factory: Callable[[Watch, SourceContext], Source] = field(
         default=lambda watch, context: build_source(parse_source_config(watch.config), context)
     )
+    on_failure: Callable[[Session, Watch, Exception], None] | None = None
+    """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -131,6 +133,8 @@ class WatchRunner:
                 if watch is not None:
                     service.record_run_failure(watch, self.clock(), error)
                     session.add(watch)
+                    if self.on_failure is not None:
+                        self.on_failure(session, watch, error)
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
@@ -178,9 +182,15 @@ class WatchScheduler:
     def shutdown(self) -> None:
         self._scheduler.shutdown(wait=True)
 
+    def add_periodic(self, job_id: str, func: Callable[[], object], seconds: float) -> None:
+        """Run another piece of scheduled work (the webhook dispatcher, say) beside the watches."""
+        self._scheduler.add_job(
+            func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, next_run_time=self._clock()
+        )
+
     @property
     def watch_job_ids(self) -> set[str]:
-        return {job.id for job in self._scheduler.get_jobs() if job.id != SYNC_JOB_ID}
+        return {job.id for job in self._scheduler.get_jobs() if job.func == self._run_watch}
 
     def sync(self) -> None:
         try:
