@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app import metrics
 from app import routes as health_routes
 from app.jobs import build_scheduler
 from app.runtime import Runtime
@@ -54,6 +55,8 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
     app.include_router(health_routes.alerts)
+    app.include_router(metrics.router)
+    app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(InputRejected, _input_rejected)
     app.add_exception_handler(NotFound, _not_found)
     return app

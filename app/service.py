@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.metrics import ALERTS_CREATED
 from app.models import Alert, AlertOccurrence
 from app.schemas import AlertFilter, AlertUpdate
 from watchers.models import Detection, MediaItem, Post
@@ -51,6 +52,7 @@ def _alert_for(session: Session, detection: Detection, item: MediaItem) -> Alert
     )
     session.add(alert)
     session.flush()
+    ALERTS_CREATED.labels(kind=alert.kind).inc()
     return alert
 
 

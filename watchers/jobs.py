@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from watchers import service
+from watchers import metrics, service
 from watchers.models import Watch, WatchState
 from watchers.scanning import MediaAnalysis
 from watchers.service import DetectionSink, MediaStore
@@ -78,6 +78,10 @@ class WatchRunner:
                 service.record_run_success(watch, self.clock(), report.media_failed)
                 session.add(watch)
                 session.commit()
+                metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
+                metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(
+                    watch.last_success_at.timestamp()
+                )
         except Exception as exc:
             log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__
@@ -93,12 +97,14 @@ class WatchRunner:
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
             try:
-                if service.store_post(session, watch, fetched) is not None:
-                    report.posts_stored += 1
+                stored = service.store_post(session, watch, fetched) is not None
                 session.commit()
             except Exception:
                 session.rollback()
                 raise
+            if stored:
+                report.posts_stored += 1
+                metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for item, post in service.pending_media(session, watch, self.media_max_attempts):
@@ -120,6 +126,7 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
 
     def _analyse(self, path: Path) -> MediaAnalysis:
         with Session(self.db_engine) as session:
@@ -131,6 +138,7 @@ class WatchRunner:
             with Session(self.db_engine) as session:
                 watch = session.get(Watch, watch_id)
                 if watch is not None:
+                    metrics.WATCH_RUNS.labels(source=watch.kind, outcome="failure").inc()
                     service.record_run_failure(watch, self.clock(), error)
                     session.add(watch)
                     if self.on_failure is not None:

@@ -207,6 +207,10 @@ class MediaOutcome:
     cached: bool = False
     failed: str | None = None
 
+    @property
+    def label(self) -> str:
+        return "failed" if self.failed else "cached" if self.cached else "analysed"
+
 
 def process_media(
     session: Session,

@@ -7,11 +7,13 @@ Each worker process builds its own `FaceEngine` once; the caller sends the file 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from watchers.frames import FrameSampling
+from watchers.metrics import record_analysis
 from watchers.scanning import MediaAnalysis, analyse_file
 from watchlist.engine import EngineOptions, FaceEngine
 from watchlist.errors import InputRejected
@@ -53,6 +55,12 @@ class FaceWorkers:
 
         A file that crashes a worker (a decoder bug, say) is refused, and the pool is rebuilt for the next one.
         """
+        started = time.perf_counter()
+        analysis = self._analyse(path, matcher)
+        record_analysis(analysis, time.perf_counter() - started)
+        return analysis
+
+    def _analyse(self, path: Path, matcher: Matcher) -> MediaAnalysis:
         if self._pool is None:
             return analyse_file(path, self._engine, matcher, self._sampling)
         try:
