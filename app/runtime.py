@@ -42,7 +42,7 @@ class Runtime:
             ),
             matchers=MatcherCache(settings.default_tolerance),
             workers=FaceWorkers(settings.engine_options, settings.frame_sampling, settings.face_workers),
-            media_store=MediaStore(settings.data_dir / "media", settings.max_media_bytes),
+            media_store=MediaStore(settings.data_dir / "media", settings.max_media_bytes, settings.keep_media),
         )
 
     def source_context(self) -> SourceContext:

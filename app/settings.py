@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     video_max_frames: int = Field(default=1800, ge=1)
 
     max_media_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="Cap on one downloaded media file.")
+    keep_media: bool = Field(default=False, description="Keep downloaded media after analysis (evidence archive).")
     face_workers: int = Field(default=2, ge=0, description="Processes for face work; 0 runs it in the caller.")
 
     scheduler_enabled: bool = True

@@ -164,10 +164,17 @@ def pending_media(session: Session, watch: Watch, max_attempts: int) -> list[tup
 
 @dataclass(frozen=True)
 class MediaStore:
-    """Downloaded media, kept by content under `root/ab/abcdef...`: a repost is stored once."""
+    """Downloaded media, by content under `root/ab/abcdef...`. Unless `keep` is set, a file is deleted once it is
+    analysed: only the findings (detections, face crops) stay, so the service holds as few images of people as it
+    can, and the sha256 in the database still recognises a repost."""
 
     root: Path
     max_bytes: int
+    keep: bool = False
+
+    def release(self, sha256: str) -> None:
+        if not self.keep:
+            self.path_of(sha256).unlink(missing_ok=True)
 
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -244,6 +251,7 @@ def process_media(
         outcome.analysed = True
     else:
         outcome.cached = True
+    store.release(item.sha256)
     detections = list(session.exec(select(Detection).where(Detection.sha256 == item.sha256)))
     item.status, item.error = MediaStatus.DONE, analysis_row.error
     session.add(item)

@@ -202,3 +202,14 @@ def test_rate_limit_reschedules_and_unknown_channel_needs_attention(runtime: Run
 
 def test_retry_later_is_a_typed_error() -> None:
     assert RetryLater(5).seconds == 5
+
+
+def test_downloaded_media_is_not_kept_after_analysis(runtime: Runtime, channels: ChannelServer) -> None:
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("leaves_nothing")
+    channels.add_post("leaves_nothing", photo=fixture_bytes("obama2.jpg"))
+    watch = add_watch(runtime, "leaves_nothing")
+    assert build_watch_runner(runtime).run(watch.id).error is None
+    assert len(alerts_of(runtime)) == 1
+    kept = [path for path in runtime.media_store.root.rglob("*") if path.is_file()]
+    assert kept == []
