@@ -17,6 +17,7 @@ from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import command_runtime, err, out
 from app.runtime import Runtime
 from app.settings import Settings
+from app.webhooks.cli import webhook_cli
 from watchers import service as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
@@ -32,6 +33,7 @@ cli.add_typer(person_cli, name="person")
 cli.add_typer(watch_cli, name="watch")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
+cli.add_typer(webhook_cli, name="webhook")
 
 
 @db_cli.command("upgrade")

@@ -1,9 +1,16 @@
-"""Scheduled work of the service: the watch runner wired to alerts, and the scheduler that drives it."""
+"""Scheduled work of the service: the watch runner wired to alerts and webhooks, the webhook dispatcher, and the
+scheduler that drives them."""
 
 from __future__ import annotations
 
+from functools import partial
+
+import httpx
+
 from app import service
 from app.runtime import Runtime
+from app.webhooks import service as webhook_service
+from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
 from watchers.jobs import WatchRunner, WatchScheduler
 
 
@@ -15,9 +22,10 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
         matchers=runtime.matchers,
         media_store=runtime.media_store,
         source_context=runtime.source_context(),
-        on_detections=service.record_detections,
+        on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
+        on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
     )
 
 
@@ -31,3 +39,23 @@ def build_scheduler(runtime: Runtime) -> WatchScheduler:
         jitter_seconds=settings.scheduler_jitter_seconds,
         threads=settings.scheduler_threads,
     )
+
+
+def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
+    """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment); the caller
+    closes it."""
+    settings = runtime.settings
+    return WebhookDispatcher(
+        db_engine=runtime.db_engine,
+        client=httpx.Client(follow_redirects=False, trust_env=False),
+        retry_schedule=list(settings.webhook_retry_schedule_seconds),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        batch_size=settings.webhook_batch_size,
+    )
+
+
+def register_webhook_dispatcher(scheduler: WatchScheduler, runtime: Runtime) -> WebhookDispatcher:
+    """Send due webhook deliveries every `webhook_dispatch_seconds`, beside the watches."""
+    dispatcher = build_webhook_dispatcher(runtime)
+    scheduler.add_periodic(DISPATCH_JOB_ID, dispatcher.run, runtime.settings.webhook_dispatch_seconds)
+    return dispatcher

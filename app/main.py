@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from app import metrics
 from app import routes as health_routes
-from app.jobs import build_scheduler
+from app.jobs import build_scheduler, register_webhook_dispatcher
 from app.runtime import Runtime
 from app.settings import Settings
+from app.webhooks import routes as webhook_routes
 from watchers import routes as scan_routes
 from watchlist import routes as person_routes
 from watchlist.errors import InputRejected
@@ -27,21 +28,24 @@ channels). Errors answer `{"code": ..., "detail": ...}`: `code` is stable for pr
 def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> FastAPI:
     """Build the app; the database must already be migrated (`impwatch db upgrade`, or `impwatch serve`).
 
-    With `with_scheduler` (as `impwatch serve` does when the setting allows), the watch scheduler runs in this
-    process from start-up to shutdown.
+    With `with_scheduler` (as `impwatch serve` does when the setting allows), the watch scheduler and the webhook
+    dispatcher run in this process from start-up to shutdown.
     """
     runtime = runtime or Runtime.from_settings(Settings())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        scheduler = build_scheduler(runtime) if with_scheduler else None
-        if scheduler is not None:
-            scheduler.start()
+        if not with_scheduler:
+            yield
+            return
+        scheduler = build_scheduler(runtime)
+        dispatcher = register_webhook_dispatcher(scheduler, runtime)
+        scheduler.start()
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown()
+            scheduler.shutdown()
+            dispatcher.close()
 
     app = FastAPI(title="Impersonation Watch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
@@ -55,6 +59,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
     app.include_router(health_routes.alerts)
+    app.include_router(webhook_routes.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(InputRejected, _input_rejected)

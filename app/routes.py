@@ -128,8 +128,9 @@ def get_alert_crop(alert_id: uuid.UUID, session: SessionDep) -> Response:
 
 
 @alerts.patch("/{alert_id}", response_model=AlertDetail, responses=REFUSALS)
-def triage_alert(alert_id: uuid.UUID, data: AlertUpdate, session: SessionDep) -> AlertDetail:
+def triage_alert(alert_id: uuid.UUID, data: AlertUpdate, session: SessionDep, request: Request) -> AlertDetail:
     """Triage: set the status (new, confirmed_impersonation, authentic, false_match, dismissed) and a note."""
-    alert = service.triage(session, service.get_alert(session, alert_id), data)
+    public_base_url = request.app.state.settings.public_base_url
+    alert = service.triage(session, service.get_alert(session, alert_id), data, public_base_url=public_base_url)
     session.commit()
     return _detail(session, alert)

@@ -14,34 +14,46 @@ from sqlmodel import Session, select
 from app.metrics import ALERTS_CREATED
 from app.models import Alert, AlertOccurrence
 from app.schemas import AlertFilter, AlertUpdate
+from app.webhooks import service as webhooks
 from watchers.models import Detection, MediaItem, Post
 from watchlist.errors import InputRejected
 from watchlist.models import Person, utcnow
 from watchlist.service import NotFound
 
 
-def record_detections(session: Session, item: MediaItem, post: Post, detections: list[Detection]) -> list[Alert]:
-    """Raise or extend the alert of every detected person: the `DetectionSink` of the watch pipeline."""
+def record_detections(
+    session: Session, item: MediaItem, post: Post, detections: list[Detection], *, public_base_url: str
+) -> list[Alert]:
+    """Raise or extend the alert of every detected person: the `DetectionSink` of the watch pipeline.
+
+    Webhooks go out from the same transaction: `alert.created` for a new alert, and `alert.updated` (changed:
+    occurrences) when its media turns up in another post, since a repost shows the fake spreading.
+    """
     alerts = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
         if person is None or not person.active:
             continue
-        alert = _alert_for(session, detection, item)
+        alert, created = _alert_for(session, detection, item)
         official = post.channel.lower() in {channel.lower() for channel in person.official_channels}
-        _add_occurrence(session, alert, item, post, official)
+        added = _add_occurrence(session, alert, item, post, official)
+        if created:
+            webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
+        elif added:
+            webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=["occurrences"])
         alerts.append(alert)
     return alerts
 
 
-def _alert_for(session: Session, detection: Detection, item: MediaItem) -> Alert:
+def _alert_for(session: Session, detection: Detection, item: MediaItem) -> tuple[Alert, bool]:
+    """The person's alert for this media, and whether it was created now."""
     existing = session.exec(
         select(Alert).where(
             Alert.person_id == detection.person_id, Alert.sha256 == detection.sha256, Alert.kind == "face_match"
         )
     ).first()
     if existing is not None:
-        return existing
+        return existing, False
     alert = Alert(
         person_id=detection.person_id,
         sha256=detection.sha256,
@@ -53,15 +65,16 @@ def _alert_for(session: Session, detection: Detection, item: MediaItem) -> Alert
     session.add(alert)
     session.flush()
     ALERTS_CREATED.labels(kind=alert.kind).inc()
-    return alert
+    return alert, True
 
 
-def _add_occurrence(session: Session, alert: Alert, item: MediaItem, post: Post, official: bool) -> None:
+def _add_occurrence(session: Session, alert: Alert, item: MediaItem, post: Post, official: bool) -> bool:
+    """Record where the media was posted; False when this media item was already recorded."""
     seen = session.exec(
         select(AlertOccurrence.id).where(AlertOccurrence.alert_id == alert.id, AlertOccurrence.media_item_id == item.id)
     ).first()
     if seen is not None:
-        return
+        return False
     session.add(
         AlertOccurrence(
             alert_id=alert.id,
@@ -80,6 +93,7 @@ def _add_occurrence(session: Session, alert: Alert, item: MediaItem, post: Post,
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
+    return True
 
 
 @dataclass(frozen=True)
@@ -157,13 +171,19 @@ def detection_of(session: Session, alert: Alert) -> Detection | None:
     return session.get(Detection, alert.detection_id) if alert.detection_id else None
 
 
-def triage(session: Session, alert: Alert, data: AlertUpdate) -> Alert:
+def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url: str) -> Alert:
+    """Set the status and the note; an actual change sends `alert.updated` (in this transaction)."""
     changes = data.model_dump(exclude_unset=True)
-    if "status" in changes and changes["status"] is not None:
+    changed = []
+    if changes.get("status") is not None and changes["status"] != alert.status:
         alert.status = changes["status"]
-    if "note" in changes:
+        changed.append("status")
+    if "note" in changes and changes["note"] != alert.note:
         alert.note = changes["note"]
+        changed.append("note")
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
+    if changed:
+        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
     return alert

@@ -1,0 +1,1 @@
+"""Alert delivery: signed webhooks (Standard Webhooks) sent from a durable outbox."""

@@ -1,0 +1,141 @@
+"""`impwatch webhook ...`: add, list, remove, rotate the secret of, and test webhook endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+from sqlmodel import Session
+
+from app.console import command_runtime, err, out
+from app.runtime import Runtime
+from app.webhooks import service
+from app.webhooks.models import WebhookEndpoint
+from app.webhooks.schemas import EndpointCreate
+from watchlist.errors import InputRejected
+from watchlist.models import utcnow
+from watchlist.service import NotFound
+
+webhook_cli = typer.Typer(help="Webhook endpoints: where alerts are delivered, signed (Standard Webhooks).")
+
+
+@webhook_cli.command("add")
+def webhook_add(
+    url: Annotated[str, typer.Argument(help="The receiver's URL (http or https)")],
+    description: Annotated[str, typer.Option(help="What or whose receiver it is")] = "",
+    event: Annotated[
+        list[str] | None, typer.Option(help="alert.created, alert.updated, watch.failed or * (default); repeatable")
+    ] = None,
+    person: Annotated[list[uuid.UUID] | None, typer.Option(help="Alerts of this person only; repeatable")] = None,
+) -> None:
+    """Add an endpoint and print its signing secret (shown this once)."""
+    try:
+        data = EndpointCreate.model_validate(
+            {"url": url, "description": description, "events": event or ["*"], "person_ids": person or []}
+        )
+    except ValidationError as exc:
+        err.print(f"[red]error:[/] {_first_error(exc)}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            endpoint, secret = service.create_endpoint(session, data)
+        except InputRejected as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from exc
+        session.commit()
+    out.print(f"added webhook {endpoint.url} ({endpoint.id})")
+    out.print("signing secret (shown once, store it now):")
+    print(secret)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+
+
+@webhook_cli.command("list")
+def webhook_list() -> None:
+    """List endpoints (never their secrets)."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine) as session:
+        endpoints = service.list_endpoints(session)
+    table = Table("id", "url", "events", "people", "enabled", "description")
+    for endpoint in endpoints:
+        table.add_row(
+            str(endpoint.id),
+            endpoint.url,
+            ", ".join(endpoint.events),
+            str(len(endpoint.person_ids)) if endpoint.person_ids else "all",
+            "yes" if endpoint.enabled else f"no: {endpoint.disabled_reason or 'by hand'}",
+            endpoint.description,
+        )
+    out.print(table)
+
+
+@webhook_cli.command("remove")
+def webhook_remove(endpoint_id: uuid.UUID) -> None:
+    """Remove an endpoint and its deliveries."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine) as session:
+        service.delete_endpoint(session, _endpoint(session, endpoint_id))
+        session.commit()
+    out.print(f"removed {endpoint_id}")
+
+
+@webhook_cli.command("rotate-secret")
+def webhook_rotate_secret(
+    endpoint_id: uuid.UUID,
+    keep_previous_seconds: Annotated[
+        int, typer.Option(min=0, max=7 * 86_400, help="How long the old secret keeps signing too")
+    ] = 86_400,
+) -> None:
+    """Give an endpoint a new secret and print it (shown once); the old one signs too for a while."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine) as session:
+        secret = service.rotate_secret(session, _endpoint(session, endpoint_id), keep_previous_seconds, utcnow())
+        session.commit()
+    out.print("new signing secret (shown once, store it now):")
+    print(secret)
+
+
+@webhook_cli.command("test")
+def webhook_test(endpoint_id: uuid.UUID) -> None:
+    """Send a `webhook.test` event now, from this process, and report the receiver's answer."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            delivery = service.enqueue_test_event(session, _endpoint(session, endpoint_id))
+        except InputRejected as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from exc
+        session.commit()
+    result = _send_now(runtime, delivery.id)
+    if result is None:
+        err.print("[red]error:[/] the test event could not be sent; see the log")
+        raise typer.Exit(1)
+    if not result.succeeded:
+        err.print(f"[red]failed:[/] {result.error or f'HTTP {result.status_code}'} after {result.duration_ms:.0f} ms")
+        raise typer.Exit(1)
+    out.print(f"delivered: HTTP {result.status_code} in {result.duration_ms:.0f} ms (delivery {delivery.id})")
+
+
+def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> service.AttemptResult | None:
+    from app.jobs import build_webhook_dispatcher
+
+    dispatcher = build_webhook_dispatcher(runtime)
+    try:
+        return dispatcher.deliver(delivery_id)
+    finally:
+        dispatcher.close()
+
+
+def _endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    try:
+        return service.get_endpoint(session, endpoint_id)
+    except NotFound as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc

@@ -1,0 +1,146 @@
+"""The webhook dispatcher: one run sends the deliveries that are due, each in its own sessions and try/except.
+
+A delivery is claimed (committed) before it is sent and its outcome is committed after, so a process killed in
+between sends it again after the claim's lease, with the same `webhook-id`: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.webhooks import service
+from app.webhooks.service import AttemptResult, Outgoing
+from app.webhooks.signing import signature_headers
+from watchlist.models import utcnow
+
+log = logging.getLogger(__name__)
+DISPATCH_JOB_ID = "webhook-dispatcher"
+USER_AGENT = "ImpersonationWatch-Webhooks/1"
+RESPONSE_EXCERPT_BYTES = 1000
+
+
+@dataclass
+class WebhookDispatcher:
+    """Everything a run needs, injected: the database, the HTTP client, the clock, the retry schedule."""
+
+    db_engine: Engine
+    client: httpx.Client
+    retry_schedule: Sequence[float]
+    timeout_seconds: float = 10.0
+    batch_size: int = 50
+    drain_seconds: float = 30.0
+    clock: Callable[[], datetime] = utcnow
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed delivery is left alone: past any send's timeout."""
+        return timedelta(seconds=2 * self.timeout_seconds + 1)
+
+    def run(self) -> int:
+        """Send what is due, batch after batch, for at most `drain_seconds`; returns the number of attempts."""
+        attempts = 0
+        deadline = time.monotonic() + self.drain_seconds
+        while True:
+            due = self._due()
+            for delivery_id in due:
+                attempts += self.deliver(delivery_id) is not None
+            if len(due) < self.batch_size or time.monotonic() > deadline:
+                return attempts
+
+    def deliver(self, delivery_id: uuid.UUID) -> AttemptResult | None:
+        """Claim, send and record one delivery. None when it was not sent (not due, taken, or broken)."""
+        try:
+            outgoing = self._begin(delivery_id)
+            if outgoing is None:
+                return None
+            result = self._send(outgoing)
+            self._finish(outgoing, result)
+        except Exception:
+            log.exception("webhook delivery %s failed in the dispatcher; due again after its lease", delivery_id)
+            return None
+        return result
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _due(self) -> list[uuid.UUID]:
+        try:
+            with Session(self.db_engine) as session:
+                return service.due_deliveries(session, self.clock(), self.batch_size)
+        except Exception:
+            log.exception("could not read the webhook outbox; retried at the next run")
+            return []
+
+    def _begin(self, delivery_id: uuid.UUID) -> Outgoing | None:
+        with Session(self.db_engine) as session:
+            outgoing = service.begin_attempt(session, delivery_id, self.clock(), self.lease)
+            session.commit()
+            return outgoing
+
+    def _send(self, outgoing: Outgoing) -> AttemptResult:
+        timestamp = int(self.clock().timestamp())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            **signature_headers(outgoing.message_id, timestamp, outgoing.body, outgoing.secrets),
+        }
+        started = time.perf_counter()
+        try:
+            with self.client.stream(
+                "POST", outgoing.url, content=outgoing.body, headers=headers, timeout=self.timeout_seconds
+            ) as response:
+                excerpt = _excerpt(response)
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, _ms_since(started), error=_describe(exc))
+        return AttemptResult(
+            response.status_code,
+            _ms_since(started),
+            retry_after_seconds=retry_after_seconds(response.headers.get("retry-after"), self.clock()),
+            response_excerpt=excerpt,
+        )
+
+    def _finish(self, outgoing: Outgoing, result: AttemptResult) -> None:
+        with Session(self.db_engine) as session:
+            service.finish_attempt(session, outgoing, result, self.retry_schedule, self.clock())
+            session.commit()
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A `Retry-After` header in seconds from now: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _excerpt(response: httpx.Response) -> str | None:
+    """The start of the receiver's answer, for people debugging it; the rest is never read."""
+    for chunk in response.iter_bytes(RESPONSE_EXCERPT_BYTES):
+        return chunk[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace") or None
+    return None
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    return f"{error.__class__.__name__}: {error}"[:2000] if str(error) else error.__class__.__name__
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,392 @@
+"""Webhook endpoints and the outbox. No commits here: the route, command or job that calls owns the transaction.
+
+Events are written to the outbox in the caller's transaction (the one that raises or changes the alert), so an
+event exists exactly when its cause was committed. The dispatcher (app.webhooks.jobs) sends what is due.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.models import Alert
+from app.webhooks import payloads
+from app.webhooks.models import (
+    ALL_EVENTS,
+    TEST_EVENT_TYPE,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from app.webhooks.schemas import EndpointCreate, EndpointUpdate
+from app.webhooks.signing import new_secret
+from watchers.models import Watch, WatchState
+from watchlist.errors import InputRejected
+from watchlist.models import Person, utcnow
+from watchlist.service import NotFound
+
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+
+
+class UnknownPerson(InputRejected):
+    pass
+
+
+class EndpointDisabled(InputRejected):
+    status_code = 409
+
+
+# --- endpoints ---
+
+
+def create_endpoint(session: Session, data: EndpointCreate) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (returned here so the caller can show it once)."""
+    _check_persons_exist(session, data.person_ids)
+    endpoint = WebhookEndpoint(
+        url=str(data.url),
+        description=data.description,
+        events=sorted(set(data.events)),
+        person_ids=[str(person_id) for person_id in dict.fromkeys(data.person_ids)],
+        enabled=data.enabled,
+        secret=new_secret(),
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint, endpoint.secret
+
+
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.exec(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)))  # type: ignore[arg-type]
+
+
+def get_endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"webhook endpoint {endpoint_id} not found")
+    return endpoint
+
+
+def update_endpoint(session: Session, endpoint: WebhookEndpoint, data: EndpointUpdate) -> WebhookEndpoint:
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "url" in changes:
+        endpoint.url = str(data.url)
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "events" in changes:
+        endpoint.events = sorted(set(changes["events"]))
+    if "person_ids" in changes:
+        _check_persons_exist(session, changes["person_ids"])
+        endpoint.person_ids = [str(person_id) for person_id in dict.fromkeys(changes["person_ids"])]
+    if "enabled" in changes:
+        endpoint.enabled = changes["enabled"]
+        endpoint.disabled_reason = None
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Forget the endpoint, its deliveries and attempts (the database cascades), and events owed to nobody."""
+    session.delete(endpoint)
+    session.flush()
+    owed = select(WebhookDelivery.event_id)
+    session.exec(sa.delete(WebhookEvent).where(WebhookEvent.id.not_in(owed)))  # type: ignore[attr-defined]
+
+
+def rotate_secret(session: Session, endpoint: WebhookEndpoint, keep_previous_seconds: int, now: datetime) -> str:
+    """A new secret; the current one keeps signing beside it for `keep_previous_seconds`."""
+    if keep_previous_seconds > 0:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = now + timedelta(seconds=keep_previous_seconds)
+    else:
+        endpoint.previous_secret = endpoint.previous_secret_expires_at = None
+    endpoint.secret = new_secret()
+    endpoint.updated_at = now
+    session.add(endpoint)
+    session.flush()
+    return endpoint.secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign a request sent now: the current one, and the previous one while it is kept."""
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def _check_persons_exist(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
+    for person_id in person_ids:
+        if session.get(Person, person_id) is None:
+            raise UnknownPerson("unknown_person", f"person {person_id} not found")
+
+
+# --- the outbox: events in the caller's transaction ---
+
+
+def enqueue_alert_event(
+    session: Session, event_type: str, alert: Alert, public_base_url: str, changed: Sequence[str] = ()
+) -> WebhookEvent | None:
+    """`alert.created` or `alert.updated` (with what `changed`) to every enabled endpoint that wants it."""
+    endpoints = _subscribers(session, event_type, alert.person_id)
+    if not endpoints:
+        return None
+    data = payloads.alert_data(session, alert, public_base_url, changed)
+    return _enqueue(session, event_type, data, endpoints)
+
+
+def enqueue_watch_failed(session: Session, watch: Watch, error: Exception, public_base_url: str) -> WebhookEvent | None:
+    """`watch.failed`, once per streak of failures (and each time a watch comes to need a person): a source that
+    fails every few minutes for a day is one event, not hundreds."""
+    if not _is_news(watch):
+        return None
+    endpoints = _subscribers(session, "watch.failed", None)
+    if not endpoints:
+        return None
+    return _enqueue(session, "watch.failed", payloads.watch_failed_data(watch, error, public_base_url), endpoints)
+
+
+def enqueue_test_event(session: Session, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """A `webhook.test` event for this endpoint only, whatever it subscribes to."""
+    if not endpoint.enabled:
+        raise EndpointDisabled("endpoint_disabled", "the endpoint is disabled; enable it first")
+    event = _enqueue(session, TEST_EVENT_TYPE, payloads.test_data(endpoint.id), [endpoint])
+    return session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)).one()
+
+
+def _is_news(watch: Watch) -> bool:
+    return watch.consecutive_failures == 1 or watch.state == WatchState.NEEDS_ATTENTION
+
+
+def _subscribers(session: Session, event_type: str, person_id: uuid.UUID | None) -> list[WebhookEndpoint]:
+    enabled = session.exec(select(WebhookEndpoint).where(WebhookEndpoint.enabled == sa.true()))
+    return [endpoint for endpoint in enabled if _subscribes(endpoint, event_type, person_id)]
+
+
+def _subscribes(endpoint: WebhookEndpoint, event_type: str, person_id: uuid.UUID | None) -> bool:
+    """The person filter applies to alert events only; `watch.failed` concerns nobody in particular."""
+    if ALL_EVENTS not in endpoint.events and event_type not in endpoint.events:
+        return False
+    return person_id is None or not endpoint.person_ids or str(person_id) in endpoint.person_ids
+
+
+def _enqueue(
+    session: Session, event_type: str, data: dict[str, object], endpoints: Sequence[WebhookEndpoint]
+) -> WebhookEvent:
+    event = WebhookEvent(type=event_type, payload="")
+    event.payload = payloads.envelope(event.message_id, event_type, event.created_at, data)
+    session.add(event)
+    session.flush()
+    session.add_all(
+        WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, next_attempt_at=event.created_at)
+        for endpoint in endpoints
+    )
+    session.flush()
+    return event
+
+
+# --- deliveries, as the API shows them ---
+
+
+def list_deliveries(
+    session: Session, endpoint: WebhookEndpoint, status: str | None, limit: int, offset: int
+) -> list[tuple[WebhookDelivery, WebhookEvent]]:
+    """Newest first."""
+    statement = (
+        select(WebhookDelivery, WebhookEvent)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())  # type: ignore[attr-defined]
+    )
+    if status:
+        statement = statement.where(WebhookDelivery.status == status)
+    return list(session.exec(statement.offset(offset).limit(limit)).all())
+
+
+def get_delivery(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: uuid.UUID
+) -> tuple[WebhookDelivery, WebhookEvent]:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise NotFound(f"delivery {delivery_id} of webhook endpoint {endpoint.id} not found")
+    event = session.get(WebhookEvent, delivery.event_id)
+    assert event is not None, "deliveries cascade with their events"
+    return delivery, event
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    rows = session.exec(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))  # type: ignore[attr-defined]
+        .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)  # type: ignore[arg-type]
+    )
+    found: dict[uuid.UUID, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    for attempt in rows:
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def retry_by_hand(
+    session: Session, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
+) -> WebhookDelivery:
+    """Send again now, with the same `webhook-id`. A pending delivery just stops waiting; a dead or delivered one
+    gets one more attempt outside the schedule (dead again if that fails)."""
+    if not endpoint.enabled:
+        raise EndpointDisabled("endpoint_disabled", "the endpoint is disabled; enable it first")
+    if delivery.status != DeliveryStatus.PENDING:
+        delivery.status, delivery.one_more_attempt = DeliveryStatus.PENDING, True
+    delivery.next_attempt_at = delivery.updated_at = now
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+# --- deliveries, as the dispatcher sends them ---
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request to send, read from the outbox; no session is held while it is sent."""
+
+    delivery_id: uuid.UUID
+    attempt_id: uuid.UUID
+    url: str
+    message_id: str
+    body: bytes
+    secrets: list[str]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    duration_ms: float
+    error: str | None = None
+    retry_after_seconds: float | None = None
+    response_excerpt: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def due_deliveries(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Pending deliveries whose time has come, to enabled endpoints, oldest due first."""
+    statement = (
+        select(WebhookDelivery.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,  # type: ignore[operator]
+            WebhookEndpoint.enabled == sa.true(),
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def begin_attempt(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta) -> Outgoing | None:
+    """Claim a due delivery for `lease` and record the start of an attempt; None when it is not to be sent now
+    (another dispatcher took it, or its endpoint was disabled or removed meanwhile).
+
+    Once committed, the claim moves the next attempt past the send: if this process dies while sending, the delivery
+    is due again when the lease ends, and the attempt stays on record without an outcome.
+    """
+    if not _claim(session, delivery_id, now, lease):
+        return None
+    delivery = session.get(WebhookDelivery, delivery_id)
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
+    if delivery is None or endpoint is None or not endpoint.enabled:
+        return None
+    event = session.get(WebhookEvent, delivery.event_id)
+    assert event is not None, "deliveries cascade with their events"
+    attempt = WebhookAttempt(delivery_id=delivery.id, attempted_at=now)
+    session.add(attempt)
+    session.flush()
+    return Outgoing(
+        delivery_id=delivery.id,
+        attempt_id=attempt.id,
+        url=endpoint.url,
+        message_id=event.message_id,
+        body=event.payload.encode(),
+        secrets=signing_secrets(endpoint, now),
+    )
+
+
+def _claim(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta) -> bool:
+    statement = (
+        sa.update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,  # type: ignore[arg-type]
+            WebhookDelivery.status == DeliveryStatus.PENDING,  # type: ignore[arg-type]
+            WebhookDelivery.next_attempt_at <= now,  # type: ignore[arg-type,operator]
+        )
+        .values(next_attempt_at=now + lease)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+
+
+def finish_attempt(
+    session: Session, outgoing: Outgoing, result: AttemptResult, retry_schedule: Sequence[float], now: datetime
+) -> WebhookDelivery | None:
+    """Store the attempt's outcome and decide what follows: delivered on 2xx; otherwise the next attempt after the
+    schedule's wait (or the receiver's Retry-After, if longer), or dead after the last one. 410 Gone disables the
+    endpoint. None when the delivery was removed meanwhile (with its endpoint)."""
+    delivery = session.get(WebhookDelivery, outgoing.delivery_id)
+    attempt = session.get(WebhookAttempt, outgoing.attempt_id)
+    if delivery is None or attempt is None:
+        return None
+    attempt.status_code, attempt.error = result.status_code, result.error
+    attempt.duration_ms, attempt.response_excerpt = round(result.duration_ms, 2), result.response_excerpt
+    session.add(attempt)
+    delivery.attempts += 1
+    delivery.last_status_code = result.status_code
+    delivery.last_error = None if result.succeeded else (result.error or f"HTTP {result.status_code}")[:2000]
+    delivery.updated_at = now
+    if result.succeeded:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
+    else:
+        _schedule_next(delivery, result, retry_schedule, now)
+        if result.status_code == 410:
+            _disable(session, delivery.endpoint_id, "the receiver answered 410 Gone", now)
+    delivery.one_more_attempt = False
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def next_attempt_delay(
+    failed_attempts: int, retry_schedule: Sequence[float], retry_after_seconds: float | None
+) -> float | None:
+    """Seconds to wait after `failed_attempts` failures, or None when the schedule is used up."""
+    if failed_attempts > len(retry_schedule):
+        return None
+    asked = min(retry_after_seconds or 0.0, MAX_RETRY_AFTER_SECONDS)
+    return max(retry_schedule[failed_attempts - 1], asked)
+
+
+def _schedule_next(
+    delivery: WebhookDelivery, result: AttemptResult, retry_schedule: Sequence[float], now: datetime
+) -> None:
+    delay = None
+    if not delivery.one_more_attempt:
+        delay = next_attempt_delay(delivery.attempts, retry_schedule, result.retry_after_seconds)
+    if delay is None:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def _disable(session: Session, endpoint_id: uuid.UUID, reason: str, now: datetime) -> None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is not None and endpoint.enabled:
+        endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = False, reason, now
+        session.add(endpoint)

@@ -1,0 +1,87 @@
+"""`impwatch serve` as a real process, SIGKILLed after an alert is committed and before its webhook is answered:
+after the restart the receiver gets the event again, with the same `webhook-id`, so it can de-duplicate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from app import db
+from app.runtime import Runtime
+from app.settings import Settings
+from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from tests.app.test_end_to_end import ROOT, ServeProcess
+from tests.app.webhooks.receiver import Receiver, Reply
+from tests.factories import enrol_person
+from tests.support import fixture_bytes, free_port, wait_for
+from tests.watchers.sources.tme_pages import ChannelServer
+
+
+@pytest.fixture
+def channels() -> Iterator[ChannelServer]:
+    with ChannelServer() as server:
+        yield server
+
+
+def serve_env(data_dir: Path, channels: ChannelServer) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
+        "PYTHONPATH": str(ROOT),
+        "IMPWATCH_DATA_DIR": str(data_dir),
+        "IMPWATCH_TME_BASE_URL": channels.base_url,
+        "IMPWATCH_SCHEDULER_SYNC_SECONDS": "0.5",
+        "IMPWATCH_SCHEDULER_JITTER_SECONDS": "0",
+        "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
+        "IMPWATCH_FACE_WORKERS": "0",
+        "IMPWATCH_PUBLIC_BASE_URL": "https://impwatch.example.org",
+        "IMPWATCH_WEBHOOK_DISPATCH_SECONDS": "0.2",
+        "IMPWATCH_WEBHOOK_TIMEOUT_SECONDS": "3",
+    }
+
+
+def stored(runtime: Runtime) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+    with Session(runtime.db_engine) as session:
+        [delivery] = session.exec(select(WebhookDelivery)).all()
+        attempts = session.exec(select(WebhookAttempt).order_by(WebhookAttempt.attempted_at)).all()
+        return delivery, list(attempts)
+
+
+def test_a_delivery_cut_short_by_a_kill_is_sent_after_the_restart(tmp_path: Path, channels: ChannelServer) -> None:
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, face_workers=0)
+    db.upgrade(settings.resolved_database_url)
+    runtime = Runtime.from_settings(settings)
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("kz_news_fake")
+    server = ServeProcess(serve_env(data_dir, channels), free_port(), tmp_path / "serve.log")
+    with Receiver() as receiver:
+        receiver.script(Reply(200, hold=True))
+        try:
+            server.start()
+            secret = server.api.post("/v1/webhooks", json={"url": receiver.url}).json()["secret"]
+            watch = {"source": {"kind": "tme_preview", "channel": "kz_news_fake"}, "interval_seconds": 1}
+            assert server.api.post("/v1/watches", json=watch).status_code == 201
+            channels.add_post("kz_news_fake", "Sign a military contract!", photo=fixture_bytes("obama2.jpg"))
+
+            wait_for(lambda: receiver.count() == 1, timeout=60, what="the first attempt, left unanswered")
+            server.kill()
+            receiver.release()
+            delivery, [cut_short] = stored(runtime)
+            assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0
+            assert cut_short.duration_ms is None and cut_short.status_code is None, "on record, without an outcome"
+
+            server.start()
+            wait_for(lambda: receiver.count() == 2, timeout=60, what="the delivery after the restart")
+            first, again = receiver.received
+            assert again.webhook_id == first.webhook_id and again.body == first.body
+            assert again.verify(secret)["type"] == "alert.created" and first.verify(secret)
+            wait_for(lambda: stored(runtime)[0].status == DeliveryStatus.DELIVERED, what="the delivery recorded")
+            assert [attempt.status_code for attempt in stored(runtime)[1]] == [None, 200]
+            assert server.api.get("/v1/alerts").json()["items"][0]["occurrences_count"] == 1
+        finally:
+            server.stop()
+            runtime.close()
