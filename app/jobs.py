@@ -43,7 +43,8 @@ def build_scheduler(runtime: Runtime) -> WatchScheduler:
 
 def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
     """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment); the caller
-    closes it."""
+    closes it. A run stops draining a backlog before the next tick is due, so the scheduler never has to skip one
+    (which it logs as a warning); the next run goes on with the backlog."""
     settings = runtime.settings
     return WebhookDispatcher(
         db_engine=runtime.db_engine,
@@ -51,6 +52,7 @@ def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
         retry_schedule=list(settings.webhook_retry_schedule_seconds),
         timeout_seconds=settings.webhook_timeout_seconds,
         batch_size=settings.webhook_batch_size,
+        drain_seconds=0.8 * settings.webhook_dispatch_seconds,
     )
 
 

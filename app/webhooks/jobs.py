@@ -47,14 +47,17 @@ class WebhookDispatcher:
         return timedelta(seconds=2 * self.timeout_seconds + 1)
 
     def run(self) -> int:
-        """Send what is due, batch after batch, for at most `drain_seconds`; returns the number of attempts."""
+        """Send what is due, batch after batch, until the outbox has nothing due or `drain_seconds` have passed;
+        returns the number of attempts made."""
         attempts = 0
         deadline = time.monotonic() + self.drain_seconds
         while True:
             due = self._due()
             for delivery_id in due:
                 attempts += self.deliver(delivery_id) is not None
-            if len(due) < self.batch_size or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
+                    return attempts
+            if len(due) < self.batch_size:
                 return attempts
 
     def deliver(self, delivery_id: uuid.UUID) -> AttemptResult | None:
