@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from app.console import command_runtime, err, out
+from app.jobs import build_webhook_dispatcher
 from app.runtime import Runtime
 from app.webhooks import service
 from app.webhooks.models import WebhookEndpoint
@@ -124,8 +125,6 @@ def webhook_test(endpoint_id: uuid.UUID) -> None:
 
 
 def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> service.AttemptResult | None:
-    from app.jobs import build_webhook_dispatcher
-
     dispatcher = build_webhook_dispatcher(runtime)
     try:
         return dispatcher.deliver(delivery_id)

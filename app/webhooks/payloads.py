@@ -63,7 +63,7 @@ def watch_failed_data(watch: Watch, error: Exception, public_base_url: str) -> d
     }
 
 
-def test_data(endpoint_id: uuid.UUID) -> dict[str, object]:
+def webhook_test_data(endpoint_id: uuid.UUID) -> dict[str, object]:
     return {"endpoint_id": str(endpoint_id), "message": "A test event from Impersonation Watch."}
 
 

@@ -146,7 +146,7 @@ def enqueue_alert_event(
 def enqueue_watch_failed(session: Session, watch: Watch, error: Exception, public_base_url: str) -> WebhookEvent | None:
     """`watch.failed`, once per streak of failures (and each time a watch comes to need a person): a source that
     fails every few minutes for a day is one event, not hundreds."""
-    if not _is_news(watch):
+    if not _failure_is_news(watch):
         return None
     endpoints = _subscribers(session, "watch.failed", None)
     if not endpoints:
@@ -158,11 +158,11 @@ def enqueue_test_event(session: Session, endpoint: WebhookEndpoint) -> WebhookDe
     """A `webhook.test` event for this endpoint only, whatever it subscribes to."""
     if not endpoint.enabled:
         raise EndpointDisabled("endpoint_disabled", "the endpoint is disabled; enable it first")
-    event = _enqueue(session, TEST_EVENT_TYPE, payloads.test_data(endpoint.id), [endpoint])
+    event = _enqueue(session, TEST_EVENT_TYPE, payloads.webhook_test_data(endpoint.id), [endpoint])
     return session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)).one()
 
 
-def _is_news(watch: Watch) -> bool:
+def _failure_is_news(watch: Watch) -> bool:
     return watch.consecutive_failures == 1 or watch.state == WatchState.NEEDS_ATTENTION
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from app.models import Alert
 from app.runtime import Runtime
 from app.schemas import AlertUpdate
 from app.webhooks import service
-from app.webhooks.jobs import WebhookDispatcher
+from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.app.webhooks.builders import (
     FAST_RETRIES,
@@ -342,3 +342,16 @@ def _keys(value: object) -> set[str]:
     if isinstance(value, list):
         return {key for item in value for key in _keys(item)}
     return set()
+
+
+def test_retry_after_as_seconds_or_a_date_and_the_schedule_running_out() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("120", now) == 120
+    assert retry_after_seconds("Sun, 01 Mar 2026 12:05:00 GMT", now) == 300
+    assert retry_after_seconds("Sun, 01 Mar 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+    schedule = [5, 300]
+    assert service.next_attempt_delay(1, schedule, None) == 5
+    assert service.next_attempt_delay(1, schedule, 60) == 60, "Retry-After when longer"
+    assert service.next_attempt_delay(2, schedule, 1) == 300
+    assert service.next_attempt_delay(3, schedule, None) is None, "dead after the last attempt"
