@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import app.models  # registers the tables, as every import below does
+import app.auth.models  # registers the tables, as every import below does
+import app.models
 import app.webhooks.models  # noqa: F401
 import watchers.models  # noqa: F401
 import watchlist.models  # noqa: F401

@@ -13,6 +13,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from app import db
+from app.auth import service as auth_service
+from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import command_runtime, err, out
 from app.runtime import Runtime
@@ -24,6 +26,8 @@ from watchlist import service as watchlist_service
 from watchlist.errors import InputRejected
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
+from watchlist.scope import Scope
+from watchlist.service import NotFound
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -34,6 +38,8 @@ cli.add_typer(watch_cli, name="watch")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
 cli.add_typer(webhook_cli, name="webhook")
+cli.add_typer(org_cli, name="org")
+cli.add_typer(key_cli, name="key")
 
 
 @db_cli.command("upgrade")
@@ -61,11 +67,24 @@ def serve(
     from app.main import create_app
 
     runtime = command_runtime(face_workers=Settings().face_workers)
+    tell_how_to_make_the_first_key(runtime)
     app = create_app(runtime, with_scheduler=runtime.settings.scheduler_enabled)
     try:
         uvicorn.run(app, host=host or runtime.settings.host, port=port or runtime.settings.port)
     finally:
         runtime.close()
+
+
+def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
+    with Session(runtime.db_engine) as session:
+        if auth_service.has_operator_key(session):
+            return
+    err.print(
+        "[yellow]No operator key exists yet.[/] Every API route but /healthz, /readyz and /metrics needs a key:\n"
+        "  impwatch key create --role operator              (the installation: organisations, watches)\n"
+        "  impwatch org create 'Press office'\n"
+        "  impwatch key create --role org_admin --org 'Press office'   (its people, webhooks, alerts)"
+    )
 
 
 @person_cli.command("add")
@@ -76,11 +95,13 @@ def person_add(
     tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
     role: Annotated[str | None, typer.Option(help="Role or title")] = None,
     official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
+    org: Annotated[str | None, typer.Option(help="The organisation's name or id (default: the only one)")] = None,
 ) -> None:
     """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
+            organization = auth_service.organization_or_default(session, org)
             data = PersonCreate(
                 display_name=name,
                 aliases=alias or [],
@@ -88,17 +109,20 @@ def person_add(
                 role_title=role,
                 official_channels=official_channel or [],
             )
+        except (InputRejected, NotFound) as exc:
+            err.print(f"[red]error:[/] {getattr(exc, 'message', exc)}")
+            raise typer.Exit(2) from exc
         except ValueError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc
-        person = watchlist_service.create_person(session, data)
+        person = watchlist_service.create_person(session, data, Scope("org_admin", organization.id))
         accepted, refused = _enrol_photos(session, runtime, person, photo)
         if not accepted:
             session.rollback()
             err.print(f"[red]error:[/] no photo could be enrolled; {name!r} was not added")
             raise typer.Exit(1)
         session.commit()
-    out.print(f"enrolled {name} ({person.id}) from {accepted} photo(s)")
+    out.print(f"enrolled {name} ({person.id}) of {organization.name} from {accepted} photo(s)")
     if refused:
         raise typer.Exit(1)
 
@@ -253,7 +277,10 @@ def demo() -> None:
                 _where(found, result),
             )
     out.print(table)
-    out.print("Next: `impwatch serve` and open http://127.0.0.1:8000/docs, or `impwatch scan PATH...`.")
+    out.print(
+        "Next: `impwatch key create --role org_admin --org 'Demo press office'` for an API key, then `impwatch serve`"
+        " and open http://127.0.0.1:8000/docs; or `impwatch scan PATH...`."
+    )
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for SQLite or PostgreSQL; SQLite gets WAL, foreign keys and a busy timeout for concurrent use."""
+    """An engine for SQLite or PostgreSQL; SQLite gets WAL, foreign keys and a busy timeout for concurrent use, and
+    overwrites deleted content (biometric data must not linger in free pages)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -40,7 +41,17 @@ def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def flush_deleted_data(engine: Engine) -> None:
+    """After an erasure: on SQLite, deleted rows are zeroed in place (`secure_delete`), and here the write-ahead
+    log, which still holds copies of the pages from before, is checkpointed and truncated, so nothing erased stays
+    in any file. PostgreSQL removes dead rows with its own vacuum."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def alembic_config(url: str) -> Config:

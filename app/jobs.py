@@ -3,15 +3,25 @@ scheduler that drives them."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
 
 import httpx
+from sqlmodel import Session
 
-from app import service
+from app import privacy, service
+from app.auth.service import audit
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
 from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
 from watchers.jobs import WatchRunner, WatchScheduler
+from watchlist.models import utcnow
+from watchlist.scope import INSTALLATION
+
+log = logging.getLogger(__name__)
+RETENTION_JOB_ID = "retention"
 
 
 def build_watch_runner(runtime: Runtime) -> WatchRunner:
@@ -61,3 +71,27 @@ def register_webhook_dispatcher(scheduler: WatchScheduler, runtime: Runtime) -> 
     dispatcher = build_webhook_dispatcher(runtime)
     scheduler.add_periodic(DISPATCH_JOB_ID, dispatcher.run, runtime.settings.webhook_dispatch_seconds)
     return dispatcher
+
+
+def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> Callable[[], int]:
+    """A run removes the face crops of alerts closed as a false match or dismissed longer ago than the retention
+    period, in its own transaction, and says how many it removed (one audit record when any)."""
+    retention = timedelta(days=runtime.settings.closed_alert_crop_retention_days)
+
+    def apply_retention() -> int:
+        try:
+            with Session(runtime.db_engine) as session:
+                removed = privacy.expire_closed_alert_crops(session, clock(), retention)
+                if removed:
+                    audit(session, INSTALLATION, "retention.crops_removed", "detection", "*", crops=removed)
+                session.commit()
+                return removed
+        except Exception:
+            log.exception("retention run failed; retried at the next run")
+            return 0
+
+    return apply_retention
+
+
+def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
+    scheduler.add_periodic(RETENTION_JOB_ID, build_retention_job(runtime), runtime.settings.retention_check_seconds)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app import metrics
 from app import routes as health_routes
-from app.jobs import build_scheduler, register_webhook_dispatcher
+from app.auth import routes as access_routes
+from app.auth.audit import install_audit_listener
+from app.auth.ratelimit import RateLimiter
+from app.auth.rules import authorize
+from app.jobs import build_scheduler, register_retention, register_webhook_dispatcher
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks import routes as webhook_routes
@@ -21,7 +25,10 @@ from watchlist.service import NotFound
 
 API_DESCRIPTION = """
 Impersonation Watch finds enrolled people's faces in photos and videos (and, with watches, in public Telegram
-channels). Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people.
+channels). Every route but the health checks, the metrics and redeeming an invitation needs an API key, sent as
+`Authorization: Bearer <key>`; a key sees only its own organisation's objects.
+
+Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people.
 """
 
 
@@ -40,6 +47,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
             return
         scheduler = build_scheduler(runtime)
         dispatcher = register_webhook_dispatcher(scheduler, runtime)
+        register_retention(scheduler, runtime)
         scheduler.start()
         try:
             yield
@@ -47,19 +55,28 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
             scheduler.shutdown()
             dispatcher.close()
 
-    app = FastAPI(title="Impersonation Watch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    install_audit_listener()
+    app = FastAPI(
+        title="Impersonation Watch",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(authorize)],
+    )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     app.state.db_engine = runtime.db_engine
     app.state.face_engine = runtime.face_engine
     app.state.enrolment_policy = runtime.enrolment_policy
     app.state.matchers = runtime.matchers
+    app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
     app.include_router(health_routes.router)
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
     app.include_router(health_routes.alerts)
     app.include_router(webhook_routes.router)
+    app.include_router(access_routes.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(InputRejected, _input_rejected)
@@ -69,7 +86,8 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
 
 async def _input_rejected(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InputRejected)
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:

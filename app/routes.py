@@ -25,7 +25,7 @@ from app.schemas import (
     OccurrenceRead,
 )
 from watchers.service import person_names
-from watchlist.routes import REFUSALS, SessionDep
+from watchlist.routes import REFUSALS, ScopeDep, SessionDep
 from watchlist.schemas import FaceBox
 from watchlist.service import NotFound
 
@@ -68,6 +68,7 @@ def _summary(alert: Alert, person_name: str) -> AlertSummary:
 @alerts.get("", response_model=AlertPageRead, responses=REFUSALS)
 def list_alerts(
     session: SessionDep,
+    scope: ScopeDep,
     person_id: uuid.UUID | None = None,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
     watch_id: uuid.UUID | None = None,
@@ -78,7 +79,7 @@ def list_alerts(
 ) -> AlertPageRead:
     """Alerts, newest first, filtered; page with `next_cursor`."""
     filters = AlertFilter(person_id=person_id, status=status, watch_id=watch_id, since=since, until=until)
-    page = service.list_alerts(session, filters, limit, cursor)
+    page = service.list_alerts(session, filters, limit, cursor, scope)
     names = person_names(session, {alert.person_id for alert in page.alerts})
     return AlertPageRead(
         items=[_summary(alert, names.get(alert.person_id, "")) for alert in page.alerts], next_cursor=page.next_cursor
@@ -86,9 +87,9 @@ def list_alerts(
 
 
 @alerts.get("/{alert_id}", response_model=AlertDetail, responses=REFUSALS)
-def get_alert(alert_id: uuid.UUID, session: SessionDep) -> AlertDetail:
+def get_alert(alert_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> AlertDetail:
     """One alert with its evidence: where it was posted, the post text, the best match and the frames."""
-    alert = service.get_alert(session, alert_id)
+    alert = service.get_alert(session, alert_id, scope)
     return _detail(session, alert)
 
 
@@ -119,18 +120,20 @@ def _detail(session: Session, alert: Alert) -> AlertDetail:
 
 
 @alerts.get("/{alert_id}/crop.jpg", response_class=Response, responses=REFUSALS)
-def get_alert_crop(alert_id: uuid.UUID, session: SessionDep) -> Response:
+def get_alert_crop(alert_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> Response:
     """The matched face, cropped from the media, as JPEG."""
-    detection = service.detection_of(session, service.get_alert(session, alert_id))
+    detection = service.detection_of(session, service.get_alert(session, alert_id, scope))
     if detection is None or not detection.crop_jpeg:
         raise NotFound(f"alert {alert_id} has no face crop")
     return Response(content=detection.crop_jpeg, media_type="image/jpeg")
 
 
 @alerts.patch("/{alert_id}", response_model=AlertDetail, responses=REFUSALS)
-def triage_alert(alert_id: uuid.UUID, data: AlertUpdate, session: SessionDep, request: Request) -> AlertDetail:
+def triage_alert(
+    alert_id: uuid.UUID, data: AlertUpdate, session: SessionDep, scope: ScopeDep, request: Request
+) -> AlertDetail:
     """Triage: set the status (new, confirmed_impersonation, authentic, false_match, dismissed) and a note."""
     public_base_url = request.app.state.settings.public_base_url
-    alert = service.triage(session, service.get_alert(session, alert_id), data, public_base_url=public_base_url)
+    alert = service.triage(session, service.get_alert(session, alert_id, scope), data, public_base_url=public_base_url)
     session.commit()
     return _detail(session, alert)

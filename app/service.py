@@ -18,7 +18,8 @@ from app.webhooks import service as webhooks
 from watchers.models import Detection, MediaItem, Post
 from watchlist.errors import InputRejected
 from watchlist.models import Person, utcnow
-from watchlist.service import NotFound
+from watchlist.scope import INSTALLATION, Scope
+from watchlist.service import NotFound, scoped_persons
 
 
 def record_detections(
@@ -119,10 +120,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadCursor("bad_cursor", "the cursor is not one this API gave out") from exc
 
 
-def list_alerts(session: Session, filters: AlertFilter, limit: int, cursor: str | None) -> AlertPage:
-    """Newest first, `limit` at a time; the cursor is opaque and stable while new alerts arrive."""
+def list_alerts(
+    session: Session, filters: AlertFilter, limit: int, cursor: str | None, scope: Scope = INSTALLATION
+) -> AlertPage:
+    """Newest first, `limit` at a time; the cursor is opaque and stable while new alerts arrive. Only alerts about
+    people the scope sees."""
     statement = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
-    statement = _filtered(statement, filters)
+    statement = _filtered(_scoped(statement, scope), filters)
     if cursor:
         created, alert_id = decode_cursor(cursor)
         statement = statement.where(
@@ -149,9 +153,18 @@ def _filtered(statement: sa.Select, filters: AlertFilter) -> sa.Select:
     return statement
 
 
-def get_alert(session: Session, alert_id: uuid.UUID) -> Alert:
+def _scoped(statement: sa.Select, scope: Scope) -> sa.Select:
+    if scope.organization_id is None and scope.person_id is None:
+        return statement
+    visible = scoped_persons(select(Person.id), scope)
+    return statement.where(Alert.person_id.in_(visible))  # type: ignore[attr-defined]
+
+
+def get_alert(session: Session, alert_id: uuid.UUID, scope: Scope = INSTALLATION) -> Alert:
+    """The alert, when it is about a person the scope sees; otherwise `NotFound`."""
     alert = session.get(Alert, alert_id)
-    if alert is None:
+    person = session.get(Person, alert.person_id) if alert is not None else None
+    if alert is None or person is None or not scope.sees(person.organization_id, person.id):
         raise NotFound(f"alert {alert_id} not found")
     return alert
 

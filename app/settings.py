@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_dispatch_seconds: float = Field(default=1.0, gt=0, description="How often due deliveries are sent.")
     webhook_batch_size: int = Field(default=50, ge=1)
+    webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow webhook URLs that resolve to private, loopback or link-local addresses (tests, intranets).",
+    )
+
+    analysis_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="Longest face analysis of one file; longer is stopped and refused."
+    )
+    scan_rate_per_minute: int = Field(default=30, ge=1, description="POST /v1/scans per API key per minute.")
+    closed_alert_crop_retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Face crops of alerts closed as false_match or dismissed are removed this long after closing.",
+    )
+    retention_check_seconds: float = Field(default=3600.0, gt=0, description="How often retention is applied.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,6 +19,7 @@ from app import db
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
+from tests.factories import DEFAULT_ORGANIZATION, api_key, bearer
 from tests.support import postgres_database_from_template, running_server
 
 POSTGRES_URL = os.environ.get("IMPWATCH_TEST_POSTGRES_URL", "")
@@ -88,7 +89,34 @@ def make_runtime(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Ru
 
 
 @pytest.fixture
-def api(runtime: Runtime) -> Iterator[httpx.Client]:
-    """An HTTP client talking over a real socket to the app served by uvicorn."""
-    with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
+def server(runtime: Runtime) -> Iterator[str]:
+    """The app served by uvicorn on a real socket; its base URL."""
+    with running_server(create_app(runtime)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def client_as(runtime: Runtime, server: str) -> Iterator[Callable[..., httpx.Client]]:
+    """HTTP clients of the served app, each with a new key of the given role (of the test organisation)."""
+    clients: list[httpx.Client] = []
+
+    def make(role: str, organization: str = DEFAULT_ORGANIZATION) -> httpx.Client:
+        key = api_key(runtime, role, organization)
+        clients.append(httpx.Client(base_url=server, timeout=60, headers=bearer(key)))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
+    """A press office's administrator: its people, webhooks, alerts and scans."""
+    return client_as("org_admin")
+
+
+@pytest.fixture
+def operator_api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
+    """The installation's operator: organisations, keys and watches."""
+    return client_as("operator")

@@ -3,24 +3,56 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import av
 import numpy as np
 from PIL import Image
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from app.auth import service as auth
+from app.auth.models import Organization
 from app.runtime import Runtime
 from tests.support import fixture_bytes
 from watchlist import service
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
+from watchlist.scope import Scope
+
+DEFAULT_ORGANIZATION = "Test press office"
 
 
-def enrol_person(runtime: Runtime, name: str, *photos: str, **fields: object) -> Person:
-    """Create a person and enrol the named fixture photos, committed."""
+def organization_id(runtime: Runtime, name: str = DEFAULT_ORGANIZATION) -> uuid.UUID:
+    """The organisation of this name, created (committed) the first time it is asked for."""
+    with Session(runtime.db_engine) as session:
+        found = session.exec(select(Organization).where(Organization.name == name)).first()
+        if found is None:
+            found = auth.create_organization(session, name)
+            session.commit()
+        return found.id
+
+
+def api_key(runtime: Runtime, role: str, organization: str = DEFAULT_ORGANIZATION, **fields: object) -> str:
+    """A new key of this role (of the named organisation unless it is an operator's), committed; its plaintext."""
+    owner = None if role == "operator" else organization_id(runtime, organization)
+    with Session(runtime.db_engine) as session:
+        issued = auth.issue_key(session, role, owner, f"test {role}", **fields)
+        session.commit()
+        return issued.plaintext
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def enrol_person(
+    runtime: Runtime, name: str, *photos: str, organization: str = DEFAULT_ORGANIZATION, **fields: object
+) -> Person:
+    """Create a person of the named organisation and enrol the named fixture photos, committed."""
+    scope = Scope(role="org_admin", organization_id=organization_id(runtime, organization))
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        person = service.create_person(session, PersonCreate(display_name=name, **fields))
+        person = service.create_person(session, PersonCreate(display_name=name, **fields), scope)
         for photo in photos:
             service.enrol_face(session, person, fixture_bytes(photo), runtime.face_engine, runtime.enrolment_policy)
         session.commit()

@@ -13,7 +13,7 @@ from watchers import service
 from watchers.models import Watch
 from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
 from watchlist.errors import InputRejected
-from watchlist.routes import REFUSALS, SessionDep, UploadTooLarge
+from watchlist.routes import REFUSALS, ScopeDep, SessionDep, UploadTooLarge
 from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -42,13 +42,15 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
 def scan_upload(
     request: Request,
     session: SessionDep,
+    scope: ScopeDep,
     file: Annotated[UploadFile, File(description="A photo or a video (decided by content, not by name)")],
 ) -> ScanResult:
-    """Find the faces in a photo or video and who they match. Nothing is stored."""
+    """Find the faces in a photo or video and which of the caller's organisation's people they match. Nothing is
+    stored."""
     state = request.app.state
     path = save_upload(file, state.settings.data_dir / "tmp", state.settings.max_upload_bytes)
     try:
-        return service.scan_file(session, path, state.runtime.workers, state.matchers)
+        return service.scan_file(session, path, state.runtime.workers, state.matchers, scope.organization_id)
     finally:
         path.unlink(missing_ok=True)
 

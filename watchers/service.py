@@ -42,9 +42,16 @@ def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID
     return dict(rows.all())
 
 
-def scan_file(session: Session, path: Path, workers: FaceWorkers, matchers: MatcherCache) -> ScanResult:
-    """Analyse one photo or video against the current watchlist; raises `InputRejected` with a reason."""
-    analysis = workers.analyse(path, matchers.get(session))
+def scan_file(
+    session: Session,
+    path: Path,
+    workers: FaceWorkers,
+    matchers: MatcherCache,
+    organization_id: uuid.UUID | None = None,
+) -> ScanResult:
+    """Analyse one photo or video against the watchlist of one organisation (everyone's when None); raises
+    `InputRejected` with a reason."""
+    analysis = workers.analyse(path, matchers.get(session, organization_id))
     names = person_names(session, {match.person_id for face in analysis.faces for match in face.matches})
     return ScanResult.from_analysis(analysis, names)
 
@@ -172,15 +179,11 @@ class MediaStore:
     max_bytes: int
     keep: bool = False
 
-    def release(self, sha256: str) -> None:
-        if not self.keep:
-            self.path_of(sha256).unlink(missing_ok=True)
-
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def fetch(self, source: Source, item: MediaItem) -> tuple[str, int]:
-        """Download the item, keep it by content, and return its sha256 and size."""
+    def fetch(self, source: Source, item: MediaItem) -> Download:
+        """Download the item into a file of its own and return it with its sha256 and size."""
         self.root.mkdir(parents=True, exist_ok=True)
         ref = MediaRef(MediaKind(item.kind), item.locator, item.file_name, None, item.size)
         with tempfile.NamedTemporaryFile(dir=self.root, prefix="download-", delete=False) as target:
@@ -192,10 +195,26 @@ class MediaStore:
                 temporary.unlink(missing_ok=True)
                 raise
         sha256, size = _digest(temporary)
-        final = self.path_of(sha256)
+        return Download(sha256, size, temporary)
+
+    def release(self, download: Download) -> None:
+        """Done with a download: kept by content (`path_of`) when the installation keeps media, else deleted."""
+        if not self.keep:
+            download.path.unlink(missing_ok=True)
+            return
+        final = self.path_of(download.sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary, final)
-        return sha256, size
+        os.replace(download.path, final)
+
+
+@dataclass(frozen=True)
+class Download:
+    """One download's own file: it is analysed from there, so two runs that fetch the same content at once (a
+    post and its repost) never read a file the other is deleting."""
+
+    sha256: str
+    size: int
+    path: Path
 
 
 def _digest(path: Path) -> tuple[str, int]:
@@ -236,7 +255,7 @@ def process_media(
     item.attempts += 1
     session.add(item)
     try:
-        item.sha256, item.size = store.fetch(source, item)
+        download = store.fetch(source, item)
     except MediaTooLarge as exc:
         return _give_up(session, item, MediaStatus.SKIPPED, str(exc))
     except NeedsAttention as exc:
@@ -244,14 +263,18 @@ def process_media(
     except Exception as exc:  # any other download failure is passing: retried on the next run
         status = MediaStatus.FAILED if item.attempts < max_attempts else MediaStatus.SKIPPED
         return _give_up(session, item, status, f"download failed: {exc}")
+    item.sha256, item.size = download.sha256, download.size
     outcome = MediaOutcome()
-    analysis_row = session.get(MediaAnalysis, item.sha256)
-    if analysis_row is None:
-        analysis_row = _analyse_and_store(session, item.sha256, store.path_of(item.sha256), analyse)
-        outcome.analysed = True
-    else:
-        outcome.cached = True
-    store.release(item.sha256)
+    try:
+        with session.no_autoflush:  # no write (so, on SQLite, no database lock) is held while faces are analysed
+            analysis_row = session.get(MediaAnalysis, item.sha256)
+            if analysis_row is None:
+                analysis_row = _analyse_and_store(session, item.sha256, download.path, analyse)
+                outcome.analysed = True
+            else:
+                outcome.cached = True
+    finally:
+        store.release(download)
     detections = list(session.exec(select(Detection).where(Detection.sha256 == item.sha256)))
     item.status, item.error = MediaStatus.DONE, analysis_row.error
     session.add(item)

@@ -36,6 +36,9 @@ def _timestamp(**kwargs: object) -> object:
 
 class Person(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organization_id: uuid.UUID | None = Field(
+        default=None, index=True, description="The organisation that enrolled the person; None: the installation's"
+    )
     display_name: str = Field(max_length=200, index=True)
     aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     role_title: str | None = Field(default=None, max_length=300)

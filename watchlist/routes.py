@@ -14,6 +14,7 @@ from watchlist.engine import FaceEngine
 from watchlist.errors import InputRejected
 from watchlist.models import Person, ReferenceFace
 from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead, Refusal
+from watchlist.scope import Scope
 from watchlist.service import EnrolmentPolicy
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
@@ -22,7 +23,13 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"])
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the route commits, anything uncommitted is rolled back on close."""
     with Session(request.app.state.db_engine, expire_on_commit=False) as session:
+        session.info["scope"] = getattr(request.state, "scope", None)
         yield session
+
+
+def get_scope(request: Request) -> Scope:
+    """Whose people the caller sees, set by the service's authorisation before any route runs."""
+    return request.state.scope
 
 
 def get_face_engine(request: Request) -> FaceEngine:
@@ -34,6 +41,7 @@ def get_enrolment_policy(request: Request) -> EnrolmentPolicy:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ScopeDep = Annotated[Scope, Depends(get_scope)]
 FaceEngineDep = Annotated[FaceEngine, Depends(get_face_engine)]
 REFUSALS = {
     404: {"model": Refusal, "description": "No such object"},
@@ -63,8 +71,8 @@ def face_read(face: ReferenceFace) -> ReferenceFaceRead:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead, responses=REFUSALS)
-def create_person(data: PersonCreate, session: SessionDep) -> PersonRead:
-    person = service.create_person(session, data)
+def create_person(data: PersonCreate, session: SessionDep, scope: ScopeDep) -> PersonRead:
+    person = service.create_person(session, data, scope)
     session.commit()
     return person_read(person, 0)
 
@@ -72,33 +80,27 @@ def create_person(data: PersonCreate, session: SessionDep) -> PersonRead:
 @router.get("", response_model=list[PersonRead])
 def list_persons(
     session: SessionDep,
+    scope: ScopeDep,
     q: Annotated[str | None, Query(max_length=200, description="Part of the display name")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PersonRead]:
-    persons = service.list_persons(session, offset=offset, limit=limit, query=q)
+    persons = service.list_persons(session, offset=offset, limit=limit, query=q, scope=scope)
     counts = service.reference_face_counts(session, [person.id for person in persons])
     return [person_read(person, counts.get(person.id, 0)) for person in persons]
 
 
 @router.get("/{person_id}", response_model=PersonRead, responses=REFUSALS)
-def get_person(person_id: uuid.UUID, session: SessionDep) -> PersonRead:
-    person = service.get_person(session, person_id)
+def get_person(person_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> PersonRead:
+    person = service.get_person(session, person_id, scope)
     return person_read(person, service.reference_face_counts(session, [person.id]).get(person.id, 0))
 
 
 @router.patch("/{person_id}", response_model=PersonRead, responses=REFUSALS)
-def update_person(person_id: uuid.UUID, data: PersonUpdate, session: SessionDep) -> PersonRead:
-    person = service.update_person(session, service.get_person(session, person_id), data)
+def update_person(person_id: uuid.UUID, data: PersonUpdate, session: SessionDep, scope: ScopeDep) -> PersonRead:
+    person = service.update_person(session, service.get_person(session, person_id, scope), data)
     session.commit()
     return person_read(person, service.reference_face_counts(session, [person.id]).get(person.id, 0))
-
-
-@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
-def delete_person(person_id: uuid.UUID, session: SessionDep) -> Response:
-    service.delete_person(session, service.get_person(session, person_id))
-    session.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
@@ -111,13 +113,14 @@ def add_reference_face(
     request: Request,
     person_id: uuid.UUID,
     session: SessionDep,
+    scope: ScopeDep,
     engine: FaceEngineDep,
     photo: Annotated[UploadFile, File(description="A photo with the person's face (JPEG, PNG, WebP)")],
     face_index: Annotated[int | None, Form(ge=0, description="Which face, left to right, when several")] = None,
 ) -> ReferenceFaceRead:
     """Enrol a reference face. Refused (422, with a `code`) when the photo has no face, several faces and no
     `face_index`, a face that is too small or too blurry, or is not a readable image."""
-    person = service.get_person(session, person_id)
+    person = service.get_person(session, person_id, scope)
     data = read_upload(photo, request.app.state.settings.max_upload_bytes)
     face = service.enrol_face(session, person, data, engine, get_enrolment_policy(request), face_index)
     session.commit()
@@ -125,20 +128,20 @@ def add_reference_face(
 
 
 @router.get("/{person_id}/faces", response_model=list[ReferenceFaceRead], responses=REFUSALS)
-def list_reference_faces(person_id: uuid.UUID, session: SessionDep) -> list[ReferenceFaceRead]:
-    person = service.get_person(session, person_id)
+def list_reference_faces(person_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> list[ReferenceFaceRead]:
+    person = service.get_person(session, person_id, scope)
     return [face_read(face) for face in service.list_reference_faces(session, person)]
 
 
 @router.get("/{person_id}/faces/{face_id}/crop.jpg", response_class=Response, responses=REFUSALS)
-def get_reference_face_crop(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep) -> Response:
-    face = service.get_reference_face(session, service.get_person(session, person_id), face_id)
+def get_reference_face_crop(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> Response:
+    face = service.get_reference_face(session, service.get_person(session, person_id, scope), face_id)
     return Response(content=face.crop_jpeg, media_type="image/jpeg")
 
 
 @router.delete("/{person_id}/faces/{face_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
-def delete_reference_face(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep) -> Response:
-    person = service.get_person(session, person_id)
+def delete_reference_face(person_id: uuid.UUID, face_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> Response:
+    person = service.get_person(session, person_id, scope)
     service.delete_reference_face(session, person, service.get_reference_face(session, person, face_id))
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,28 +21,43 @@ from watchlist.matcher import Matcher, Reference
 from watchlist.models import Person, ReferenceFace, utcnow
 from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
+from watchlist.scope import INSTALLATION, Scope
 
 
 class NotFound(LookupError):
     """The object does not exist (or, later, is not the caller's to see)."""
 
 
-def create_person(session: Session, data: PersonCreate) -> Person:
-    person = Person(**data.model_dump())
+def create_person(session: Session, data: PersonCreate, scope: Scope = INSTALLATION) -> Person:
+    """A new person in the caller's organisation (the installation's when the scope has none)."""
+    person = Person(**data.model_dump(), organization_id=scope.organization_id)
     session.add(person)
     session.flush()
     return person
 
 
-def get_person(session: Session, person_id: uuid.UUID) -> Person:
+def get_person(session: Session, person_id: uuid.UUID, scope: Scope = INSTALLATION) -> Person:
+    """The person, when the scope sees them; otherwise `NotFound`, exactly as if they did not exist."""
     person = session.get(Person, person_id)
-    if person is None:
+    if person is None or not scope.sees(person.organization_id, person.id):
         raise NotFound(f"person {person_id} not found")
     return person
 
 
-def list_persons(session: Session, offset: int = 0, limit: int = 100, query: str | None = None) -> list[Person]:
-    statement = select(Person).order_by(Person.display_name, Person.id).offset(offset).limit(limit)
+def scoped_persons(statement: sa.Select, scope: Scope) -> sa.Select:
+    """Restrict a statement over Person to the people the scope sees."""
+    if scope.organization_id is not None:
+        statement = statement.where(Person.organization_id == scope.organization_id)
+    if scope.person_id is not None:
+        statement = statement.where(Person.id == scope.person_id)
+    return statement
+
+
+def list_persons(
+    session: Session, offset: int = 0, limit: int = 100, query: str | None = None, scope: Scope = INSTALLATION
+) -> list[Person]:
+    statement = scoped_persons(select(Person), scope)
+    statement = statement.order_by(Person.display_name, Person.id).offset(offset).limit(limit)
     if query:
         statement = statement.where(sa.func.lower(Person.display_name).contains(query.lower()))
     return list(session.exec(statement))
@@ -193,36 +208,42 @@ def watchlist_revision(session: Session) -> tuple[object, ...]:
     return (*faces, *persons)
 
 
-def build_matcher(session: Session, default_tolerance: float) -> Matcher:
-    rows = session.exec(
+def build_matcher(session: Session, default_tolerance: float, organization_id: uuid.UUID | None = None) -> Matcher:
+    """The matcher of one organisation's people, or of everyone's when `organization_id` is None."""
+    statement = (
         select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.tolerance)
         .join(Person, Person.id == ReferenceFace.person_id)
         .where(ReferenceFace.active, Person.active)
-    ).all()
+    )
+    if organization_id is not None:
+        statement = statement.where(Person.organization_id == organization_id)
+    rows = session.exec(statement).all()
     references = [Reference(ref_id, person_id, encoding_from_bytes(blob)) for ref_id, person_id, blob, _ in rows]
     tolerances = {person_id: tol if tol is not None else default_tolerance for _, person_id, _, tol in rows}
     return Matcher(references, tolerances)
 
 
 class MatcherCache:
-    """Keeps the matcher between scans and rebuilds it when the watchlist revision changes.
+    """Keeps a matcher per organisation (and one for everyone) between scans; rebuilds it when the watchlist
+    revision changes. The revision is read from the database, so a change made by another process is seen too.
 
-    The revision is read from the database, so a change made by another process is seen too.
+    A scan by an organisation matches only its own people: nobody learns that another organisation's principal
+    is in a photo.
     """
 
     def __init__(self, default_tolerance: float) -> None:
         self._default_tolerance = default_tolerance
         self._lock = threading.Lock()
-        self._revision: tuple[object, ...] | None = None
-        self._matcher: Matcher | None = None
+        self._built: dict[uuid.UUID | None, tuple[tuple[object, ...], Matcher]] = {}
 
-    def get(self, session: Session) -> Matcher:
+    def get(self, session: Session, organization_id: uuid.UUID | None = None) -> Matcher:
         revision = watchlist_revision(session)
         with self._lock:
-            if self._matcher is None or revision != self._revision:
-                self._matcher = build_matcher(session, self._default_tolerance)
-                self._revision = revision
-            return self._matcher
+            built = self._built.get(organization_id)
+            if built is None or built[0] != revision:
+                built = (revision, build_matcher(session, self._default_tolerance, organization_id))
+                self._built[organization_id] = built
+            return built[1]
 
 
 __all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache", "NotFound"]

@@ -18,7 +18,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.metrics import record_webhook_attempt
 from app.webhooks import service
+from app.webhooks.models import DeliveryStatus
 from app.webhooks.service import AttemptResult, Outgoing
 from app.webhooks.signing import signature_headers
 from watchlist.models import utcnow
@@ -26,6 +28,12 @@ from watchlist.models import utcnow
 log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "webhook-dispatcher"
 USER_AGENT = "ImpersonationWatch-Webhooks/1"
+ATTEMPT_OUTCOMES = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "failed",
+    DeliveryStatus.DEAD: "dead",
+}
+"""A delivery's status after an attempt, as the attempt's outcome in the metrics."""
 RESPONSE_EXCERPT_BYTES = 1000
 
 
@@ -114,8 +122,11 @@ class WebhookDispatcher:
 
     def _finish(self, outgoing: Outgoing, result: AttemptResult) -> None:
         with Session(self.db_engine) as session:
-            service.finish_attempt(session, outgoing, result, self.retry_schedule, self.clock())
+            delivery = service.finish_attempt(session, outgoing, result, self.retry_schedule, self.clock())
+            status = delivery.status if delivery is not None else None
             session.commit()
+        if status is not None:
+            record_webhook_attempt(ATTEMPT_OUTCOMES[status], result.duration_ms / 1000)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:

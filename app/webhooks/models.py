@@ -42,6 +42,7 @@ class WebhookEndpoint(SQLModel, table=True):
     __tablename__ = "webhook_endpoint"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organization_id: uuid.UUID | None = Field(default=None, index=True, description="The owner; alerts of its people")
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=500)
     events: list[str] = Field(default_factory=lambda: [ALL_EVENTS], sa_type=sa.JSON, nullable=False)

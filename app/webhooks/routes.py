@@ -23,7 +23,7 @@ from app.webhooks.schemas import (
     SecretRotation,
 )
 from watchlist.models import utcnow
-from watchlist.routes import REFUSALS, SessionDep
+from watchlist.routes import REFUSALS, ScopeDep, SessionDep
 from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -45,45 +45,47 @@ def delivery_read(delivery: WebhookDelivery, event: WebhookEvent, attempts: list
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EndpointCreated, responses=REFUSALS)
-def create_endpoint(data: EndpointCreate, session: SessionDep) -> EndpointCreated:
+def create_endpoint(data: EndpointCreate, session: SessionDep, scope: ScopeDep) -> EndpointCreated:
     """Add a receiver. The answer holds its `whsec_` signing secret, which is never shown again."""
-    endpoint, secret = service.create_endpoint(session, data)
+    endpoint, secret = service.create_endpoint(session, data, scope)
     session.commit()
     return EndpointCreated(**endpoint_read(endpoint).model_dump(), secret=secret)
 
 
 @router.get("", response_model=list[EndpointRead])
-def list_endpoints(session: SessionDep) -> list[EndpointRead]:
-    return [endpoint_read(endpoint) for endpoint in service.list_endpoints(session)]
+def list_endpoints(session: SessionDep, scope: ScopeDep) -> list[EndpointRead]:
+    return [endpoint_read(endpoint) for endpoint in service.list_endpoints(session, scope)]
 
 
 @router.get("/{endpoint_id}", response_model=EndpointRead, responses=REFUSALS)
-def get_endpoint(endpoint_id: uuid.UUID, session: SessionDep) -> EndpointRead:
-    return endpoint_read(service.get_endpoint(session, endpoint_id))
+def get_endpoint(endpoint_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> EndpointRead:
+    return endpoint_read(service.get_endpoint(session, endpoint_id, scope))
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointRead, responses=REFUSALS)
-def update_endpoint(endpoint_id: uuid.UUID, data: EndpointUpdate, session: SessionDep) -> EndpointRead:
+def update_endpoint(endpoint_id: uuid.UUID, data: EndpointUpdate, session: SessionDep, scope: ScopeDep) -> EndpointRead:
     """Change the URL, events, people or description; `enabled: true` turns a disabled endpoint back on, and what
     it is still owed is sent."""
-    endpoint = service.update_endpoint(session, service.get_endpoint(session, endpoint_id), data)
+    endpoint = service.update_endpoint(session, service.get_endpoint(session, endpoint_id, scope), data, scope)
     session.commit()
     return endpoint_read(endpoint)
 
 
 @router.delete("/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
-def delete_endpoint(endpoint_id: uuid.UUID, session: SessionDep) -> Response:
+def delete_endpoint(endpoint_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> Response:
     """Remove the endpoint with its deliveries; nothing more is sent to it."""
-    service.delete_endpoint(session, service.get_endpoint(session, endpoint_id))
+    service.delete_endpoint(session, service.get_endpoint(session, endpoint_id, scope))
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=RotatedSecret, responses=REFUSALS)
-def rotate_secret(endpoint_id: uuid.UUID, session: SessionDep, data: SecretRotation | None = None) -> RotatedSecret:
+def rotate_secret(
+    endpoint_id: uuid.UUID, session: SessionDep, scope: ScopeDep, data: SecretRotation | None = None
+) -> RotatedSecret:
     """A new secret, shown once. The old one keeps signing beside it (two signatures) for `keep_previous_seconds`,
     so receivers can switch without missing an event."""
-    endpoint = service.get_endpoint(session, endpoint_id)
+    endpoint = service.get_endpoint(session, endpoint_id, scope)
     keep = (data or SecretRotation()).keep_previous_seconds
     secret = service.rotate_secret(session, endpoint, keep, utcnow())
     session.commit()
@@ -93,9 +95,9 @@ def rotate_secret(endpoint_id: uuid.UUID, session: SessionDep, data: SecretRotat
 @router.post(
     "/{endpoint_id}/test", status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryRead, responses=CONFLICT
 )
-def send_test_event(endpoint_id: uuid.UUID, session: SessionDep) -> DeliveryRead:
+def send_test_event(endpoint_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> DeliveryRead:
     """Queue a `webhook.test` event for this endpoint; the dispatcher sends it within a second or so."""
-    delivery = service.enqueue_test_event(session, service.get_endpoint(session, endpoint_id))
+    delivery = service.enqueue_test_event(session, service.get_endpoint(session, endpoint_id, scope))
     session.commit()
     return _delivery_detail(session, delivery)
 
@@ -104,20 +106,21 @@ def send_test_event(endpoint_id: uuid.UUID, session: SessionDep) -> DeliveryRead
 def list_deliveries(
     endpoint_id: uuid.UUID,
     session: SessionDep,
+    scope: ScopeDep,
     delivery_status: Annotated[DeliveryState | None, Query(alias="status")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeliveryRead]:
     """What was sent to this endpoint, newest first, each with every attempt (status code, error, duration)."""
-    endpoint = service.get_endpoint(session, endpoint_id)
+    endpoint = service.get_endpoint(session, endpoint_id, scope)
     rows = service.list_deliveries(session, endpoint, delivery_status, limit, offset)
     attempts = service.attempts_of(session, [delivery.id for delivery, _ in rows])
     return [delivery_read(delivery, event, attempts[delivery.id]) for delivery, event in rows]
 
 
 @router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=DeliveryRead, responses=REFUSALS)
-def get_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep) -> DeliveryRead:
-    delivery, _ = service.get_delivery(session, service.get_endpoint(session, endpoint_id), delivery_id)
+def get_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> DeliveryRead:
+    delivery, _ = service.get_delivery(session, service.get_endpoint(session, endpoint_id, scope), delivery_id)
     return _delivery_detail(session, delivery)
 
 
@@ -127,9 +130,11 @@ def get_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: Sessio
     response_model=DeliveryRead,
     responses=CONFLICT,
 )
-def retry_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep) -> DeliveryRead:
+def retry_delivery(
+    endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, scope: ScopeDep
+) -> DeliveryRead:
     """Send a delivery again now, with the same `webhook-id` (a dead or delivered one gets one more attempt)."""
-    endpoint = service.get_endpoint(session, endpoint_id)
+    endpoint = service.get_endpoint(session, endpoint_id, scope)
     delivery, _ = service.get_delivery(session, endpoint, delivery_id)
     service.retry_by_hand(session, endpoint, delivery, utcnow())
     session.commit()

@@ -30,6 +30,7 @@ from app.webhooks.signing import new_secret
 from watchers.models import Watch, WatchState
 from watchlist.errors import InputRejected
 from watchlist.models import Person, utcnow
+from watchlist.scope import INSTALLATION, Scope
 from watchlist.service import NotFound
 
 MAX_RETRY_AFTER_SECONDS = 86_400.0
@@ -46,10 +47,11 @@ class EndpointDisabled(InputRejected):
 # --- endpoints ---
 
 
-def create_endpoint(session: Session, data: EndpointCreate) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (returned here so the caller can show it once)."""
-    _check_persons_exist(session, data.person_ids)
+def create_endpoint(session: Session, data: EndpointCreate, scope: Scope = INSTALLATION) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint of the caller's organisation and its secret (returned here so the caller can show it once)."""
+    _check_persons_exist(session, data.person_ids, scope)
     endpoint = WebhookEndpoint(
+        organization_id=scope.organization_id,
         url=str(data.url),
         description=data.description,
         events=sorted(set(data.events)),
@@ -62,18 +64,23 @@ def create_endpoint(session: Session, data: EndpointCreate) -> tuple[WebhookEndp
     return endpoint, endpoint.secret
 
 
-def list_endpoints(session: Session) -> list[WebhookEndpoint]:
-    return list(session.exec(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)))  # type: ignore[arg-type]
+def list_endpoints(session: Session, scope: Scope = INSTALLATION) -> list[WebhookEndpoint]:
+    statement = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)  # type: ignore[arg-type]
+    if scope.organization_id is not None:
+        statement = statement.where(WebhookEndpoint.organization_id == scope.organization_id)
+    return list(session.exec(statement))
 
 
-def get_endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+def get_endpoint(session: Session, endpoint_id: uuid.UUID, scope: Scope = INSTALLATION) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
+    if endpoint is None or not scope.sees(endpoint.organization_id):
         raise NotFound(f"webhook endpoint {endpoint_id} not found")
     return endpoint
 
 
-def update_endpoint(session: Session, endpoint: WebhookEndpoint, data: EndpointUpdate) -> WebhookEndpoint:
+def update_endpoint(
+    session: Session, endpoint: WebhookEndpoint, data: EndpointUpdate, scope: Scope = INSTALLATION
+) -> WebhookEndpoint:
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "url" in changes:
         endpoint.url = str(data.url)
@@ -82,7 +89,7 @@ def update_endpoint(session: Session, endpoint: WebhookEndpoint, data: EndpointU
     if "events" in changes:
         endpoint.events = sorted(set(changes["events"]))
     if "person_ids" in changes:
-        _check_persons_exist(session, changes["person_ids"])
+        _check_persons_exist(session, changes["person_ids"], scope)
         endpoint.person_ids = [str(person_id) for person_id in dict.fromkeys(changes["person_ids"])]
     if "enabled" in changes:
         endpoint.enabled = changes["enabled"]
@@ -123,9 +130,10 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     return [endpoint.secret]
 
 
-def _check_persons_exist(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
+def _check_persons_exist(session: Session, person_ids: Sequence[uuid.UUID], scope: Scope) -> None:
     for person_id in person_ids:
-        if session.get(Person, person_id) is None:
+        person = session.get(Person, person_id)
+        if person is None or not scope.sees(person.organization_id):
             raise UnknownPerson("unknown_person", f"person {person_id} not found")
 
 
@@ -135,8 +143,15 @@ def _check_persons_exist(session: Session, person_ids: Sequence[uuid.UUID]) -> N
 def enqueue_alert_event(
     session: Session, event_type: str, alert: Alert, public_base_url: str, changed: Sequence[str] = ()
 ) -> WebhookEvent | None:
-    """`alert.created` or `alert.updated` (with what `changed`) to every enabled endpoint that wants it."""
-    endpoints = _subscribers(session, event_type, alert.person_id)
+    """`alert.created` or `alert.updated` (with what `changed`) to every enabled endpoint of the person's
+    organisation that wants it."""
+    person = session.get(Person, alert.person_id)
+    organization_id = person.organization_id if person is not None else None
+    endpoints = [
+        endpoint
+        for endpoint in _subscribers(session, event_type, alert.person_id)
+        if endpoint.organization_id == organization_id
+    ]
     if not endpoints:
         return None
     data = payloads.alert_data(session, alert, public_base_url, changed)
@@ -145,7 +160,8 @@ def enqueue_alert_event(
 
 def enqueue_watch_failed(session: Session, watch: Watch, error: Exception, public_base_url: str) -> WebhookEvent | None:
     """`watch.failed`, once per streak of failures (and each time a watch comes to need a person): a source that
-    fails every few minutes for a day is one event, not hundreds."""
+    fails every few minutes for a day is one event, not hundreds. Watches are the installation's, and public, so
+    every organisation's endpoint that subscribes gets it."""
     if not _failure_is_news(watch):
         return None
     endpoints = _subscribers(session, "watch.failed", None)
@@ -275,6 +291,22 @@ class AttemptResult:
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    oldest_age_seconds: float
+
+
+def outbox_backlog(session: Session, now: datetime) -> OutboxBacklog:
+    """How many deliveries are still owed, and how long the oldest of them has waited."""
+    count, oldest = session.exec(
+        select(sa.func.count(), sa.func.min(WebhookDelivery.created_at)).where(
+            WebhookDelivery.status == DeliveryStatus.PENDING
+        )
+    ).one()
+    return OutboxBacklog(count, max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
 
 
 def due_deliveries(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import faceless_photo, truncated_jpeg
+from app.cli import tell_how_to_make_the_first_key
+from app.runtime import Runtime
+from tests.factories import api_key, faceless_photo, truncated_jpeg
 from tests.support import fixture_path
 
 IMPWATCH = [sys.executable, "-m", "app.cli"]
@@ -107,3 +109,13 @@ def test_dockerfile_entry_command_exists_in_the_cli(tmp_path: Path) -> None:
     assert cmd[0].endswith("impwatch")
     result = run(tmp_path, *cmd[1:], "--help")
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_serve_says_how_to_make_the_first_operator_key_until_there_is_one(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tell_how_to_make_the_first_key(runtime)
+    assert "impwatch key create --role operator" in capsys.readouterr().err
+    api_key(runtime, "operator")
+    tell_how_to_make_the_first_key(runtime)
+    assert capsys.readouterr().err == ""

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from app import db
 from app.runtime import Runtime
 from app.settings import Settings
-from tests.factories import enrol_person
+from tests.factories import api_key, bearer, enrol_person
 from tests.support import fixture_bytes, free_port, wait_for
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers.models import Post
@@ -25,10 +25,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+    """`impwatch serve` in a child process; `api` is a press office administrator's client, `operator_api` the
+    operator's (keys made in the database beforehand, as `impwatch key create` would)."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path, runtime: Runtime) -> None:
         self.env, self.port, self.log = env, port, log
         self.process: subprocess.Popen[bytes] | None = None
-        self.api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        base_url = f"http://127.0.0.1:{port}"
+        self.api = httpx.Client(base_url=base_url, timeout=30, headers=bearer(api_key(runtime, "org_admin")))
+        self.operator_api = httpx.Client(base_url=base_url, timeout=30, headers=bearer(api_key(runtime, "operator")))
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -61,6 +66,7 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.api.close()
+        self.operator_api.close()
 
 
 @pytest.fixture
@@ -90,13 +96,13 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
         "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
         "IMPWATCH_FACE_WORKERS": "1",
     }
-    server = ServeProcess(env, free_port(), tmp_path / "serve.log")
+    server = ServeProcess(env, free_port(), tmp_path / "serve.log", runtime)
     channels.add_channel("kz_news_fake")
     channels.add_channel("second_channel")
     try:
         server.start()
         for channel in ("kz_news_fake", "second_channel"):
-            created = server.api.post(
+            created = server.operator_api.post(
                 "/v1/watches", json={"source": {"kind": "tme_preview", "channel": channel}, "interval_seconds": 1}
             )
             assert created.status_code == 201, created.text

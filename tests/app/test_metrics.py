@@ -10,10 +10,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from app.jobs import build_watch_runner
-from app.main import create_app
 from app.runtime import Runtime
+from app.webhooks.jobs import WebhookDispatcher
+from tests.app.webhooks.builders import FAST_RETRIES, add_endpoint, add_person, dispatch_until, raise_alert
+from tests.app.webhooks.receiver import Receiver, Reply
 from tests.factories import enrol_person
-from tests.support import fixture_bytes, running_server
+from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
@@ -28,12 +30,6 @@ def channels() -> Iterator[ChannelServer]:
 @pytest.fixture
 def runtime(make_runtime, channels: ChannelServer) -> Runtime:
     return make_runtime(tme_base_url=channels.base_url)
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[httpx.Client]:
-    with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
 
 
 def samples(api: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -98,3 +94,30 @@ def test_failed_watch_runs_are_counted(api: httpx.Client, runtime: Runtime) -> N
     build_watch_runner(runtime).run(watch.id)
     after = value(samples(api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
     assert after - before == 1
+
+
+def test_webhook_deliveries_by_outcome_and_the_outbox_backlog(api: httpx.Client, runtime: Runtime) -> None:
+    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES)
+    with Receiver() as receiver:
+        receiver.script(Reply(500), Reply(200))
+        add_endpoint(runtime, receiver.url)
+        person = add_person(runtime)
+        before = samples(api)
+        raise_alert(runtime, person)
+        queued = samples(api)
+
+        dispatch_until(dispatcher, lambda: receiver.count() == 2, what="a failed attempt, then a delivered one")
+        after = samples(api)
+    dispatcher.close()
+
+    assert value(before, "impwatch_webhook_outbox_pending") == 0
+    assert value(queued, "impwatch_webhook_outbox_pending") == 1
+    assert value(queued, "impwatch_webhook_outbox_oldest_pending_age_seconds") >= 0
+    assert value(after, "impwatch_webhook_outbox_pending") == 0
+    for outcome, attempts in (("failed", 1), ("delivered", 1), ("dead", 0)):
+        moved = value(after, "impwatch_webhook_deliveries_total", outcome=outcome) - value(
+            before, "impwatch_webhook_deliveries_total", outcome=outcome
+        )
+        assert moved == attempts, outcome
+    count = "impwatch_webhook_delivery_duration_seconds_count"
+    assert value(after, count) - value(before, count) == 2

@@ -11,10 +11,9 @@ import pytest
 from sqlmodel import Session
 
 from app.jobs import build_watch_runner
-from app.main import create_app
 from app.runtime import Runtime
 from tests.factories import enrol_person
-from tests.support import fixture_bytes, running_server
+from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
@@ -29,12 +28,6 @@ def channels() -> Iterator[ChannelServer]:
 @pytest.fixture
 def runtime(make_runtime, channels: ChannelServer) -> Runtime:
     return make_runtime(tme_base_url=channels.base_url)
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[httpx.Client]:
-    with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
-        yield client
 
 
 @pytest.fixture

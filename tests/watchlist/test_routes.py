@@ -31,7 +31,8 @@ def test_person_lifecycle(api: httpx.Client) -> None:
     assert updated.json()["tolerance"] == 0.45
     assert updated.json()["role_title"] is None
     assert [p["id"] for p in api.get("/v1/persons", params={"q": "obam"}).json()] == [person["id"]]
-    assert api.delete(f"/v1/persons/{person['id']}").status_code == 204
+    erased = api.delete(f"/v1/persons/{person['id']}")
+    assert erased.status_code == 200 and erased.json()["person_id"] == person["id"]
     assert api.get(f"/v1/persons/{person['id']}").status_code == 404
 
 

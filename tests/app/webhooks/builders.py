@@ -17,26 +17,39 @@ from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
+from tests.factories import organization_id
 from tests.support import wait_for
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
 from watchlist.models import Person
+from watchlist.scope import Scope
 
 PUBLIC_BASE_URL = "https://impwatch.example.org"
 FAST_RETRIES = [0.05, 0.05, 0.05, 0.05]
 _message_ids = itertools.count(1)
 
 
+def default_scope(runtime: Runtime) -> Scope:
+    """An administrator of the test organisation, which the people made here belong to."""
+    return Scope(role="org_admin", organization_id=organization_id(runtime))
+
+
 def add_endpoint(runtime: Runtime, url: str, **fields: object) -> tuple[WebhookEndpoint, str]:
     """A committed endpoint and its secret."""
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        endpoint, secret = service.create_endpoint(session, EndpointCreate.model_validate({"url": url, **fields}))
+        data = EndpointCreate.model_validate({"url": url, **fields})
+        endpoint, secret = service.create_endpoint(session, data, default_scope(runtime))
         session.commit()
         return endpoint, secret
 
 
 def add_person(runtime: Runtime, name: str = "Barack Obama") -> Person:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        person = Person(display_name=name, aliases=["Барак Обама"], role_title="former president")
+        person = Person(
+            display_name=name,
+            aliases=["Барак Обама"],
+            role_title="former president",
+            organization_id=organization_id(runtime),
+        )
         session.add(person)
         session.commit()
         return person

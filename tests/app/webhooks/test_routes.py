@@ -4,23 +4,13 @@ their attempts, retry by hand, and alert triage queueing `alert.updated`."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from app.main import create_app
 from app.runtime import Runtime
 from app.webhooks.jobs import WebhookDispatcher
 from tests.app.webhooks.builders import add_person, dispatch_until, raise_alert
 from tests.app.webhooks.receiver import Receiver, Reply
-from tests.support import running_server
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[httpx.Client]:
-    with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
-        yield client
 
 
 def create(api: httpx.Client, url: str, **fields: object) -> dict:

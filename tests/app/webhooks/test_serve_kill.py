@@ -57,14 +57,14 @@ def test_a_delivery_cut_short_by_a_kill_is_sent_after_the_restart(tmp_path: Path
     runtime = Runtime.from_settings(settings)
     enrol_person(runtime, "Barack Obama", "obama.jpg")
     channels.add_channel("kz_news_fake")
-    server = ServeProcess(serve_env(data_dir, channels), free_port(), tmp_path / "serve.log")
+    server = ServeProcess(serve_env(data_dir, channels), free_port(), tmp_path / "serve.log", runtime)
     with Receiver() as receiver:
         receiver.script(Reply(200, hold=True))
         try:
             server.start()
             secret = server.api.post("/v1/webhooks", json={"url": receiver.url}).json()["secret"]
             watch = {"source": {"kind": "tme_preview", "channel": "kz_news_fake"}, "interval_seconds": 1}
-            assert server.api.post("/v1/watches", json=watch).status_code == 201
+            assert server.operator_api.post("/v1/watches", json=watch).status_code == 201
             channels.add_post("kz_news_fake", "Sign a military contract!", photo=fixture_bytes("obama2.jpg"))
 
             wait_for(lambda: receiver.count() == 1, timeout=60, what="the first attempt, left unanswered")

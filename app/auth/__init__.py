@@ -1,0 +1,1 @@
+"""Organisations, API keys and roles, invitations for self-enrolment, and the audit log."""

@@ -1,0 +1,84 @@
+"""Organisations, API keys (stored only as a hash), invitations and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from watchlist.models import UtcDateTime, utcnow
+
+ROLES = ("operator", "org_admin", "org_member", "subject")
+
+
+def _timestamp(nullable: bool = False) -> object:
+    if nullable:
+        return Field(default=None, sa_type=UtcDateTime, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+
+
+class Organization(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    created_at: datetime = _timestamp()
+
+
+class ApiKey(SQLModel, table=True):
+    """A key is `iw_<prefix>_<secret>`; only its SHA-256 is stored. The prefix is shown in lists to tell keys apart."""
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    prefix: str = Field(max_length=16, sa_column_kwargs={"unique": True})
+    key_hash: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=20)
+    organization_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    person_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    created_at: datetime = _timestamp()
+    expires_at: datetime | None = _timestamp(nullable=True)
+    revoked_at: datetime | None = _timestamp(nullable=True)
+    last_used_at: datetime | None = _timestamp(nullable=True)
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use, expiring invitation for a journalist to enrol themself; only the token's hash is stored."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    note: str = Field(default="", max_length=500)
+    created_by_key_id: uuid.UUID | None = None
+    created_at: datetime = _timestamp()
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    redeemed_at: datetime | None = _timestamp(nullable=True)
+    person_id: uuid.UUID | None = None
+    consent_text: str | None = Field(default=None, sa_type=sa.Text)
+    consent_version: str | None = Field(default=None, max_length=50)
+    consent_client_address: str | None = Field(default=None, max_length=100)
+
+
+class AuditEvent(SQLModel, table=True):
+    """What happened to whom, by which key. Minimal on purpose: no biometric data, only ids and counts."""
+
+    __tablename__ = "audit_event"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    action: str = Field(max_length=60, index=True)
+    organization_id: uuid.UUID | None = Field(default=None, index=True)
+    actor_key_id: uuid.UUID | None = None
+    actor_role: str = Field(default="system", max_length=20)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=100)
+    details: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)

@@ -1,0 +1,221 @@
+"""Keys, organisations, invitations and the audit log. Services never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
+from watchlist.errors import InputRejected
+from watchlist.models import utcnow
+from watchlist.scope import Scope
+from watchlist.service import NotFound
+
+KEY_PREFIX = "iw"
+INVITATION_PREFIX = "iwinv"
+
+
+class Unauthenticated(InputRejected):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(InputRejected):
+    status_code = 403
+
+
+class Conflict(InputRejected):
+    status_code = 409
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plaintext: str
+
+
+def create_organization(session: Session, name: str) -> Organization:
+    if session.exec(select(Organization).where(Organization.name == name)).first() is not None:
+        raise Conflict("duplicate_organization", f"an organisation named {name!r} exists")
+    organization = Organization(name=name)
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def get_organization(session: Session, organization_id: uuid.UUID) -> Organization:
+    organization = session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound(f"organisation {organization_id} not found")
+    return organization
+
+
+def find_organization(session: Session, name_or_id: str) -> Organization:
+    try:
+        found = session.get(Organization, uuid.UUID(name_or_id))
+    except ValueError:
+        found = session.exec(select(Organization).where(Organization.name == name_or_id)).first()
+    if found is None:
+        raise NotFound(f"organisation {name_or_id!r} not found")
+    return found
+
+
+def organization_or_default(session: Session, name_or_id: str | None) -> Organization:
+    """For the command line: the named organisation; without a name, the only one there is (one named "default"
+    is made when there is none, so a single press office never has to think about organisations)."""
+    if name_or_id:
+        return find_organization(session, name_or_id)
+    existing = list(session.exec(select(Organization).order_by(Organization.name).limit(11)))
+    if not existing:
+        return create_organization(session, "default")
+    if len(existing) > 1:
+        names = ", ".join(organization.name for organization in existing[:10])
+        raise InputRejected("organization_required", f"there are several organisations ({names}): choose with --org")
+    return existing[0]
+
+
+def list_organizations(session: Session) -> list[Organization]:
+    return list(session.exec(select(Organization).order_by(Organization.name)))
+
+
+def has_operator_key(session: Session) -> bool:
+    live = select(ApiKey.id).where(ApiKey.role == "operator", ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    return session.exec(live.limit(1)).first() is not None
+
+
+def issue_key(
+    session: Session,
+    role: str,
+    organization_id: uuid.UUID | None,
+    name: str = "",
+    expires_at: datetime | None = None,
+    person_id: uuid.UUID | None = None,
+) -> IssuedKey:
+    """A new random key; its plaintext is returned once and never stored."""
+    if role != "operator" and organization_id is None:
+        raise InputRejected("organization_required", f"a {role} key belongs to an organisation")
+    if role == "operator" and organization_id is not None:
+        raise InputRejected("operator_is_installation_wide", "operator keys belong to no organisation")
+    prefix = secrets.token_hex(4)
+    plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        prefix=prefix,
+        key_hash=_hash(plaintext),
+        name=name,
+        role=role,
+        organization_id=organization_id,
+        person_id=person_id,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key, plaintext)
+
+
+def authenticate(session: Session, plaintext: str, now: datetime) -> ApiKey:
+    """The live key this plaintext belongs to, or `Unauthenticated` (the same answer for every failure)."""
+    parts = plaintext.split("_", 2)
+    refused = Unauthenticated("invalid_key", "the API key is missing, unknown, expired or revoked")
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise refused
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or not hmac.compare_digest(key.key_hash, _hash(plaintext)):
+        raise refused
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        raise refused
+    return key
+
+
+def scope_of(key: ApiKey) -> Scope:
+    return Scope(role=key.role, organization_id=key.organization_id, person_id=key.person_id, key_id=key.id)
+
+
+def list_keys(session: Session, scope: Scope) -> list[ApiKey]:
+    statement = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)  # type: ignore[arg-type]
+    if scope.organization_id is not None:
+        statement = statement.where(ApiKey.organization_id == scope.organization_id)
+    return list(session.exec(statement))
+
+
+def get_key(session: Session, key_id: uuid.UUID, scope: Scope) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or not scope.sees(key.organization_id):
+        raise NotFound(f"key {key_id} not found")
+    return key
+
+
+def revoke_key(session: Session, key: ApiKey, now: datetime) -> ApiKey:
+    key.revoked_at = key.revoked_at or now
+    session.add(key)
+    session.flush()
+    return key
+
+
+def create_invitation(
+    session: Session, organization_id: uuid.UUID, valid_for: timedelta, note: str, created_by: uuid.UUID | None
+) -> tuple[Invitation, str]:
+    token = f"{INVITATION_PREFIX}_{secrets.token_urlsafe(32)}"
+    invitation = Invitation(
+        organization_id=organization_id,
+        token_hash=_hash(token),
+        note=note,
+        created_by_key_id=created_by,
+        expires_at=utcnow() + valid_for,
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def claim_invitation(session: Session, token: str, now: datetime) -> Invitation:
+    """The open invitation of this token, or a refusal; it is marked redeemed by the caller's transaction."""
+    invitation = session.exec(select(Invitation).where(Invitation.token_hash == _hash(token))).first()
+    if invitation is None:
+        raise Unauthenticated("invalid_invitation", "the invitation token is unknown")
+    if invitation.redeemed_at is not None:
+        raise Conflict("invitation_used", "the invitation was already used")
+    if invitation.expires_at <= now:
+        raise Forbidden("invitation_expired", "the invitation has expired")
+    return invitation
+
+
+def audit(
+    session: Session,
+    scope: Scope,
+    action: str,
+    object_type: str,
+    object_id: object,
+    organization_id: uuid.UUID | None = None,
+    **details: object,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        organization_id=organization_id if organization_id is not None else scope.organization_id,
+        actor_key_id=scope.key_id,
+        actor_role=scope.role,
+        object_type=object_type,
+        object_id=str(object_id),
+        details=details,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_audit(session: Session, scope: Scope, limit: int, before: datetime | None) -> list[AuditEvent]:
+    statement = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)  # type: ignore[attr-defined]
+    if scope.organization_id is not None:
+        statement = statement.where(AuditEvent.organization_id == scope.organization_id)
+    if before is not None:
+        statement = statement.where(AuditEvent.at < before)
+    return list(session.exec(statement))

@@ -1,0 +1,93 @@
+"""Erasure and retention of biometric data: what the service holds about a person, and for how long.
+
+Encodings of faces that matched nobody are never stored (a detection row exists only for a match); downloaded
+media is deleted once analysed unless the installation keeps media on purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.auth.models import ApiKey
+from app.auth.service import audit
+from app.models import Alert, AlertOccurrence
+from app.webhooks.models import WebhookEvent
+from watchers.models import Detection
+from watchers.service import MediaStore
+from watchlist.models import Person
+from watchlist.scope import Scope
+from watchlist.service import delete_person
+
+CLOSED_WITHOUT_IMPERSONATION = ("false_match", "dismissed")
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    person_id: uuid.UUID
+    reference_faces: int
+    detections: int
+    alerts: int
+    occurrences: int
+    api_keys: int
+    media_files: int
+    webhook_events: int
+
+
+def _delete(session: Session, statement: sa.Delete) -> int:
+    return session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+
+
+def erase_person(session: Session, person: Person, scope: Scope, media_store: MediaStore) -> ErasureReport:
+    """Remove the person, their reference encodings and crops, the crops and matches of their detections, their
+    alerts, keys and kept media, and the webhook events about them (sent or not: their bodies name the person);
+    keep one audit record with counts only. The caller commits."""
+    alert_ids = select(Alert.id).where(Alert.person_id == person.id)
+    sha256s = list(session.exec(select(Detection.sha256).where(Detection.person_id == person.id)))
+    organization_id = person.organization_id
+    report = ErasureReport(
+        person_id=person.id,
+        occurrences=_delete(session, sa.delete(AlertOccurrence).where(AlertOccurrence.alert_id.in_(alert_ids))),
+        alerts=_delete(session, sa.delete(Alert).where(Alert.person_id == person.id)),
+        detections=_delete(session, sa.delete(Detection).where(Detection.person_id == person.id)),
+        api_keys=_delete(session, sa.delete(ApiKey).where(ApiKey.person_id == person.id)),
+        media_files=_remove_kept_media(media_store, sha256s),
+        webhook_events=_delete(session, sa.delete(WebhookEvent).where(WebhookEvent.payload.contains(str(person.id)))),
+        reference_faces=delete_person(session, person),
+    )
+    details = {k: v for k, v in asdict(report).items() if k != "person_id"}
+    audit(session, scope, "person.erased", "person", person.id, organization_id=organization_id, **details)
+    return report
+
+
+def _remove_kept_media(media_store: MediaStore, sha256s: list[str]) -> int:
+    removed = 0
+    for sha256 in sha256s:
+        path = media_store.path_of(sha256)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def expire_closed_alert_crops(session: Session, now: datetime, retention: timedelta) -> int:
+    """Remove the face crops of alerts closed as a false match or dismissed more than `retention` ago."""
+    closed = select(Alert.detection_id).where(
+        Alert.status.in_(CLOSED_WITHOUT_IMPERSONATION),  # type: ignore[attr-defined]
+        Alert.updated_at < now - retention,
+        Alert.detection_id.is_not(None),  # type: ignore[union-attr]
+    )
+    return _delete_crops(session, closed)
+
+
+def _delete_crops(session: Session, detection_ids: sa.Select) -> int:
+    statement = (
+        sa.update(Detection)
+        .where(Detection.id.in_(detection_ids), Detection.crop_jpeg.is_not(None))  # type: ignore[attr-defined,union-attr]
+        .values(crop_jpeg=None)
+    )
+    return session.exec(statement).rowcount or 0  # type: ignore[call-overload]

@@ -1,0 +1,105 @@
+"""Organisations, keys and the audit log over HTTP: keys are shown once, stored as a hash, expire and are revoked;
+an organisation administrator manages its own keys only; the audit log records who did what."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+from sqlmodel import Session, select
+
+from app.auth.models import ApiKey
+from app.runtime import Runtime
+from tests.factories import bearer
+from tests.support import fixture_bytes
+from watchlist.models import utcnow
+
+
+def test_an_operator_creates_an_organisation_and_its_first_admin_key(
+    client_as: Callable[..., httpx.Client], server: str, runtime: Runtime
+) -> None:
+    operator = client_as("operator")
+    created = operator.post("/v1/organizations", json={"name": "Ministry press office"})
+    assert created.status_code == 201
+    assert operator.post("/v1/organizations", json={"name": "Ministry press office"}).status_code == 409
+    organization_id = created.json()["id"]
+
+    issued = operator.post("/v1/keys", json={"role": "org_admin", "organization_id": organization_id, "name": "desk"})
+    assert issued.status_code == 201
+    key = issued.json()["key"]
+    assert key.startswith(f"iw_{issued.json()['prefix']}_")
+    with Session(runtime.db_engine) as session:
+        stored = session.exec(select(ApiKey).where(ApiKey.prefix == issued.json()["prefix"])).one()
+        assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest(), "only the hash is stored"
+    listed = operator.get("/v1/keys").json()
+    assert issued.json()["id"] in [row["id"] for row in listed] and key not in str(listed)
+
+    with httpx.Client(base_url=server, headers=bearer(key)) as admin:
+        assert admin.post("/v1/persons", json={"display_name": "The Minister"}).status_code == 201
+    missing_org = operator.post("/v1/keys", json={"role": "org_member"})
+    assert missing_org.status_code == 422 and missing_org.json()["code"] == "organization_required"
+
+
+def test_an_admin_manages_its_own_organisations_keys_only(client_as: Callable[..., httpx.Client], server: str) -> None:
+    admin = client_as("org_admin")
+    other_admin = client_as("org_admin", organization="Another newsroom")
+    member = admin.post("/v1/keys", json={"role": "org_member", "name": "night shift"}).json()
+    foreign = other_admin.post("/v1/keys", json={"role": "org_member"}).json()
+
+    assert {row["organization_id"] for row in admin.get("/v1/keys").json()} == {member["organization_id"]}
+    assert foreign["id"] not in admin.get("/v1/keys").text
+    assert admin.delete(f"/v1/keys/{foreign['id']}").status_code == 404
+    assert admin.post("/v1/keys", json={"role": "operator"}).status_code == 403
+    elsewhere = admin.post("/v1/keys", json={"role": "org_member", "organization_id": foreign["organization_id"]})
+    assert elsewhere.status_code == 404
+
+    with httpx.Client(base_url=server, headers=bearer(member["key"])) as night_shift:
+        assert night_shift.get("/v1/alerts").status_code == 200
+        revoked = admin.delete(f"/v1/keys/{member['id']}")
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+        refused = night_shift.get("/v1/alerts")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json()["code"] == "invalid_key"
+
+
+def test_expired_missing_and_malformed_keys_are_refused(client_as: Callable[..., httpx.Client], server: str) -> None:
+    admin = client_as("org_admin")
+    soon = (utcnow() + timedelta(seconds=2)).isoformat()
+    expiring = admin.post("/v1/keys", json={"role": "org_member", "expires_at": soon}).json()
+    past = (utcnow() - timedelta(seconds=1)).isoformat()
+    expired = admin.post("/v1/keys", json={"role": "org_member", "expires_at": past}).json()
+
+    with httpx.Client(base_url=server) as anonymous:
+        assert anonymous.get("/v1/alerts", headers=bearer(expiring["key"])).status_code == 200
+        assert anonymous.get("/v1/alerts", headers=bearer(expired["key"])).status_code == 401
+        assert anonymous.get("/v1/alerts").json()["code"] == "missing_key"
+        for wrong in ("iw_nope", expiring["key"] + "x", "Basic abc", "iw_" + "0" * 8 + "_guess"):
+            assert anonymous.get("/v1/alerts", headers={"Authorization": f"Bearer {wrong}"}).status_code == 401
+        assert anonymous.get("/healthz").status_code == 200
+
+
+def test_the_audit_log_records_enrolment_keys_and_triage_per_organisation(
+    client_as: Callable[..., httpx.Client],
+) -> None:
+    admin, operator = client_as("org_admin"), client_as("operator")
+    other_admin = client_as("org_admin", organization="Another newsroom")
+    person = admin.post("/v1/persons", json={"display_name": "Barack Obama"}).json()
+    face = admin.post(
+        f"/v1/persons/{person['id']}/faces", files={"photo": ("obama.jpg", fixture_bytes("obama.jpg"), "image/jpeg")}
+    )
+    assert face.status_code == 201
+    key = admin.post("/v1/keys", json={"role": "org_member"}).json()
+    admin.delete(f"/v1/keys/{key['id']}")
+    other_admin.post("/v1/keys", json={"role": "org_member"})
+
+    events = admin.get("/v1/audit").json()
+    actions = [event["action"] for event in events]
+    assert {"reference_face.enrolled", "key.created", "key.revoked"} <= set(actions)
+    assert actions.count("key.created") == 1, "the other organisation's key is not shown"
+    enrolled = next(event for event in events if event["action"] == "reference_face.enrolled")
+    assert enrolled["object_id"] == person["id"] and enrolled["actor_role"] == "org_admin"
+    assert "encoding" not in str(enrolled["details"])
+    assert len([e for e in operator.get("/v1/audit").json() if e["action"] == "key.created"]) >= 2
+    assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True), "newest first"

@@ -1,0 +1,143 @@
+"""The access matrix, generated from the app's route table: every route x every role x own/other organisation.
+
+A route without a rule in app.auth.rules fails here (and is refused in production), so no route can ship without
+an access decision. Another organisation's object answers 404, never 403, and lists never show its ids.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from app.auth.rules import PUBLIC, RULES
+from app.main import create_app
+from app.runtime import Runtime
+from tests.app.auth.world import OrgWorld, World, build_world
+from tests.factories import faceless_photo
+from tests.support import running_server
+
+ROLES = ("anonymous", "operator", "org_admin", "org_member", "subject")
+DENIED = {401, 403}
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[httpx.Client]:
+    with running_server(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        yield client
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path template) of the app, from the OpenAPI document FastAPI builds from its route table (a
+    route hidden from the schema has no rule either, and `authorize` refuses it)."""
+    paths = app.openapi()["paths"]
+    return sorted((method.upper(), path) for path, operations in paths.items() for method in operations)
+
+
+def routes_without_rules(app: FastAPI) -> list[tuple[str, str]]:
+    return [route for route in api_routes(app) if route not in RULES]
+
+
+def test_every_route_has_an_access_rule(app: FastAPI) -> None:
+    assert routes_without_rules(app) == [], "routes without an access rule"
+    stale = sorted(set(RULES) - set(api_routes(app)))
+    assert stale == [], f"rules for routes that do not exist: {stale}"
+
+
+def test_a_route_whose_rule_is_removed_fails_the_check_and_is_refused(
+    app: FastAPI, client: httpx.Client, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(runtime.db_engine) as session:
+        world = build_world(session)
+    monkeypatch.delitem(RULES, ("GET", "/v1/alerts"))
+
+    assert routes_without_rules(app) == [("GET", "/v1/alerts")]
+    refused = call(client, "GET", "/v1/alerts", "/v1/alerts", world.own.keys["org_admin"])
+    assert refused.status_code == 403 and refused.json()["code"] == "no_rule"
+
+
+def key_for(role: str, world: World) -> str | None:
+    if role == "anonymous":
+        return None
+    return world.operator_key if role == "operator" else world.own.keys[role]
+
+
+def fill_path(path: str, org: OrgWorld, world: World) -> str:
+    ids = {**org.object_ids, "watch_id": world.watch_id}
+    return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), uuid.uuid4())), path)
+
+
+UPLOADS = {
+    "/v1/persons/{person_id}/faces": "photo",
+    "/v1/scans": "file",
+}
+"""Routes whose body is a file upload: they get a (faceless) photo, so the request reaches the object check."""
+
+
+def call(client: httpx.Client, method: str, template: str, path: str, key: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if method == "POST" and template in UPLOADS:
+        files = {UPLOADS[template]: ("photo.png", faceless_photo(), "image/png")}
+        return client.request(method, path, headers=headers, files=files)
+    return client.request(method, path, headers=headers, json={} if method in ("POST", "PATCH") else None)
+
+
+def other_org_ids(world: World) -> list[str]:
+    return [str(value) for value in world.other.object_ids.values()] + [str(world.other.organization_id)]
+
+
+def expectations(method: str, path: str, role: str) -> str:
+    allowed = RULES[(method, path)]
+    if allowed is PUBLIC:
+        return "open"
+    return "allowed" if role in allowed else "denied"
+
+
+def test_access_matrix(runtime: Runtime, app: FastAPI, client: httpx.Client) -> None:
+    failures: list[str] = []
+    for method, path in api_routes(app):
+        if (method, path) not in RULES:
+            failures.append(f"{method} {path}: no rule")
+            continue
+        for role in ROLES:
+            for target in ("own", "other"):
+                with Session(runtime.db_engine) as session:
+                    world = build_world(session)
+                org = world.own if target == "own" else world.other
+                response = call(client, method, path, fill_path(path, org, world), key_for(role, world))
+                failure = judge(method, path, role, target, response, world)
+                if failure:
+                    failures.append(f"{method} {path} as {role} on {target}: {failure}")
+    assert failures == [], "\n".join(failures)
+
+
+def judge(method: str, path: str, role: str, target: str, response: httpx.Response, world: World) -> str | None:
+    expected = expectations(method, path, role)
+    status = response.status_code
+    if status >= 500:
+        return f"server error {status}"
+    if expected == "denied":
+        wanted = 401 if role == "anonymous" else 403
+        return None if status == wanted else f"expected {wanted}, got {status}"
+    if status in DENIED:
+        return f"refused with {status} although the rule allows it"
+    has_org_object = any(
+        f"{{{name}}}" in path for name in ("person_id", "face_id", "alert_id", "key_id", "endpoint_id", "delivery_id")
+    )
+    if expected == "allowed" and target == "other" and has_org_object and role != "operator" and status != 404:
+        return f"another organisation's object answered {status}, not 404"
+    if expected == "allowed" and target == "own" and role != "operator":
+        leaked = [value for value in other_org_ids(world) if value in response.text]
+        if leaked:
+            return f"the answer shows another organisation's ids {leaked}"
+    return None

@@ -1,0 +1,101 @@
+"""The media step of the pipeline: each download is a file of its own, and no database write is held while faces
+are analysed (on SQLite, other watches can commit meanwhile)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+from sqlmodel import Session
+
+from app.runtime import Runtime
+from tests.support import fixture_bytes
+from watchers import service
+from watchers.models import MediaItem, Post, Watch
+from watchers.service import MediaStore
+from watchers.sources.base import MediaRef
+from watchlist.models import utcnow
+
+
+class OneFileSource:
+    """A source whose every media item is the same bytes (a post and its reposts)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def download(self, ref: MediaRef, target: BinaryIO, max_bytes: int) -> None:
+        target.write(self.data)
+
+
+def media_item(session: Session, tag: str) -> tuple[MediaItem, Post]:
+    watch = Watch(kind="folder", target=f"/tmp/{tag}", config={})
+    post = Post(watch_id=watch.id, channel=tag, message_id=1, permalink=f"file:///{tag}", posted_at=utcnow())
+    item = MediaItem(post_id=post.id, kind="photo", locator=f"{tag}.jpg")
+    for row in (watch, post, item):
+        session.add(row)
+        session.flush()
+    session.commit()
+    return item, post
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_two_downloads_of_one_content_have_their_own_files(tmp_path: Path, keep: bool) -> None:
+    store = MediaStore(tmp_path / "media", max_bytes=10_000_000, keep=keep)
+    source = OneFileSource(fixture_bytes("obama.jpg"))
+    item = MediaItem(post_id=None, kind="photo", locator="x")  # type: ignore[arg-type]
+
+    first, second = store.fetch(source, item), store.fetch(source, item)  # type: ignore[arg-type]
+    assert first.sha256 == second.sha256 and first.path != second.path
+    store.release(first)
+
+    assert second.path.read_bytes() == fixture_bytes("obama.jpg"), "a release never removes another's file"
+    store.release(second)
+    assert store.path_of(first.sha256).exists() is keep
+    assert [path.name for path in (tmp_path / "media").glob("download-*")] == []
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime()
+
+
+def test_no_database_write_is_held_while_faces_are_analysed(runtime: Runtime) -> None:
+    if runtime.db_engine.dialect.name != "sqlite":
+        pytest.skip("the lock that matters is SQLite's single writer")
+    database = runtime.db_engine.url.database
+    assert database is not None
+    writes_during_analysis: list[bool] = []
+
+    def analyse_while_another_writer_commits(path: Path):
+        other = sqlite3.connect(database, timeout=0.2)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+            writes_during_analysis.append(True)
+        except sqlite3.OperationalError:
+            writes_during_analysis.append(False)
+        finally:
+            other.close()
+        with Session(runtime.db_engine) as reader:
+            matcher = runtime.matchers.get(reader)
+        return runtime.workers.analyse(path, matcher)
+
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        item, post = media_item(session, "lock")
+        outcome = service.process_media(
+            session,
+            item,
+            post,
+            OneFileSource(fixture_bytes("obama.jpg")),  # type: ignore[arg-type]
+            runtime.media_store,
+            analyse_while_another_writer_commits,
+            lambda *_: None,
+            max_attempts=3,
+        )
+        session.commit()
+
+    assert outcome.analysed and writes_during_analysis == [True]
+    assert item.attempts == 1 and item.status == "done"
