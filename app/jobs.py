@@ -63,6 +63,7 @@ def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
         timeout_seconds=settings.webhook_timeout_seconds,
         batch_size=settings.webhook_batch_size,
         drain_seconds=0.8 * settings.webhook_dispatch_seconds,
+        url_policy=runtime.webhook_url_policy,
     )
 
 

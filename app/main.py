@@ -69,6 +69,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.state.face_engine = runtime.face_engine
     app.state.enrolment_policy = runtime.enrolment_policy
     app.state.matchers = runtime.matchers
+    app.state.webhook_url_policy = runtime.webhook_url_policy
     app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
     app.include_router(health_routes.router)
     app.include_router(person_routes.router)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import make_engine
 from app.settings import Settings
+from app.webhooks.urls import WebhookUrlPolicy
 from watchers.service import MediaStore
 from watchers.sources.base import SourceContext
 from watchers.telegram_client import TelegramGateway, open_telegram_gateway
@@ -44,6 +45,10 @@ class Runtime:
             workers=FaceWorkers(settings.engine_options, settings.frame_sampling, settings.face_workers),
             media_store=MediaStore(settings.data_dir / "media", settings.max_media_bytes, settings.keep_media),
         )
+
+    @property
+    def webhook_url_policy(self) -> WebhookUrlPolicy:
+        return WebhookUrlPolicy(allow_private=self.settings.webhook_allow_private_urls)
 
     def source_context(self) -> SourceContext:
         return SourceContext(

@@ -139,6 +139,7 @@ def make_runtime(folder: Path, database_url: str, dispatch_seconds: float) -> Ru
         face_workers=0,
         webhook_dispatch_seconds=dispatch_seconds,
         scheduler_sync_seconds=60,
+        webhook_allow_private_urls=True,
     )
     db.upgrade(settings.resolved_database_url)
     return Runtime.from_settings(settings)
@@ -146,7 +147,9 @@ def make_runtime(folder: Path, database_url: str, dispatch_seconds: float) -> Ru
 
 def add_endpoint(runtime: Runtime, receiver: Receiver) -> None:
     with Session(runtime.db_engine) as session:
-        _, receiver.secret = webhook_service.create_endpoint(session, EndpointCreate(url=receiver.url))
+        _, receiver.secret = webhook_service.create_endpoint(
+            session, EndpointCreate(url=receiver.url), runtime.webhook_url_policy
+        )
         session.commit()
 
 

@@ -43,7 +43,7 @@ def webhook_add(
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
-            endpoint, secret = service.create_endpoint(session, data)
+            endpoint, secret = service.create_endpoint(session, data, runtime.webhook_url_policy)
         except InputRejected as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc

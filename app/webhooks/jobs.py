@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -23,6 +23,8 @@ from app.webhooks import service
 from app.webhooks.models import DeliveryStatus
 from app.webhooks.service import AttemptResult, Outgoing
 from app.webhooks.signing import signature_headers
+from app.webhooks.urls import WebhookUrlPolicy
+from watchlist.errors import InputRejected
 from watchlist.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class WebhookDispatcher:
     batch_size: int = 50
     drain_seconds: float = 30.0
     clock: Callable[[], datetime] = utcnow
+    url_policy: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
 
     @property
     def lease(self) -> timedelta:
@@ -99,6 +102,12 @@ class WebhookDispatcher:
             return outgoing
 
     def _send(self, outgoing: Outgoing) -> AttemptResult:
+        """POST the event; a URL that now resolves to a refused address is not contacted and counts as a failed
+        attempt, retried on the usual schedule (the name may be pointed back)."""
+        try:
+            self.url_policy.check(outgoing.url)
+        except InputRejected as refused:
+            return AttemptResult(None, 0.0, error=refused.message)
         timestamp = int(self.clock().timestamp())
         headers = {
             "content-type": "application/json",

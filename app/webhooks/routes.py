@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.webhooks import service
@@ -22,12 +22,20 @@ from app.webhooks.schemas import (
     RotatedSecret,
     SecretRotation,
 )
+from app.webhooks.urls import WebhookUrlPolicy
 from watchlist.models import utcnow
 from watchlist.routes import REFUSALS, ScopeDep, SessionDep
 from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 CONFLICT = {**REFUSALS, 409: {"model": Refusal, "description": "The endpoint is disabled"}}
+
+
+def get_url_policy(request: Request) -> WebhookUrlPolicy:
+    return request.app.state.webhook_url_policy
+
+
+UrlPolicyDep = Annotated[WebhookUrlPolicy, Depends(get_url_policy)]
 
 
 def endpoint_read(endpoint: WebhookEndpoint) -> EndpointRead:
@@ -45,9 +53,12 @@ def delivery_read(delivery: WebhookDelivery, event: WebhookEvent, attempts: list
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EndpointCreated, responses=REFUSALS)
-def create_endpoint(data: EndpointCreate, session: SessionDep, scope: ScopeDep) -> EndpointCreated:
-    """Add a receiver. The answer holds its `whsec_` signing secret, which is never shown again."""
-    endpoint, secret = service.create_endpoint(session, data, scope)
+def create_endpoint(
+    data: EndpointCreate, session: SessionDep, scope: ScopeDep, url_policy: UrlPolicyDep
+) -> EndpointCreated:
+    """Add a receiver. The answer holds its `whsec_` signing secret, which is never shown again. A URL whose host
+    resolves to a private, loopback or link-local address is refused (422 `private_webhook_url`)."""
+    endpoint, secret = service.create_endpoint(session, data, url_policy, scope)
     session.commit()
     return EndpointCreated(**endpoint_read(endpoint).model_dump(), secret=secret)
 
@@ -63,10 +74,13 @@ def get_endpoint(endpoint_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointRead, responses=REFUSALS)
-def update_endpoint(endpoint_id: uuid.UUID, data: EndpointUpdate, session: SessionDep, scope: ScopeDep) -> EndpointRead:
+def update_endpoint(
+    endpoint_id: uuid.UUID, data: EndpointUpdate, session: SessionDep, scope: ScopeDep, url_policy: UrlPolicyDep
+) -> EndpointRead:
     """Change the URL, events, people or description; `enabled: true` turns a disabled endpoint back on, and what
     it is still owed is sent."""
-    endpoint = service.update_endpoint(session, service.get_endpoint(session, endpoint_id, scope), data, scope)
+    endpoint = service.get_endpoint(session, endpoint_id, scope)
+    endpoint = service.update_endpoint(session, endpoint, data, url_policy, scope)
     session.commit()
     return endpoint_read(endpoint)
 

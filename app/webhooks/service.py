@@ -27,6 +27,7 @@ from app.webhooks.models import (
 )
 from app.webhooks.schemas import EndpointCreate, EndpointUpdate
 from app.webhooks.signing import new_secret
+from app.webhooks.urls import WebhookUrlPolicy
 from watchers.models import Watch, WatchState
 from watchlist.errors import InputRejected
 from watchlist.models import Person, utcnow
@@ -47,8 +48,11 @@ class EndpointDisabled(InputRejected):
 # --- endpoints ---
 
 
-def create_endpoint(session: Session, data: EndpointCreate, scope: Scope = INSTALLATION) -> tuple[WebhookEndpoint, str]:
+def create_endpoint(
+    session: Session, data: EndpointCreate, url_policy: WebhookUrlPolicy, scope: Scope = INSTALLATION
+) -> tuple[WebhookEndpoint, str]:
     """A new endpoint of the caller's organisation and its secret (returned here so the caller can show it once)."""
+    url_policy.check(str(data.url))
     _check_persons_exist(session, data.person_ids, scope)
     endpoint = WebhookEndpoint(
         organization_id=scope.organization_id,
@@ -79,10 +83,15 @@ def get_endpoint(session: Session, endpoint_id: uuid.UUID, scope: Scope = INSTAL
 
 
 def update_endpoint(
-    session: Session, endpoint: WebhookEndpoint, data: EndpointUpdate, scope: Scope = INSTALLATION
+    session: Session,
+    endpoint: WebhookEndpoint,
+    data: EndpointUpdate,
+    url_policy: WebhookUrlPolicy,
+    scope: Scope = INSTALLATION,
 ) -> WebhookEndpoint:
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "url" in changes:
+        url_policy.check(str(data.url))
         endpoint.url = str(data.url)
     if "description" in changes:
         endpoint.description = changes["description"]

@@ -17,8 +17,15 @@ IMPWATCH = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IMPWATCH_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
+def run(tmp_path: Path, *args: str, settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`impwatch ARGS` on the SQLite database under `tmp_path`, with `settings` as extra environment."""
+    env = {
+        **os.environ,
+        "IMPWATCH_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "200",
+        "PYTHONPATH": str(ROOT),
+        **(settings or {}),
+    }
     env.pop("IMPWATCH_DATABASE_URL", None)
     return subprocess.run([*IMPWATCH, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 

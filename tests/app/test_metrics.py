@@ -97,7 +97,9 @@ def test_failed_watch_runs_are_counted(api: httpx.Client, runtime: Runtime) -> N
 
 
 def test_webhook_deliveries_by_outcome_and_the_outbox_backlog(api: httpx.Client, runtime: Runtime) -> None:
-    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES)
+    dispatcher = WebhookDispatcher(
+        runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES, url_policy=runtime.webhook_url_policy
+    )
     with Receiver() as receiver:
         receiver.script(Reply(500), Reply(200))
         add_endpoint(runtime, receiver.url)

@@ -37,7 +37,7 @@ def add_endpoint(runtime: Runtime, url: str, **fields: object) -> tuple[WebhookE
     """A committed endpoint and its secret."""
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = EndpointCreate.model_validate({"url": url, **fields})
-        endpoint, secret = service.create_endpoint(session, data, default_scope(runtime))
+        endpoint, secret = service.create_endpoint(session, data, runtime.webhook_url_policy, default_scope(runtime))
         session.commit()
         return endpoint, secret
 

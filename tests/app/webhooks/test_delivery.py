@@ -83,7 +83,9 @@ def test_an_alert_from_a_real_watch_run_is_delivered_signed(
     watch = watch_of(runtime, "kz_news_fake")
 
     assert build_watch_runner(runtime).run(watch.id).error is None
-    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES)
+    dispatcher = WebhookDispatcher(
+        runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES, url_policy=runtime.webhook_url_policy
+    )
     try:
         dispatch_until(dispatcher, lambda: receiver.count() == 1, "the alert.created delivery")
     finally:
@@ -253,7 +255,10 @@ def test_one_broken_endpoint_never_stops_the_others(runtime: Runtime, receiver: 
     add_endpoint(runtime, receiver.url)
     raise_alert(runtime, add_person(runtime))
     dispatcher = WebhookDispatcher(
-        runtime.db_engine, httpx.Client(transport=httpx.MockTransport(transport)), retry_schedule=FAST_RETRIES
+        runtime.db_engine,
+        httpx.Client(transport=httpx.MockTransport(transport)),
+        retry_schedule=FAST_RETRIES,
+        url_policy=runtime.webhook_url_policy,
     )
     try:
         dispatch_until(dispatcher, lambda: receiver.count() == 1, "the good endpoint's delivery")
@@ -289,7 +294,9 @@ def test_a_failing_watch_sends_watch_failed_once_per_streak(
     later = dataclasses.replace(runner, clock=lambda: utcnow() + timedelta(hours=1))
     assert runner.run(watch.id).error and later.run(watch.id).error, "two failed runs in a row"
 
-    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES)
+    dispatcher = WebhookDispatcher(
+        runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES, url_policy=runtime.webhook_url_policy
+    )
     try:
         dispatch_until(dispatcher, lambda: receiver.count() == 1, "watch.failed")
         dispatcher.run()

@@ -40,6 +40,7 @@ def serve_env(data_dir: Path, channels: ChannelServer) -> dict[str, str]:
         "IMPWATCH_PUBLIC_BASE_URL": "https://impwatch.example.org",
         "IMPWATCH_WEBHOOK_DISPATCH_SECONDS": "0.2",
         "IMPWATCH_WEBHOOK_TIMEOUT_SECONDS": "3",
+        "IMPWATCH_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
     }
 
 
