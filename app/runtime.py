@@ -42,7 +42,12 @@ class Runtime:
                 QualityGates(settings.min_face_pixels, settings.min_sharpness), settings.max_image_pixels
             ),
             matchers=MatcherCache(settings.default_tolerance),
-            workers=FaceWorkers(settings.engine_options, settings.frame_sampling, settings.face_workers),
+            workers=FaceWorkers(
+                settings.engine_options,
+                settings.frame_sampling,
+                settings.face_workers,
+                time_limit_seconds=settings.analysis_timeout_seconds,
+            ),
             media_store=MediaStore(settings.data_dir / "media", settings.max_media_bytes, settings.keep_media),
         )
 

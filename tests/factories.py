@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import io
 import uuid
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from app.auth import service as auth
 from app.auth.models import Organization
 from app.runtime import Runtime
-from tests.support import fixture_bytes
+from tests.support import fixture_bytes, fixture_path
 from watchlist import service
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
@@ -99,4 +100,30 @@ def audio_only_file(path: Path, seconds: float = 1.0) -> Path:
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return path
+
+
+def clip_in_container(path: Path, container: str, codec: str, seconds: float = 3.0) -> Path:
+    """The first `seconds` of the sample clip re-encoded with `codec` into `container` (an FFmpeg muxer name): a
+    real video in a container of our choosing."""
+    rate = 25
+    with av.open(str(fixture_path("short_hamilton_clip.mp4"))) as source, av.open(str(path), "w", container) as out:
+        decoded = source.streams.video[0]
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = decoded.width, decoded.height, "yuv420p"
+        for index, frame in enumerate(source.decode(decoded)):
+            if frame.time is not None and frame.time > seconds:
+                break
+            copy = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24").reformat(
+                format="yuv420p"
+            )
+            copy.pts, copy.time_base = index, fractions.Fraction(1, rate)
+            out.mux(stream.encode(copy))
+        out.mux(stream.encode(None))
+    return path
+
+
+def hls_playlist(path: Path, segment: Path) -> Path:
+    """An HLS playlist whose one segment is the file `segment`."""
+    path.write_text(f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:9.0,\n{segment}\n#EXT-X-ENDLIST\n")
     return path

@@ -20,16 +20,28 @@ class VideoRejected(InputRejected):
     """A file that cannot or must not be decoded as a video."""
 
 
+ALLOWED_CONTAINERS = "MP4, MOV, 3GP, MKV, WebM, AVI"
+_QUICKTIME_LEADING_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip")
+_FILE_ONLY = {"protocol_whitelist": "file"}
+"""No demuxer may open another URL or protocol (playlists, references to other files or the network)."""
+
+
+def video_demuxer(head: bytes) -> str | None:
+    """The FFmpeg demuxer for a video container we open, from the file's first bytes: ISO BMFF/QuickTime (MP4, MOV,
+    3GP) -> `mov`, EBML (Matroska, WebM) -> `matroska`, RIFF AVI -> `avi`. None for anything else, which is never
+    handed to FFmpeg: its format probing is not trusted to pick the demuxer (an HLS playlist or a concat script
+    named .mp4 would otherwise be opened as one)."""
+    if head[4:8] == b"ftyp" or head[4:8] in _QUICKTIME_LEADING_ATOMS:
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return None
+
+
 def is_probably_video(head: bytes) -> bool:
-    """True when the first bytes are those of a video container we open: ISO BMFF (MP4, MOV, 3GP), Matroska or
-    WebM, AVI, FLV, or MPEG-TS. Anything else is never handed to the demuxers."""
-    return (
-        head[4:8] == b"ftyp"
-        or head.startswith(b"\x1a\x45\xdf\xa3")
-        or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
-        or head.startswith(b"FLV")
-        or head[:1] == b"\x47"
-    )
+    return video_demuxer(head) is not None
 
 
 @dataclass(frozen=True)
@@ -61,8 +73,14 @@ class SampledVideo:
 
     def __init__(self, path: Path, sampling: FrameSampling) -> None:
         self._sampling = sampling
+        with path.open("rb") as stream:
+            demuxer = video_demuxer(stream.read(16))
+        if demuxer is None:
+            raise VideoRejected(
+                "unsupported_media", f"the file is not a video container we open ({ALLOWED_CONTAINERS})"
+            )
         try:
-            self._container = av.open(str(path), mode="r")
+            self._container = av.open(str(path), mode="r", format=demuxer, options=_FILE_ONLY)
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
             raise VideoRejected("not_a_video", f"the file is not a video in a supported format: {exc}") from exc
         if not self._container.streams.video:

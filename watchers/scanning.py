@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from watchers.frames import FrameSampling, SampledVideo, is_probably_video
+from watchers.frames import ALLOWED_CONTAINERS, FrameSampling, SampledVideo, is_probably_video
 from watchlist.engine import Box, FaceEngine, face_crop
 from watchlist.errors import InputRejected
 from watchlist.images import decode_image, encode_jpeg, is_probably_image
 from watchlist.matcher import Match, Matcher
 
 _HASH_CHUNK = 1024 * 1024
+
+
+class AnalysisTimeout(InputRejected):
+    @classmethod
+    def after(cls, seconds: float) -> AnalysisTimeout:
+        return cls("analysis_timeout", f"the analysis took longer than the limit of {seconds:g} s and was stopped")
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A limit on one analysis, checked between frames (a single frame is bounded by the pixel limit)."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def check(self) -> None:
+        if time.monotonic() - self.started > self.seconds:
+            raise AnalysisTimeout.after(self.seconds)
 
 
 @dataclass(frozen=True)
@@ -84,19 +103,23 @@ def analyse_file(
     engine: FaceEngine,
     matcher: Matcher,
     sampling: FrameSampling,
+    time_limit_seconds: float | None = None,
 ) -> MediaAnalysis:
     """Find faces and matches in a photo or a video, decided by the file's content, not its name.
 
-    Raises `InputRejected` (empty, not an image or video, damaged, too large, too long) with a reason.
+    Raises `InputRejected` (empty, not an image or video, damaged, too large, too long, or analysed for longer than
+    `time_limit_seconds`) with a reason.
     """
     with path.open("rb") as stream:
         head = stream.read(16)
     if is_probably_image(head) or not head:
         return _analyse_photo(path, engine, matcher)
     if is_probably_video(head):
-        return _analyse_video(path, engine, matcher, sampling)
+        limit = TimeLimit(time_limit_seconds) if time_limit_seconds is not None else None
+        return _analyse_video(path, engine, matcher, sampling, limit)
     raise InputRejected(
-        "unsupported_media", "the file is neither a photo (JPEG, PNG, WebP, GIF) nor a video (MP4, MOV, MKV, WebM, AVI)"
+        "unsupported_media",
+        f"the file is neither a photo (JPEG, PNG, WebP, GIF, BMP, TIFF) nor a video ({ALLOWED_CONTAINERS})",
     )
 
 
@@ -110,7 +133,9 @@ def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> MediaAna
     return analysis
 
 
-def _analyse_video(path: Path, engine: FaceEngine, matcher: Matcher, sampling: FrameSampling) -> MediaAnalysis:
+def _analyse_video(
+    path: Path, engine: FaceEngine, matcher: Matcher, sampling: FrameSampling, limit: TimeLimit | None
+) -> MediaAnalysis:
     video = SampledVideo(path, sampling)
     analysis = MediaAnalysis(
         kind="video",
@@ -121,6 +146,8 @@ def _analyse_video(path: Path, engine: FaceEngine, matcher: Matcher, sampling: F
         duration=video.info.duration,
     )
     for frame in video.frames():
+        if limit is not None:
+            limit.check()
         _record(analysis, _sightings(frame.rgb, frame.timestamp, engine, matcher))
     analysis.frames_scanned = video.info.frames_sampled
     analysis.truncated = video.info.truncated

@@ -2,19 +2,26 @@
 
 Each worker process builds its own `FaceEngine` once; the caller sends the file path and the current matcher
 (a few hundred kilobytes of float32 for a large watchlist) with every task.
+
+An analysis is limited in time twice: `analyse_file` stops between frames once `time_limit_seconds` have passed,
+and a watchdog kills the pool when a worker gives no answer `watchdog_grace_seconds` after that (a decoder stuck
+inside one frame). Tasks are handed to the pool only when a worker is free, so time spent waiting for one never
+counts against a file.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from watchers.frames import FrameSampling
 from watchers.metrics import record_analysis
-from watchers.scanning import MediaAnalysis, analyse_file
+from watchers.scanning import AnalysisTimeout, MediaAnalysis, analyse_file
 from watchlist.engine import EngineOptions, FaceEngine
 from watchlist.errors import InputRejected
 from watchlist.matcher import Matcher
@@ -27,19 +34,32 @@ def _start_worker(options: EngineOptions) -> None:
     _worker_engine = FaceEngine(options)
 
 
-def _analyse_in_worker(path: Path, matcher: Matcher, sampling: FrameSampling) -> MediaAnalysis:
+def _analyse_in_worker(
+    path: Path, matcher: Matcher, sampling: FrameSampling, time_limit_seconds: float | None
+) -> MediaAnalysis:
     assert _worker_engine is not None, "worker was started without an engine"
-    return analyse_file(path, _worker_engine, matcher, sampling)
+    return analyse_file(path, _worker_engine, matcher, sampling, time_limit_seconds)
 
 
 class FaceWorkers:
     """Runs `analyse_file` in `processes` worker processes, or in the calling thread when `processes` is 0."""
 
-    def __init__(self, options: EngineOptions, sampling: FrameSampling, processes: int) -> None:
+    def __init__(
+        self,
+        options: EngineOptions,
+        sampling: FrameSampling,
+        processes: int,
+        time_limit_seconds: float | None = None,
+        watchdog_grace_seconds: float = 60.0,
+    ) -> None:
         self._sampling = sampling
         self._options = options
         self._processes = processes
+        self.time_limit_seconds = time_limit_seconds
+        self.watchdog_grace_seconds = watchdog_grace_seconds
         self._engine = FaceEngine(options)
+        self._free_workers = threading.BoundedSemaphore(max(processes, 1))
+        self._pool_lock = threading.Lock()
         self._pool = self._new_pool() if processes > 0 else None
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -62,14 +82,51 @@ class FaceWorkers:
 
     def _analyse(self, path: Path, matcher: Matcher) -> MediaAnalysis:
         if self._pool is None:
-            return analyse_file(path, self._engine, matcher, self._sampling)
+            return analyse_file(path, self._engine, matcher, self._sampling, self.time_limit_seconds)
         try:
-            return self._pool.submit(_analyse_in_worker, path, matcher, self._sampling).result()
-        except BrokenProcessPool as exc:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            return self._analyse_in_pool(path, matcher)
+        except _PoolReplaced:
+            return self._analyse_in_pool(path, matcher)
+
+    def _analyse_in_pool(self, path: Path, matcher: Matcher) -> MediaAnalysis:
+        with self._free_workers:
+            pool = self._pool
+            assert pool is not None
+            future = pool.submit(_analyse_in_worker, path, matcher, self._sampling, self.time_limit_seconds)
+            try:
+                return future.result(timeout=self._watchdog_seconds)
+            except FutureTimeout as exc:
+                self._replace_pool(pool, kill=True)
+                raise AnalysisTimeout.after(self.time_limit_seconds or 0.0) from exc
+            except BrokenProcessPool as exc:
+                if not self._replace_pool(pool, kill=False):
+                    raise _PoolReplaced from exc
+                raise InputRejected(
+                    "analysis_crashed", "the file crashed the face worker and was not analysed"
+                ) from exc
+
+    @property
+    def _watchdog_seconds(self) -> float | None:
+        return None if self.time_limit_seconds is None else self.time_limit_seconds + self.watchdog_grace_seconds
+
+    def _replace_pool(self, broken: ProcessPoolExecutor, kill: bool) -> bool:
+        """Put a new pool in place of `broken`, killing its workers when `kill`; False when another thread already
+        replaced it."""
+        with self._pool_lock:
+            if self._pool is not broken:
+                return False
+            # The executor has no public way to stop a running task; its worker processes are killed instead.
+            stuck = list((broken._processes or {}).values()) if kill else []
+            broken.shutdown(wait=False, cancel_futures=True)
+            for worker in stuck:
+                worker.kill()
             self._pool = self._new_pool()
-            raise InputRejected("analysis_crashed", "the file crashed the face worker and was not analysed") from exc
+            return True
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _PoolReplaced(Exception):
+    """The pool was killed under this task because of another one that was stuck: the task is worth another try."""

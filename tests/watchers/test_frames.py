@@ -1,8 +1,9 @@
 import itertools
 
+import av
 import pytest
 
-from tests.factories import audio_only_file
+from tests.factories import audio_only_file, clip_in_container, hls_playlist
 from tests.support import fixture_path
 from watchers.frames import FrameSampling, SampledVideo, VideoRejected
 
@@ -46,4 +47,36 @@ def test_garbage_is_not_a_video(tmp_path) -> None:
     path.write_bytes(b"\x00\x01garbage" * 100)
     with pytest.raises(VideoRejected) as refused:
         SampledVideo(path, FrameSampling())
-    assert refused.value.code == "not_a_video"
+    assert refused.value.code == "unsupported_media"
+
+
+def test_damaged_video_in_an_allowed_container_is_not_a_video(tmp_path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(CLIP.read_bytes()[:48] + b"\x00" * 1000)
+    with pytest.raises(VideoRejected) as refused:
+        list(SampledVideo(path, FrameSampling()).frames())
+    assert refused.value.code in ("not_a_video", "corrupt_video")
+
+
+@pytest.mark.parametrize(("container", "codec"), [("matroska", "mpeg4"), ("webm", "libvpx"), ("avi", "mpeg4")])
+def test_matroska_webm_and_avi_are_opened(tmp_path, container: str, codec: str) -> None:
+    video = SampledVideo(clip_in_container(tmp_path / "clip.bin", container, codec), FrameSampling())
+    assert [round(frame.timestamp) for frame in video.frames()] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("container", "codec"), [("flv", "flv"), ("mpegts", "mpeg2video")])
+def test_other_containers_are_never_handed_to_ffmpeg(tmp_path, container: str, codec: str) -> None:
+    with pytest.raises(VideoRejected) as refused:
+        SampledVideo(clip_in_container(tmp_path / "clip.mp4", container, codec), FrameSampling())
+    assert refused.value.code == "unsupported_media"
+
+
+def test_a_playlist_is_not_followed(tmp_path) -> None:
+    """FFmpeg left to probe a playlist opens it and reads the files (or URLs) it names; the service never does."""
+    segment = clip_in_container(tmp_path / "segment.ts", "mpegts", "mpeg2video")
+    playlist = hls_playlist(tmp_path / "upload.m3u8", segment)
+    with av.open(str(playlist)) as probed:
+        assert probed.format.name == "hls" and probed.streams.video, "FFmpeg follows the playlist"
+    with pytest.raises(VideoRejected) as refused:
+        SampledVideo(playlist, FrameSampling())
+    assert refused.value.code == "unsupported_media"

@@ -1,7 +1,12 @@
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 
-from tests.factories import audio_only_file, truncated_jpeg
-from tests.support import fixture_bytes
+from app.main import create_app
+from app.runtime import Runtime
+from tests.factories import api_key, audio_only_file, bearer, clip_in_container, truncated_jpeg
+from tests.support import fixture_bytes, running_server
 from tests.watchlist.test_routes import create, upload_face
 
 
@@ -49,6 +54,28 @@ def test_bad_scan_inputs_are_refused(api: httpx.Client, tmp_path) -> None:
         response = scan(api, data, "upload.jpg")
         assert response.status_code == 422, (code, response.text)
         assert response.json()["code"] == code
+
+
+def test_only_allowed_containers_are_opened_whatever_the_name(api: httpx.Client, tmp_path: Path) -> None:
+    for container, codec in (("matroska", "mpeg4"), ("avi", "mpeg4")):
+        opened = scan(api, clip_in_container(tmp_path / f"c.{container}", container, codec).read_bytes(), "x.jpg")
+        assert opened.status_code == 200 and opened.json()["kind"] == "video", opened.text
+    for container, codec in (("flv", "flv"), ("mpegts", "mpeg2video")):
+        refused = scan(api, clip_in_container(tmp_path / f"c.{container}", container, codec).read_bytes(), "x.mp4")
+        assert refused.status_code == 422 and refused.json()["code"] == "unsupported_media", refused.text
+        assert "MP4" in refused.json()["detail"]
+
+
+def test_an_analysis_over_the_time_limit_is_stopped(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime(analysis_timeout_seconds=0.5, video_sample_fps=4.0)
+    with (
+        running_server(create_app(runtime)) as base_url,
+        httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_member")), timeout=60) as api,
+    ):
+        stopped = scan(api, fixture_bytes("short_hamilton_clip.mp4"), "clip.mp4")
+        assert stopped.status_code == 422 and stopped.json()["code"] == "analysis_timeout", stopped.text
+        assert "0.5 s" in stopped.json()["detail"]
+        assert scan(api, fixture_bytes("obama.jpg"), "obama.jpg").status_code == 200, "the next scan is served"
 
 
 def test_upload_over_the_size_cap_is_413(api: httpx.Client, runtime) -> None:
