@@ -29,8 +29,8 @@ _FILE_ONLY = {"protocol_whitelist": "file"}
 def video_demuxer(head: bytes) -> str | None:
     """The FFmpeg demuxer for a video container we open, from the file's first bytes: ISO BMFF/QuickTime (MP4, MOV,
     3GP) -> `mov`, EBML (Matroska, WebM) -> `matroska`, RIFF AVI -> `avi`. None for anything else, which is never
-    handed to FFmpeg: its format probing is not trusted to pick the demuxer (an HLS playlist or a concat script
-    named .mp4 would otherwise be opened as one)."""
+    handed to FFmpeg: its format probing is not trusted to pick the demuxer (left to it, an HLS playlist, say, is
+    opened and the files or URLs it names are read)."""
     if head[4:8] == b"ftyp" or head[4:8] in _QUICKTIME_LEADING_ATOMS:
         return "mov"
     if head.startswith(b"\x1a\x45\xdf\xa3"):

@@ -19,6 +19,7 @@ from watchlist.errors import InputRejected
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
 """A host name to the addresses it resolves to, as text; raises OSError when it resolves to nothing."""
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class PrivateWebhookUrl(InputRejected):
@@ -32,9 +33,6 @@ class UnresolvableWebhookUrl(InputRejected):
 def resolve_host(host: str) -> list[str]:
     """Every address the system resolver gives for `host` (an IP literal gives itself)."""
     return [str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
-
-
-NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def is_public_address(address: IPAddress) -> bool:
