@@ -102,22 +102,28 @@ class WebhookDispatcher:
             return outgoing
 
     def _send(self, outgoing: Outgoing) -> AttemptResult:
-        """POST the event; a URL that now resolves to a refused address is not contacted and counts as a failed
-        attempt, retried on the usual schedule (the name may be pointed back)."""
+        """POST the event to the address the URL policy checked; a URL that now resolves to a refused address is not
+        contacted and counts as a failed attempt, retried on the usual schedule (the name may be pointed back)."""
         try:
-            self.url_policy.check(outgoing.url)
+            target = self.url_policy.target(outgoing.url)
         except InputRejected as refused:
             return AttemptResult(None, 0.0, error=refused.message)
         timestamp = int(self.clock().timestamp())
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
+            **target.headers,
             **signature_headers(outgoing.message_id, timestamp, outgoing.body, outgoing.secrets),
         }
         started = time.perf_counter()
         try:
             with self.client.stream(
-                "POST", outgoing.url, content=outgoing.body, headers=headers, timeout=self.timeout_seconds
+                "POST",
+                target.url,
+                content=outgoing.body,
+                headers=headers,
+                timeout=self.timeout_seconds,
+                extensions=target.extensions,
             ) as response:
                 excerpt = _excerpt(response)
         except httpx.HTTPError as exc:

@@ -73,6 +73,18 @@ def test_names_are_judged_by_every_address_they_resolve_to() -> None:
         STRICT.check("http://localhost:8080/hook")
 
 
+def test_a_send_goes_to_the_checked_address_under_its_own_name() -> None:
+    policy = WebhookUrlPolicy(
+        resolve=names({"hooks.example.org": ["93.184.215.14"], "v6.example.org": ["2606:4700::1"]})
+    )
+    pinned = policy.target("https://hooks.example.org:8443/in?x=1")
+    assert pinned.url == "https://93.184.215.14:8443/in?x=1"
+    assert pinned.headers["host"] == "hooks.example.org:8443"
+    assert pinned.extensions == {"sni_hostname": "hooks.example.org"}
+    assert policy.target("http://v6.example.org/in").url == "http://[2606:4700::1]/in"
+    assert policy.target("http://v6.example.org/in").extensions == {}
+
+
 def test_the_operator_can_allow_private_receivers() -> None:
     WebhookUrlPolicy(allow_private=True, resolve=names({})).check("http://10.0.0.7/hook")
 
@@ -116,3 +128,27 @@ def test_a_url_that_turned_private_is_not_contacted(runtime: Runtime, receiver: 
         [(delivery, _)] = service.list_deliveries(session, service.list_endpoints(session)[0], None, 10, 0)
         [attempt] = service.attempts_of(session, [delivery.id])[delivery.id]
     assert delivery.status == "pending" and attempt.status_code is None and "private" in (attempt.error or "")
+
+
+def test_the_dispatcher_connects_to_the_address_it_checked(runtime: Runtime, receiver: Receiver) -> None:
+    """`hooks.example.org` exists only in the policy's resolver, so the request can only have reached the receiver
+    through the address the policy checked; the name travels in the Host header."""
+    lookups: list[str] = []
+    table = names({"hooks.example.org": ["127.0.0.1"]})
+
+    def resolve(host: str) -> list[str]:
+        lookups.append(host)
+        return table(host)
+
+    loopback_only = WebhookUrlPolicy(resolve=resolve, is_allowed=lambda address: address.is_loopback)
+    _, secret = add_endpoint(runtime, f"http://hooks.example.org:{receiver.port}/hook")
+    raise_alert(runtime, add_person(runtime))
+    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), FAST_RETRIES, url_policy=loopback_only)
+    try:
+        dispatcher.run()
+    finally:
+        dispatcher.close()
+    [received] = receiver.received
+    assert received.headers["host"] == f"hooks.example.org:{receiver.port}"
+    assert received.verify(secret)["type"] == "alert.created"
+    assert lookups == ["hooks.example.org"], "one lookup per send: the checked answer is the one used"
