@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -26,7 +25,7 @@ from app.schemas import (
 )
 from watchers.service import person_names
 from watchlist.routes import REFUSALS, ScopeDep, SessionDep
-from watchlist.schemas import FaceBox
+from watchlist.schemas import FaceBox, UtcInstant
 from watchlist.service import NotFound
 
 router = APIRouter(tags=["health"])
@@ -72,8 +71,8 @@ def list_alerts(
     person_id: uuid.UUID | None = None,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
     watch_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcInstant | None = None,
+    until: UtcInstant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AlertPageRead:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from watchlist.schemas import FaceBox
+from watchlist.schemas import FaceBox, RequestBody, UtcInstant
 
 AlertStatus = Literal["new", "confirmed_impersonation", "authentic", "false_match", "dismissed"]
 
@@ -17,11 +17,11 @@ class AlertFilter(BaseModel):
     person_id: uuid.UUID | None = None
     status: list[AlertStatus] | None = None
     watch_id: uuid.UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: UtcInstant | None = None
+    until: UtcInstant | None = None
 
 
-class AlertUpdate(BaseModel):
+class AlertUpdate(RequestBody):
     status: AlertStatus | None = None
     note: str | None = Field(default=None, max_length=4000)
 

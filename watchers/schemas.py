@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from watchers.scanning import MediaAnalysis
 from watchers.sources.registry import SourceConfig
 from watchlist.engine import Box
-from watchlist.schemas import FaceBox
+from watchlist.schemas import FaceBox, RequestBody
 
 
 def _box(box: Box) -> FaceBox:
@@ -96,7 +96,7 @@ class ScanResult(BaseModel):
         )
 
 
-class WatchCreate(BaseModel):
+class WatchCreate(RequestBody):
     source: SourceConfig = Field(
         description='What to watch, by kind: {"kind": "tme_preview", "channel": "name"}, '
         '{"kind": "telegram", "channel": "name"}, {"kind": "telegram_export", "path": "..."}, '
@@ -106,7 +106,7 @@ class WatchCreate(BaseModel):
     enabled: bool = True
 
 
-class WatchUpdate(BaseModel):
+class WatchUpdate(RequestBody):
     interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
     enabled: bool | None = Field(default=None, description="false pauses the watch, true resumes it")
 

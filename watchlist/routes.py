@@ -13,7 +13,15 @@ from watchlist import service
 from watchlist.engine import FaceEngine
 from watchlist.errors import InputRejected
 from watchlist.models import Person, ReferenceFace
-from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead, Refusal
+from watchlist.schemas import (
+    FaceBox,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    PlainText,
+    ReferenceFaceRead,
+    Refusal,
+)
 from watchlist.scope import Scope
 from watchlist.service import EnrolmentPolicy
 
@@ -43,6 +51,8 @@ def get_enrolment_policy(request: Request) -> EnrolmentPolicy:
 SessionDep = Annotated[Session, Depends(get_session)]
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 FaceEngineDep = Annotated[FaceEngine, Depends(get_face_engine)]
+MAX_OFFSET = 1_000_000_000
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip")]
 REFUSALS = {
     404: {"model": Refusal, "description": "No such object"},
     422: {"model": Refusal, "description": "The input was refused; `code` says why"},
@@ -81,8 +91,8 @@ def create_person(data: PersonCreate, session: SessionDep, scope: ScopeDep) -> P
 def list_persons(
     session: SessionDep,
     scope: ScopeDep,
-    q: Annotated[str | None, Query(max_length=200, description="Part of the display name")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[PlainText | None, Query(max_length=200, description="Part of the display name")] = None,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PersonRead]:
     persons = service.list_persons(session, offset=offset, limit=limit, query=q, scope=scope)

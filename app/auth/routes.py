@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
@@ -28,7 +28,7 @@ from watchlist import service as watchlist_service
 from watchlist.errors import InputRejected
 from watchlist.models import utcnow
 from watchlist.routes import REFUSALS, ScopeDep, SessionDep, face_read, person_read, read_upload
-from watchlist.schemas import PersonCreate, Refusal
+from watchlist.schemas import PersonCreate, PlainText, Refusal, UtcInstant
 from watchlist.scope import Scope
 
 router = APIRouter(tags=["access"])
@@ -105,11 +105,11 @@ def create_invitation(data: InvitationCreate, session: SessionDep, scope: ScopeD
 def redeem_invitation(
     request: Request,
     session: SessionDep,
-    token: Annotated[str, Form(max_length=200)],
-    display_name: Annotated[str, Form(min_length=1, max_length=200)],
+    token: Annotated[PlainText, Form(max_length=200)],
+    display_name: Annotated[PlainText, Form(min_length=1, max_length=200)],
     consent: Annotated[bool, Form(description="true: I agree to the statement in consent_text")],
-    consent_text: Annotated[str, Form(min_length=1, max_length=10_000)],
-    consent_version: Annotated[str, Form(min_length=1, max_length=50)],
+    consent_text: Annotated[PlainText, Form(min_length=1, max_length=10_000)],
+    consent_version: Annotated[PlainText, Form(min_length=1, max_length=50)],
     photos: Annotated[list[UploadFile], File(description="One or more photos of your face")],
 ) -> SelfEnrolment:
     """A journalist enrols themself with an invitation, their photos and explicit consent, and gets a `subject`
@@ -179,7 +179,7 @@ def list_audit(
     session: SessionDep,
     scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: datetime | None = None,
+    before: UtcInstant | None = None,
 ) -> list[object]:
     """Enrolments, erasures, key creation and revocation, triage: newest first."""
     return service.list_audit(session, scope, limit, before)

@@ -8,12 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from watchlist.schemas import PersonRead, ReferenceFaceRead, Refusal
+from watchlist.schemas import PersonRead, ReferenceFaceRead, Refusal, RequestBody, UtcInstant
 
 Role = Literal["operator", "org_admin", "org_member", "subject"]
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -25,13 +25,13 @@ class OrganizationRead(BaseModel):
     created_at: datetime
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestBody):
     role: Literal["operator", "org_admin", "org_member"]
     organization_id: uuid.UUID | None = Field(
         default=None, description="Required from an operator for organisation keys; an org_admin's own by default"
     )
     name: str = Field(default="", max_length=200)
-    expires_at: datetime | None = None
+    expires_at: UtcInstant | None = None
 
 
 class KeyRead(BaseModel):
@@ -53,7 +53,7 @@ class KeyIssued(KeyRead):
     key: str = Field(description="The key itself: shown once, never again")
 
 
-class InvitationCreate(BaseModel):
+class InvitationCreate(RequestBody):
     valid_hours: float = Field(default=72, gt=0, le=24 * 30)
     note: str = Field(default="", max_length=500)
 

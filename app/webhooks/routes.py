@@ -24,7 +24,7 @@ from app.webhooks.schemas import (
 )
 from app.webhooks.urls import WebhookUrlPolicy
 from watchlist.models import utcnow
-from watchlist.routes import REFUSALS, ScopeDep, SessionDep
+from watchlist.routes import REFUSALS, OffsetQuery, ScopeDep, SessionDep
 from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -122,7 +122,7 @@ def list_deliveries(
     session: SessionDep,
     scope: ScopeDep,
     delivery_status: Annotated[DeliveryState | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeliveryRead]:
     """What was sent to this endpoint, newest first, each with every attempt (status code, error, duration)."""

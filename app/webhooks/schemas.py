@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
 
+from watchlist.schemas import RequestBody
+
 EventName = Literal["alert.created", "alert.updated", "watch.failed", "*"]
 DeliveryState = Literal["pending", "delivered", "dead"]
 EndpointUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
 
 
-class EndpointCreate(BaseModel):
+class EndpointCreate(RequestBody):
     url: EndpointUrl
     description: str = Field(default="", max_length=500)
     events: list[EventName] = Field(default=["*"], min_length=1, description="Event types sent; `*` for all")
@@ -23,7 +25,7 @@ class EndpointCreate(BaseModel):
     enabled: bool = True
 
 
-class EndpointUpdate(BaseModel):
+class EndpointUpdate(RequestBody):
     url: EndpointUrl | None = None
     description: str | None = Field(default=None, max_length=500)
     events: list[EventName] | None = Field(default=None, min_length=1)
@@ -48,7 +50,7 @@ class EndpointCreated(EndpointRead):
     secret: str = Field(description="The `whsec_` signing secret. Shown this once: store it now")
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(RequestBody):
     keep_previous_seconds: int = Field(
         default=86_400, ge=0, le=7 * 86_400, description="How long the old secret keeps signing beside the new one"
     )
