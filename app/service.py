@@ -47,11 +47,12 @@ def record_detections(
 
 
 def _alert_for(session: Session, detection: Detection, item: MediaItem) -> tuple[Alert, bool]:
-    """The person's alert for this media, and whether it was created now."""
+    """The person's alert for this media, and whether it was created now. An existing alert's row is locked until
+    the transaction ends, so two reposts recorded at once both count (PostgreSQL; SQLite has one writer anyway)."""
     existing = session.exec(
-        select(Alert).where(
-            Alert.person_id == detection.person_id, Alert.sha256 == detection.sha256, Alert.kind == "face_match"
-        )
+        select(Alert)
+        .where(Alert.person_id == detection.person_id, Alert.sha256 == detection.sha256, Alert.kind == "face_match")
+        .with_for_update()
     ).first()
     if existing is not None:
         return existing, False
