@@ -114,15 +114,20 @@ def test_the_api_refuses_a_private_url_and_stores_nothing(strict_api: httpx.Clie
     assert strict_api.get(f"/v1/webhooks/{public.json()['id']}").json()["url"] == "https://8.8.8.8/hook"
 
 
-def test_a_url_that_turned_private_is_not_contacted(runtime: Runtime, receiver: Receiver) -> None:
-    """Accepted when allowed (as a name that resolved publicly would be), then sent by a strict dispatcher."""
-    add_endpoint(runtime, receiver.url)
-    raise_alert(runtime, add_person(runtime))
-    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), FAST_RETRIES, url_policy=STRICT)
+def send_due_deliveries(runtime: Runtime, url_policy: WebhookUrlPolicy) -> None:
+    """One run of a dispatcher that follows `url_policy`."""
+    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), FAST_RETRIES, url_policy=url_policy)
     try:
         dispatcher.run()
     finally:
         dispatcher.close()
+
+
+def test_a_url_that_turned_private_is_not_contacted(runtime: Runtime, receiver: Receiver) -> None:
+    """Accepted when allowed (as a name that resolved publicly would be), then sent by a strict dispatcher."""
+    add_endpoint(runtime, receiver.url)
+    raise_alert(runtime, add_person(runtime))
+    send_due_deliveries(runtime, STRICT)
     assert receiver.count() == 0
     with Session(runtime.db_engine) as session:
         [(delivery, _)] = service.list_deliveries(session, service.list_endpoints(session)[0], None, 10, 0)
@@ -143,11 +148,7 @@ def test_the_dispatcher_connects_to_the_address_it_checked(runtime: Runtime, rec
     loopback_only = WebhookUrlPolicy(resolve=resolve, is_allowed=lambda address: address.is_loopback)
     _, secret = add_endpoint(runtime, f"http://hooks.example.org:{receiver.port}/hook")
     raise_alert(runtime, add_person(runtime))
-    dispatcher = WebhookDispatcher(runtime.db_engine, httpx.Client(), FAST_RETRIES, url_policy=loopback_only)
-    try:
-        dispatcher.run()
-    finally:
-        dispatcher.close()
+    send_due_deliveries(runtime, loopback_only)
     [received] = receiver.received
     assert received.headers["host"] == f"hooks.example.org:{receiver.port}"
     assert received.verify(secret)["type"] == "alert.created"
