@@ -30,7 +30,7 @@ def refuse_nul(value: str) -> str:
 
 def as_utc(value: datetime) -> datetime:
     """The instant in UTC; one given without a zone is taken as UTC. Refused when it falls outside the calendar's
-    years 1 to 9999 once in UTC (0001-01-01T00:00-01:00, say)."""
+    years 1 to 9999 once in UTC (0001-01-01T00:00+01:00, say)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     try:
