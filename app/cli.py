@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,7 @@ from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import command_runtime, err, out
+from app.jobs import scheduled_work
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
@@ -73,6 +76,24 @@ def serve(
         uvicorn.run(app, host=host or runtime.settings.host, port=port or runtime.settings.port)
     finally:
         runtime.close()
+
+
+@cli.command()
+def worker() -> None:
+    """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
+    until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
+    worker."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime = command_runtime(face_workers=Settings().face_workers)
+    try:
+        with scheduled_work(runtime):
+            out.print("worker running: watches, webhook deliveries, retention (SIGTERM or Ctrl-C stops it)")
+            stop.wait()
+    finally:
+        runtime.close()
+    out.print("worker stopped")
 
 
 def tell_how_to_make_the_first_key(runtime: Runtime) -> None:

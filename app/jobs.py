@@ -4,7 +4,8 @@ scheduler that drives them."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -96,3 +97,18 @@ def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow
 
 def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
     scheduler.add_periodic(RETENTION_JOB_ID, build_retention_job(runtime), runtime.settings.retention_check_seconds)
+
+
+@contextmanager
+def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
+    """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
+    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`."""
+    scheduler = build_scheduler(runtime)
+    dispatcher = register_webhook_dispatcher(scheduler, runtime)
+    register_retention(scheduler, runtime)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+        dispatcher.close()

@@ -14,7 +14,7 @@ from app.auth import routes as access_routes
 from app.auth.audit import install_audit_listener
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import authorize
-from app.jobs import build_scheduler, register_retention, register_webhook_dispatcher
+from app.jobs import scheduled_work
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks import routes as webhook_routes
@@ -45,15 +45,8 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
         if not with_scheduler:
             yield
             return
-        scheduler = build_scheduler(runtime)
-        dispatcher = register_webhook_dispatcher(scheduler, runtime)
-        register_retention(scheduler, runtime)
-        scheduler.start()
-        try:
+        with scheduled_work(runtime):
             yield
-        finally:
-            scheduler.shutdown()
-            dispatcher.close()
 
     install_audit_listener()
     app = FastAPI(

@@ -110,12 +110,16 @@ def test_demo_finds_the_sample_people(tmp_path: Path) -> None:
     assert run(tmp_path, "person", "list").stdout.count("Barack Obama") == 1
 
 
-def test_dockerfile_entry_command_exists_in_the_cli(tmp_path: Path) -> None:
+def test_the_image_and_compose_commands_exist_in_the_cli(tmp_path: Path) -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    cmd = json.loads(dockerfile.split("CMD", 1)[1].strip().splitlines()[0])
-    assert cmd[0].endswith("impwatch")
-    result = run(tmp_path, *cmd[1:], "--help")
-    assert result.returncode == 0 and "Usage" in result.stdout
+    image_command = json.loads(dockerfile.split("CMD", 1)[1].strip().splitlines()[0])
+    compose = (ROOT / "docker-compose.yml").read_text()
+    compose_commands = [json.loads(line.split(":", 1)[1]) for line in compose.splitlines() if "command:" in line]
+    assert [command[1] for command in compose_commands] == ["serve", "worker"]
+    for command in (image_command, *compose_commands):
+        assert command[0].endswith("impwatch")
+        result = run(tmp_path, *command[1:], "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, command
 
 
 def test_serve_says_how_to_make_the_first_operator_key_until_there_is_one(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
 from app import db
@@ -75,6 +76,21 @@ def channels() -> Iterator[ChannelServer]:
         yield server
 
 
+def service_env(data_dir: Path, channels: ChannelServer, **settings: str) -> dict[str, str]:
+    """The environment of an `impwatch` process on `data_dir`, watching `channels`, with quick scheduler ticks."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
+        "PYTHONPATH": str(ROOT),
+        "IMPWATCH_DATA_DIR": str(data_dir),
+        "IMPWATCH_TME_BASE_URL": channels.base_url,
+        "IMPWATCH_SCHEDULER_SYNC_SECONDS": "0.5",
+        "IMPWATCH_SCHEDULER_JITTER_SECONDS": "0",
+        "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
+        "IMPWATCH_FACE_WORKERS": "1",
+        **{f"IMPWATCH_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
 def alerts(api: httpx.Client) -> list[dict]:
     return api.get("/v1/alerts").json()["items"]
 
@@ -86,17 +102,7 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
     runtime = Runtime.from_settings(settings)
     obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
     enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
-        "PYTHONPATH": str(ROOT),
-        "IMPWATCH_DATA_DIR": str(data_dir),
-        "IMPWATCH_TME_BASE_URL": channels.base_url,
-        "IMPWATCH_SCHEDULER_SYNC_SECONDS": "0.5",
-        "IMPWATCH_SCHEDULER_JITTER_SECONDS": "0",
-        "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
-        "IMPWATCH_FACE_WORKERS": "1",
-    }
-    server = ServeProcess(env, free_port(), tmp_path / "serve.log", runtime)
+    server = ServeProcess(service_env(data_dir, channels), free_port(), tmp_path / "serve.log", runtime)
     channels.add_channel("kz_news_fake")
     channels.add_channel("second_channel")
     try:
@@ -114,6 +120,7 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
         assert alert["person_id"] == str(obama.id) and alert["occurrences_count"] == 1
         wait_for(lambda: _posts_stored(runtime) == 3, timeout=60, what="all three posts")
         assert len(alerts(server.api)) == 1, "nobody else is reported"
+        assert watch_runs(server.api.get("/metrics").text) >= 1, "serve runs the watches itself"
 
         channels.add_post("second_channel", "reposted", photo=fixture_bytes("obama2.jpg"))
         wait_for(lambda: alerts(server.api)[0]["occurrences_count"] == 2, timeout=60, what="the repost")
@@ -141,3 +148,54 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
 def _posts_stored(runtime: Runtime) -> int:
     with Session(runtime.db_engine) as session:
         return len(session.exec(select(Post.id)).all())
+
+
+def test_an_api_process_and_a_worker_process_share_the_work(tmp_path: Path, channels: ChannelServer) -> None:
+    """The production layout: `impwatch serve` with its scheduler off answers the API; `impwatch worker` runs the
+    watches; a watch made over the API is run by the worker, and SIGTERM stops the worker cleanly."""
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, face_workers=0)
+    db.upgrade(settings.resolved_database_url)
+    runtime = Runtime.from_settings(settings)
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Join the march!", photo=fixture_bytes("obama2.jpg"))
+    api = ServeProcess(
+        service_env(data_dir, channels, scheduler_enabled="false"), free_port(), tmp_path / "api.log", runtime
+    )
+    log = tmp_path / "worker.log"
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        api.start()
+        watch = {"source": {"kind": "tme_preview", "channel": "kz_news_fake"}, "interval_seconds": 1}
+        assert api.operator_api.post("/v1/watches", json=watch).status_code == 201
+        with log.open("wb") as output:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "worker"],
+                env=service_env(data_dir, channels),
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        [alert] = wait_for(lambda: alerts(api.api), timeout=90, what="the worker to raise the Obama alert")
+        assert alert["person_id"] == str(obama.id)
+        assert watch_runs(api.api.get("/metrics").text) == 0, "the API process runs no watch"
+
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, log.read_text()
+        assert "worker stopped" in log.read_text()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        api.stop()
+        runtime.close()
+
+
+def watch_runs(metrics: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "impwatch_watch_runs"
+        for sample in family.samples
+        if sample.name == "impwatch_watch_runs_total"
+    )
