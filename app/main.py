@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from app import metrics
 from app import routes as health_routes
 from app.auth import routes as access_routes
-from app.auth.audit import install_audit_listener
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import authorize
 from app.jobs import scheduled_work
@@ -48,7 +47,6 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
         with scheduled_work(runtime):
             yield
 
-    install_audit_listener()
     app = FastAPI(
         title="Impersonation Watch",
         version="0.1.0",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from app.auth.audit import install_audit_listener
 from app.db import make_engine
 from app.settings import Settings
 from app.webhooks.urls import WebhookUrlPolicy
@@ -34,6 +35,9 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        """Everything one process needs; every entry point (API, CLI command, worker) builds one, so this is also
+        where the audit log starts listening."""
+        install_audit_listener()
         return cls(
             settings=settings,
             db_engine=make_engine(settings.resolved_database_url),

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
+from app.auth.models import AuditEvent
 from app.cli import tell_how_to_make_the_first_key
+from app.db import make_engine
 from app.runtime import Runtime
 from tests.factories import api_key, faceless_photo, truncated_jpeg
 from tests.support import fixture_path
@@ -38,6 +41,14 @@ def enrolled(tmp_path: Path) -> Path:
     assert result.returncode == 0, result.stderr
     assert "enrolled Barack Obama" in result.stdout
     return tmp_path
+
+
+def test_an_enrolment_from_the_cli_is_audited(enrolled: Path) -> None:
+    engine = make_engine(f"sqlite:///{enrolled / 'data' / 'impwatch.db'}")
+    with Session(engine) as session:
+        actions = session.exec(select(AuditEvent.action)).all()
+    engine.dispose()
+    assert actions == ["reference_face.enrolled"]
 
 
 def test_person_list_shows_enrolled_people(enrolled: Path) -> None:
