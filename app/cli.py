@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from prometheus_client import start_http_server
 from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session
@@ -82,16 +83,24 @@ def serve(
 def worker() -> None:
     """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
     until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
-    worker."""
+    worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runtime = command_runtime(face_workers=Settings().face_workers)
+    settings = runtime.settings
+    exporter = None
+    if settings.worker_metrics_port:
+        exporter, _ = start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     try:
         with scheduled_work(runtime):
             out.print("worker running: watches, webhook deliveries, retention (SIGTERM or Ctrl-C stops it)")
+            if exporter is not None:
+                out.print(f"metrics: http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics")
             stop.wait()
     finally:
+        if exporter is not None:
+            exporter.shutdown()
         runtime.close()
     out.print("worker stopped")
 
@@ -101,7 +110,7 @@ def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
         if auth_service.has_operator_key(session):
             return
     err.print(
-        "[yellow]No operator key exists yet.[/] Every API route but /healthz, /readyz and /metrics needs a key:\n"
+        "[yellow]No operator key exists yet.[/] Every API route but /healthz and /readyz needs a key:\n"
         "  impwatch key create --role operator              (the installation: organisations, watches)\n"
         "  impwatch org create 'Press office'\n"
         "  impwatch key create --role org_admin --org 'Press office'   (its people, webhooks, alerts)"

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    worker_metrics_host: str = Field(default="127.0.0.1", description="Where `impwatch worker` serves its metrics.")
+    worker_metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="Port of `impwatch worker`'s Prometheus metrics; 0: none."
+    )
 
     default_tolerance: float = Field(default=0.5, gt=0, le=1.0)
     detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")

@@ -29,7 +29,7 @@ OPERATOR_AND_ADMIN = OPERATOR | ADMIN
 RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/metrics"): OPERATOR,
     ("POST", "/v1/persons"): ADMIN,
     ("GET", "/v1/persons"): TEAM_AND_SUBJECT,
     ("GET", "/v1/persons/{person_id}"): TEAM_AND_SUBJECT,

@@ -120,7 +120,7 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
         assert alert["person_id"] == str(obama.id) and alert["occurrences_count"] == 1
         wait_for(lambda: _posts_stored(runtime) == 3, timeout=60, what="all three posts")
         assert len(alerts(server.api)) == 1, "nobody else is reported"
-        assert watch_runs(server.api.get("/metrics").text) >= 1, "serve runs the watches itself"
+        assert watch_runs(server.operator_api.get("/metrics").text) >= 1, "serve runs the watches itself"
 
         channels.add_post("second_channel", "reposted", photo=fixture_bytes("obama2.jpg"))
         wait_for(lambda: alerts(server.api)[0]["occurrences_count"] == 2, timeout=60, what="the repost")
@@ -169,17 +169,19 @@ def test_an_api_process_and_a_worker_process_share_the_work(tmp_path: Path, chan
         api.start()
         watch = {"source": {"kind": "tme_preview", "channel": "kz_news_fake"}, "interval_seconds": 1}
         assert api.operator_api.post("/v1/watches", json=watch).status_code == 201
+        metrics_port = free_port()
         with log.open("wb") as output:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", "worker"],
-                env=service_env(data_dir, channels),
+                env=service_env(data_dir, channels, worker_metrics_port=str(metrics_port)),
                 cwd=ROOT,
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
         [alert] = wait_for(lambda: alerts(api.api), timeout=90, what="the worker to raise the Obama alert")
         assert alert["person_id"] == str(obama.id)
-        assert watch_runs(api.api.get("/metrics").text) == 0, "the API process runs no watch"
+        assert watch_runs(api.operator_api.get("/metrics").text) == 0, "the API process runs no watch"
+        assert watch_runs(httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text) >= 1, "the worker's metrics"
 
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0, log.read_text()

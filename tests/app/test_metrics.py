@@ -46,7 +46,9 @@ def value(snapshot: dict, name: str, **labels: str) -> float:
     return snapshot.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_counters_move_after_a_watch_scans_a_channel(api: httpx.Client, runtime: Runtime, channels: ChannelServer):
+def test_counters_move_after_a_watch_scans_a_channel(
+    operator_api: httpx.Client, runtime: Runtime, channels: ChannelServer
+):
     enrol_person(runtime, "Barack Obama", "obama.jpg")
     channels.add_channel("metrics_channel")
     channels.add_post("metrics_channel", photo=fixture_bytes("two_people.jpg"))
@@ -56,10 +58,10 @@ def test_counters_move_after_a_watch_scans_a_channel(api: httpx.Client, runtime:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "metrics_channel"}})
         watch = service.create_watch(session, data, 60)
         session.commit()
-    before = samples(api)
+    before = samples(operator_api)
 
     assert build_watch_runner(runtime).run(watch.id).error is None
-    after = samples(api)
+    after = samples(operator_api)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -85,18 +87,18 @@ def test_counters_move_after_a_watch_scans_a_channel(api: httpx.Client, runtime:
     assert moved("impwatch_http_requests_total", method="GET", route="/metrics", status="200") == 1
 
 
-def test_failed_watch_runs_are_counted(api: httpx.Client, runtime: Runtime) -> None:
+def test_failed_watch_runs_are_counted(operator_api: httpx.Client, runtime: Runtime) -> None:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "missing_channel"}})
         watch = service.create_watch(session, data, 60)
         session.commit()
-    before = value(samples(api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
+    before = value(samples(operator_api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
     build_watch_runner(runtime).run(watch.id)
-    after = value(samples(api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
+    after = value(samples(operator_api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
     assert after - before == 1
 
 
-def test_webhook_deliveries_by_outcome_and_the_outbox_backlog(api: httpx.Client, runtime: Runtime) -> None:
+def test_webhook_deliveries_by_outcome_and_the_outbox_backlog(operator_api: httpx.Client, runtime: Runtime) -> None:
     dispatcher = WebhookDispatcher(
         runtime.db_engine, httpx.Client(), retry_schedule=FAST_RETRIES, url_policy=runtime.webhook_url_policy
     )
@@ -104,12 +106,12 @@ def test_webhook_deliveries_by_outcome_and_the_outbox_backlog(api: httpx.Client,
         receiver.script(Reply(500), Reply(200))
         add_endpoint(runtime, receiver.url)
         person = add_person(runtime)
-        before = samples(api)
+        before = samples(operator_api)
         raise_alert(runtime, person)
-        queued = samples(api)
+        queued = samples(operator_api)
 
         dispatch_until(dispatcher, lambda: receiver.count() == 2, what="a failed attempt, then a delivered one")
-        after = samples(api)
+        after = samples(operator_api)
     dispatcher.close()
 
     assert value(before, "impwatch_webhook_outbox_pending") == 0
