@@ -21,6 +21,7 @@ from app.runtime import Runtime
 from app.settings import Settings
 from tests.factories import DEFAULT_ORGANIZATION, api_key, bearer
 from tests.support import postgres_database_from_template, running_server
+from tests.watchers.sources.tme_pages import ChannelServer
 
 POSTGRES_URL = os.environ.get("IMPWATCH_TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -89,6 +90,13 @@ def make_runtime(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Ru
     yield make
     for runtime in made:
         runtime.close()
+
+
+@pytest.fixture
+def channels() -> Iterator[ChannelServer]:
+    """A local t.me preview server: channels and posts are added by the test."""
+    with ChannelServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
@@ -68,12 +66,6 @@ class ServeProcess:
                 self.process.kill()
         self.api.close()
         self.operator_api.close()
-
-
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
 
 
 def service_env(data_dir: Path, channels: ChannelServer, **settings: str) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,12 +17,6 @@ from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
-
-
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ files, the media folder), not by trusting the code path that deletes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,12 +26,6 @@ from watchers.schemas import WatchCreate
 from watchlist.models import ReferenceFace, utcnow
 
 CONSENT = "I agree that Impersonation Watch keeps my face encodings to find impersonations of me, until I erase them."
-
-
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
 
 
 @pytest.fixture

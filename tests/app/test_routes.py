@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,12 +16,6 @@ from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
-
-
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
 
 
 @pytest.fixture

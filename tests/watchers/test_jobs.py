@@ -25,12 +25,6 @@ from watchlist.models import utcnow
 
 
 @pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
-
-
-@pytest.fixture
 def runtime(make_runtime: Callable[..., Runtime], channels: ChannelServer) -> Runtime:
     return make_runtime(tme_base_url=channels.base_url)
 

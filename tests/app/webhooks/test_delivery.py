@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -38,12 +37,6 @@ from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate
 from watchlist.models import utcnow
-
-
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
 
 
 def attempts(runtime: Runtime, delivery: WebhookDelivery) -> list[WebhookAttempt]:

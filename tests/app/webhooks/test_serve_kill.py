@@ -3,45 +3,32 @@ after the restart the receiver gets the event again, with the same `webhook-id`,
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
 from app import db
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
-from tests.app.test_end_to_end import ROOT, ServeProcess
+from tests.app.test_end_to_end import ServeProcess, service_env
 from tests.app.webhooks.receiver import Receiver, Reply
 from tests.factories import enrol_person
 from tests.support import fixture_bytes, free_port, wait_for
 from tests.watchers.sources.tme_pages import ChannelServer
 
 
-@pytest.fixture
-def channels() -> Iterator[ChannelServer]:
-    with ChannelServer() as server:
-        yield server
-
-
 def serve_env(data_dir: Path, channels: ChannelServer) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
-        "PYTHONPATH": str(ROOT),
-        "IMPWATCH_DATA_DIR": str(data_dir),
-        "IMPWATCH_TME_BASE_URL": channels.base_url,
-        "IMPWATCH_SCHEDULER_SYNC_SECONDS": "0.5",
-        "IMPWATCH_SCHEDULER_JITTER_SECONDS": "0",
-        "IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1",
-        "IMPWATCH_FACE_WORKERS": "0",
-        "IMPWATCH_PUBLIC_BASE_URL": "https://impwatch.example.org",
-        "IMPWATCH_WEBHOOK_DISPATCH_SECONDS": "0.2",
-        "IMPWATCH_WEBHOOK_TIMEOUT_SECONDS": "3",
-        "IMPWATCH_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
-    }
+    """The end-to-end environment with face work in-process and a quick dispatcher sending to the local receiver."""
+    return service_env(
+        data_dir,
+        channels,
+        face_workers="0",
+        public_base_url="https://impwatch.example.org",
+        webhook_dispatch_seconds="0.2",
+        webhook_timeout_seconds="3",
+        webhook_allow_private_urls="true",
+    )
 
 
 def stored(runtime: Runtime) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
