@@ -24,14 +24,13 @@ from app.jobs import scheduled_work
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
+from core.errors import AppError, InputRejected
+from core.scope import Scope
 from watchers import service as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
-from watchlist.errors import InputRejected
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
-from watchlist.scope import Scope
-from watchlist.service import NotFound
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -139,7 +138,7 @@ def person_add(
                 role_title=role,
                 official_channels=official_channel or [],
             )
-        except (InputRejected, NotFound) as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {getattr(exc, 'message', exc)}")
             raise typer.Exit(2) from exc
         except ValueError as exc:
@@ -165,7 +164,7 @@ def _enrol_photos(session: Session, runtime: Runtime, person: Person, photos: li
             with session.begin_nested():
                 watchlist_service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
             accepted += 1
-        except (InputRejected, OSError) as exc:
+        except (AppError, OSError) as exc:
             refused += 1
             err.print(f"[yellow]refused[/] {path}: {getattr(exc, 'message', None) or exc}")
     return accepted, refused
@@ -229,7 +228,7 @@ def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSEr
     try:
         with Session(runtime.db_engine) as session:
             return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)
-    except (InputRejected, OSError) as exc:
+    except (AppError, OSError) as exc:
         return exc
 
 

@@ -16,11 +16,10 @@ from app.console import command_runtime, err, out
 from app.jobs import build_watch_runner
 from app.schemas import AlertFilter
 from app.settings import Settings
+from core.errors import AppError, NotFound
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchers.service import person_names
-from watchlist.errors import InputRejected
-from watchlist.service import NotFound
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
@@ -55,7 +54,7 @@ def watch_add(
         except ValidationError as exc:
             err.print(f"[red]error:[/] {_first_error(exc)}")
             raise typer.Exit(2) from exc
-        except InputRejected as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc
         session.commit()

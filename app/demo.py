@@ -10,13 +10,13 @@ from sqlmodel import Session
 from app.auth import service as auth_service
 from app.auth.models import Organization
 from app.runtime import Runtime
+from core.errors import NotFound
+from core.scope import Scope
 from watchers import service as scan_service
 from watchers.schemas import ScanResult
 from watchlist import service as watchlist_service
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
-from watchlist.scope import Scope
-from watchlist.service import NotFound
 
 DEMO_MEDIA = Path(__file__).resolve().parent / "demo_media"
 DEMO_PEOPLE = {"Barack Obama": "obama.jpg", "Lin-Manuel Miranda": "lmm1.png"}

@@ -17,9 +17,9 @@ from app.auth.service import audit
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
 from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
+from core.clock import utcnow
+from core.scope import INSTALLATION
 from watchers.jobs import WatchRunner, WatchScheduler
-from watchlist.models import utcnow
-from watchlist.scope import INSTALLATION
 
 log = logging.getLogger(__name__)
 RETENTION_JOB_ID = "retention"

@@ -17,10 +17,9 @@ from app.jobs import scheduled_work
 from app.runtime import Runtime
 from app.settings import Settings
 from app.webhooks import routes as webhook_routes
+from core.errors import AppError
 from watchers import routes as scan_routes
 from watchlist import routes as person_routes
-from watchlist.errors import InputRejected
-from watchlist.service import NotFound
 
 API_DESCRIPTION = """
 Impersonation Watch finds enrolled people's faces in photos and videos (and, with watches, in public Telegram
@@ -71,16 +70,10 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.record_http_metrics)
-    app.add_exception_handler(InputRejected, _input_rejected)
-    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(AppError, _app_error)
     return app
 
 
-async def _input_rejected(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InputRejected)
-    headers = getattr(exc, "headers", None)
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=headers)
-
-
-async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"code": "not_found", "detail": str(exc)}, status_code=404)
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.webhooks.service import outbox_backlog
-from watchlist.models import utcnow
+from core.clock import utcnow
 
 ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised", ["kind"])
 HTTP_REQUESTS = Counter("impwatch_http_requests", "HTTP requests answered", ["method", "route", "status"])

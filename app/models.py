@@ -8,7 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from watchlist.models import UtcDateTime, utcnow
+from core.clock import utcnow
+from core.db import UtcDateTime
 
 ALERT_STATUSES = ("new", "confirmed_impersonation", "authentic", "false_match", "dismissed")
 

@@ -17,10 +17,10 @@ from app.auth.models import ApiKey
 from app.auth.service import audit
 from app.models import Alert, AlertOccurrence
 from app.webhooks.models import WebhookEvent
+from core.scope import Scope
 from watchers.models import Detection
 from watchers.service import MediaStore
 from watchlist.models import Person
-from watchlist.scope import Scope
 from watchlist.service import delete_person
 
 CLOSED_WITHOUT_IMPERSONATION = ("false_match", "dismissed")

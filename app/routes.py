@@ -23,10 +23,11 @@ from app.schemas import (
     EvidenceRead,
     OccurrenceRead,
 )
+from core.errors import NotFound
+from core.http import REFUSALS, ScopeDep, SessionDep
+from core.schemas import UtcInstant
 from watchers.service import person_names
-from watchlist.routes import REFUSALS, ScopeDep, SessionDep
-from watchlist.schemas import FaceBox, UtcInstant
-from watchlist.service import NotFound
+from watchlist.schemas import FaceBox
 
 router = APIRouter(tags=["health"])
 

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from watchlist.schemas import FaceBox, RequestBody, UtcInstant
+from core.schemas import RequestBody, UtcInstant
+from watchlist.schemas import FaceBox
 
 AlertStatus = Literal["new", "confirmed_impersonation", "authentic", "false_match", "dismissed"]
 

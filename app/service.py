@@ -15,11 +15,12 @@ from app.metrics import ALERTS_CREATED
 from app.models import Alert, AlertOccurrence
 from app.schemas import AlertFilter, AlertUpdate
 from app.webhooks import service as webhooks
+from core.clock import utcnow
+from core.errors import InputRejected, NotFound
+from core.scope import INSTALLATION, Scope
 from watchers.models import Detection, MediaItem, Post
-from watchlist.errors import InputRejected
-from watchlist.models import Person, utcnow
-from watchlist.scope import INSTALLATION, Scope
-from watchlist.service import NotFound, scoped_persons
+from watchlist.models import Person
+from watchlist.service import scoped_persons
 
 
 def record_detections(

@@ -15,11 +15,11 @@ from sqlmodel import Session, select
 from app.auth import service as auth
 from app.auth.models import Organization
 from app.runtime import Runtime
+from core.scope import Scope
 from tests.support import fixture_bytes, fixture_path
 from watchlist import service
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
-from watchlist.scope import Scope
 
 DEFAULT_ORGANIZATION = "Test press office"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from watchlist.errors import InputRejected
+from core.errors import InputRejected
 
 
 class VideoRejected(InputRejected):

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from core.clock import utcnow
 from watchers import metrics, service
 from watchers.models import Watch, WatchState
 from watchers.scanning import MediaAnalysis
@@ -28,7 +29,6 @@ from watchers.service import DetectionSink, MediaStore
 from watchers.sources.base import Source, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 from watchers.workers import FaceWorkers
-from watchlist.models import utcnow
 from watchlist.service import MatcherCache
 
 log = logging.getLogger(__name__)

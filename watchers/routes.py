@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
+from core.errors import InputRejected, TooLarge
+from core.http import REFUSALS, ScopeDep, SessionDep
+from core.schemas import Refusal
 from watchers import service
 from watchers.models import Watch
 from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
-from watchlist.errors import InputRejected
-from watchlist.routes import REFUSALS, ScopeDep, SessionDep, UploadTooLarge
-from watchlist.schemas import Refusal
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 _COPY_CHUNK = 1024 * 1024
@@ -30,7 +30,7 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
             while chunk := upload.file.read(_COPY_CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise UploadTooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes")
+                    raise TooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes")
                 target.write(chunk)
         except BaseException:
             path.unlink(missing_ok=True)

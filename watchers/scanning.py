@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import InputRejected
 from watchers.frames import ALLOWED_CONTAINERS, FrameSampling, SampledVideo, is_probably_video
 from watchlist.engine import Box, FaceEngine, face_crop
-from watchlist.errors import InputRejected
 from watchlist.images import decode_image, encode_jpeg, is_probably_image
 from watchlist.matcher import Match, Matcher
 

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.schemas import RequestBody
 from watchers.scanning import MediaAnalysis
 from watchers.sources.registry import SourceConfig
 from watchlist.engine import Box
-from watchlist.schemas import FaceBox, RequestBody
+from watchlist.schemas import FaceBox
 
 
 def _box(box: Box) -> FaceBox:

@@ -18,15 +18,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from core.clock import utcnow
+from core.errors import Conflict, InputRejected, NotFound
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch, WatchState
 from watchers.scanning import MediaAnalysis as Analysis
 from watchers.schemas import ScanResult, WatchCreate, WatchUpdate
 from watchers.sources.base import FetchedPost, MediaKind, MediaRef, MediaTooLarge, NeedsAttention, RetryLater, Source
 from watchers.sources.registry import parse_source_config, target_of
 from watchers.workers import FaceWorkers
-from watchlist.errors import InputRejected
-from watchlist.models import Person, utcnow
-from watchlist.service import MatcherCache, NotFound
+from watchlist.models import Person
+from watchlist.service import MatcherCache
 
 log = logging.getLogger(__name__)
 _HASH_CHUNK = 1024 * 1024
@@ -56,8 +57,8 @@ def scan_file(
     return ScanResult.from_analysis(analysis, names)
 
 
-class DuplicateWatch(InputRejected):
-    status_code = 409
+class DuplicateWatch(Conflict):
+    pass
 
 
 def create_watch(session: Session, data: WatchCreate, default_interval: int) -> Watch:

@@ -19,11 +19,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from core.errors import InputRejected
 from watchers.frames import FrameSampling
 from watchers.metrics import record_analysis
 from watchers.scanning import AnalysisTimeout, MediaAnalysis, analyse_file
 from watchlist.engine import EngineOptions, FaceEngine
-from watchlist.errors import InputRejected
 from watchlist.matcher import Matcher
 
 _worker_engine: FaceEngine | None = None

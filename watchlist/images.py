@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from watchlist.errors import InputRejected
+from core.errors import InputRejected
 
 ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 _ALPHA_BACKGROUND = (255, 255, 255)

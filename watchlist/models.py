@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UtcDateTime(sa.TypeDecorator):
-    """A timezone-aware timestamp on every database: SQLite hands back naive values, which are UTC here."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, _dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given for a UTC column")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, _dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from core.clock import utcnow
+from core.db import UtcDateTime
 
 
 def _timestamp(**kwargs: object) -> object:

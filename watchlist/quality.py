@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.errors import InputRejected
 from watchlist.engine import Box, FoundFace
-from watchlist.errors import InputRejected
 
 _SHARPNESS_SIDE = 128
 

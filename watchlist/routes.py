@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
-from sqlmodel import Session
 
+from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, read_upload
+from core.schemas import PlainText, Refusal
 from watchlist import service
 from watchlist.engine import FaceEngine
-from watchlist.errors import InputRejected
 from watchlist.models import Person, ReferenceFace
-from watchlist.schemas import (
-    FaceBox,
-    PersonCreate,
-    PersonRead,
-    PersonUpdate,
-    PlainText,
-    ReferenceFaceRead,
-    Refusal,
-)
-from watchlist.scope import Scope
+from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead
 from watchlist.service import EnrolmentPolicy
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, anything uncommitted is rolled back on close."""
-    with Session(request.app.state.db_engine, expire_on_commit=False) as session:
-        session.info["scope"] = getattr(request.state, "scope", None)
-        yield session
-
-
-def get_scope(request: Request) -> Scope:
-    """Whose people the caller sees, set by the service's authorisation before any route runs."""
-    return request.state.scope
 
 
 def get_face_engine(request: Request) -> FaceEngine:
@@ -48,27 +26,7 @@ def get_enrolment_policy(request: Request) -> EnrolmentPolicy:
     return request.app.state.enrolment_policy
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ScopeDep = Annotated[Scope, Depends(get_scope)]
 FaceEngineDep = Annotated[FaceEngine, Depends(get_face_engine)]
-MAX_OFFSET = 1_000_000_000
-OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip")]
-REFUSALS = {
-    404: {"model": Refusal, "description": "No such object"},
-    422: {"model": Refusal, "description": "The input was refused; `code` says why"},
-}
-
-
-def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
-    """The upload's bytes, refused with 413 past `max_bytes` (the rest of the stream is never read)."""
-    data = upload.file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise UploadTooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes")
-    return data
-
-
-class UploadTooLarge(InputRejected):
-    status_code = 413
 
 
 def person_read(person: Person, faces: int) -> PersonRead:

@@ -14,18 +14,15 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from core.clock import utcnow
+from core.errors import Conflict, NotFound
+from core.scope import INSTALLATION, Scope
 from watchlist.engine import FaceEngine, face_crop
-from watchlist.errors import InputRejected
 from watchlist.images import decode_image, encode_jpeg
 from watchlist.matcher import Matcher, Reference
-from watchlist.models import Person, ReferenceFace, utcnow
+from watchlist.models import Person, ReferenceFace
 from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
-from watchlist.scope import INSTALLATION, Scope
-
-
-class NotFound(LookupError):
-    """The object does not exist (or, later, is not the caller's to see)."""
 
 
 def create_person(session: Session, data: PersonCreate, scope: Scope = INSTALLATION) -> Person:
@@ -99,10 +96,8 @@ def reference_face_counts(session: Session, person_ids: list[uuid.UUID]) -> dict
     return dict(rows.all())
 
 
-class DuplicateReference(InputRejected):
+class DuplicateReference(Conflict):
     """The same face of the same photo is already enrolled for this person."""
-
-    status_code = 409
 
 
 @dataclass(frozen=True)
@@ -246,4 +241,4 @@ class MatcherCache:
             return built[1]
 
 
-__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache", "NotFound"]
+__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache"]

@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from app.auth.models import AuditEvent
 from app.models import Alert
+from core.scope import INSTALLATION, Scope
 from watchlist.models import Person, ReferenceFace
-from watchlist.scope import INSTALLATION, Scope
 
 
 def _audit_changes(session: Session, _context: object, _instances: object) -> None:

@@ -12,9 +12,8 @@ from sqlmodel import Session
 from app.auth import service
 from app.auth.models import ROLES
 from app.console import command_runtime, err, out
-from watchlist.errors import InputRejected
-from watchlist.scope import INSTALLATION
-from watchlist.service import NotFound
+from core.errors import AppError
+from core.scope import INSTALLATION
 
 org_cli = typer.Typer(help="Organisations (press offices, newsrooms) that share this installation.")
 key_cli = typer.Typer(help="API keys.")
@@ -27,7 +26,7 @@ def org_create(name: Annotated[str, typer.Argument(help="The organisation's name
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
             organization = service.create_organization(session, name)
-        except InputRejected as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc
         service.audit(session, INSTALLATION, "organization.created", "organization", organization.id, organization.id)
@@ -64,7 +63,7 @@ def key_create(
             organization_id = service.find_organization(session, org).id if org else None
             expires_at = expires.replace(tzinfo=expires.tzinfo or UTC) if expires else None
             issued = service.issue_key(session, role, organization_id, name, expires_at)
-        except (InputRejected, NotFound) as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {getattr(exc, 'message', exc)}")
             raise typer.Exit(1) from exc
         service.audit(session, INSTALLATION, "key.created", "api_key", issued.key.id, organization_id, role=role)

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from watchlist.errors import InputRejected
-
-
-class RateLimited(InputRejected):
-    status_code = 429
-
-    def __init__(self, code: str, message: str, retry_after_seconds: float = 1.0) -> None:
-        super().__init__(code, message)
-        self.retry_after_seconds = retry_after_seconds
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after_seconds)))}
+from core.errors import RateLimited
 
 
 @dataclass

@@ -24,12 +24,14 @@ from app.auth.schemas import (
 )
 from app.db import flush_deleted_data
 from app.privacy import erase_person
+from core.clock import utcnow
+from core.errors import AppError, InputRejected
+from core.http import REFUSALS, ScopeDep, SessionDep, read_upload
+from core.schemas import PlainText, Refusal, UtcInstant
+from core.scope import Scope
 from watchlist import service as watchlist_service
-from watchlist.errors import InputRejected
-from watchlist.models import utcnow
-from watchlist.routes import REFUSALS, ScopeDep, SessionDep, face_read, person_read, read_upload
-from watchlist.schemas import PersonCreate, PlainText, Refusal, UtcInstant
-from watchlist.scope import Scope
+from watchlist.routes import face_read, person_read
+from watchlist.schemas import PersonCreate
 
 router = APIRouter(tags=["access"])
 
@@ -158,7 +160,7 @@ def _enrol_uploads(request: Request, session: SessionDep, person: object, photos
                 faces.append(
                     watchlist_service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
                 )
-        except InputRejected as exc:
+        except AppError as exc:
             refused.append(Refusal(code=exc.code, detail=f"{photo.filename}: {exc.message}"))
     return faces, refused
 

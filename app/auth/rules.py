@@ -14,8 +14,8 @@ from fastapi import Request
 from sqlmodel import Session
 
 from app.auth import service
-from watchlist.models import utcnow
-from watchlist.scope import Scope
+from core.clock import utcnow
+from core.scope import Scope
 
 PUBLIC: frozenset[str] = frozenset()
 OPERATOR = frozenset({"operator"})

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from watchlist.schemas import PersonRead, ReferenceFaceRead, Refusal, RequestBody, UtcInstant
+from core.schemas import Refusal, RequestBody, UtcInstant
+from watchlist.schemas import PersonRead, ReferenceFaceRead
 
 Role = Literal["operator", "org_admin", "org_member", "subject"]
 

@@ -12,26 +12,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
-from watchlist.errors import InputRejected
-from watchlist.models import utcnow
-from watchlist.scope import Scope
-from watchlist.service import NotFound
+from core.clock import utcnow
+from core.errors import Conflict, Forbidden, InputRejected, NotFound, Unauthenticated
+from core.scope import Scope
 
 KEY_PREFIX = "iw"
 INVITATION_PREFIX = "iwinv"
-
-
-class Unauthenticated(InputRejected):
-    status_code = 401
-    headers = {"WWW-Authenticate": "Bearer"}
-
-
-class Forbidden(InputRejected):
-    status_code = 403
-
-
-class Conflict(InputRejected):
-    status_code = 409
 
 
 def _hash(secret: str) -> str:

@@ -16,9 +16,8 @@ from app.runtime import Runtime
 from app.webhooks import service
 from app.webhooks.models import WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
-from watchlist.errors import InputRejected
-from watchlist.models import utcnow
-from watchlist.service import NotFound
+from core.clock import utcnow
+from core.errors import AppError, NotFound
 
 webhook_cli = typer.Typer(help="Webhook endpoints: where alerts are delivered, signed (Standard Webhooks).")
 
@@ -44,7 +43,7 @@ def webhook_add(
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
             endpoint, secret = service.create_endpoint(session, data, runtime.webhook_url_policy)
-        except InputRejected as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc
         session.commit()
@@ -110,7 +109,7 @@ def webhook_test(endpoint_id: uuid.UUID) -> None:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
             delivery = service.enqueue_test_event(session, _endpoint(session, endpoint_id))
-        except InputRejected as exc:
+        except AppError as exc:
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc
         session.commit()

@@ -24,8 +24,8 @@ from app.webhooks.models import DeliveryStatus
 from app.webhooks.service import AttemptResult, Outgoing
 from app.webhooks.signing import signature_headers
 from app.webhooks.urls import WebhookUrlPolicy
-from watchlist.errors import InputRejected
-from watchlist.models import utcnow
+from core.clock import utcnow
+from core.errors import InputRejected
 
 log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "webhook-dispatcher"

@@ -23,9 +23,9 @@ from app.webhooks.schemas import (
     SecretRotation,
 )
 from app.webhooks.urls import WebhookUrlPolicy
-from watchlist.models import utcnow
-from watchlist.routes import REFUSALS, OffsetQuery, ScopeDep, SessionDep
-from watchlist.schemas import Refusal
+from core.clock import utcnow
+from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep
+from core.schemas import Refusal
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 CONFLICT = {**REFUSALS, 409: {"model": Refusal, "description": "The endpoint is disabled"}}

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
 
-from watchlist.schemas import RequestBody
+from core.schemas import RequestBody
 
 EventName = Literal["alert.created", "alert.updated", "watch.failed", "*"]
 DeliveryState = Literal["pending", "delivered", "dead"]

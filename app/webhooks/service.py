@@ -28,11 +28,11 @@ from app.webhooks.models import (
 from app.webhooks.schemas import EndpointCreate, EndpointUpdate
 from app.webhooks.signing import new_secret
 from app.webhooks.urls import WebhookUrlPolicy
+from core.clock import utcnow
+from core.errors import InputRejected, NotFound
+from core.scope import INSTALLATION, Scope
 from watchers.models import Watch, WatchState
-from watchlist.errors import InputRejected
-from watchlist.models import Person, utcnow
-from watchlist.scope import INSTALLATION, Scope
-from watchlist.service import NotFound
+from watchlist.models import Person
 
 MAX_RETRY_AFTER_SECONDS = 86_400.0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from watchlist.errors import InputRejected
+from core.errors import InputRejected
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]

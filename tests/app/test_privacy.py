@@ -17,13 +17,14 @@ from app.auth.models import AuditEvent, Invitation
 from app.jobs import build_retention_job, build_watch_runner
 from app.models import Alert
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.factories import bearer, enrol_person, faceless_photo
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service as watch_service
 from watchers.models import Detection
 from watchers.schemas import WatchCreate
-from watchlist.models import ReferenceFace, utcnow
+from watchlist.models import ReferenceFace
 
 CONSENT = "I agree that Impersonation Watch keeps my face encodings to find impersonations of me, until I erase them."
 

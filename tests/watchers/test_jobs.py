@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from app.jobs import build_watch_runner
 from app.models import Alert, AlertOccurrence
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.factories import enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
@@ -21,7 +22,6 @@ from watchers.models import MediaAnalysis, MediaItem, MediaStatus, Post, Watch, 
 from watchers.schemas import WatchCreate
 from watchers.sources.base import RetryLater
 from watchers.sources.registry import build_source, parse_source_config
-from watchlist.models import utcnow
 
 
 @pytest.fixture

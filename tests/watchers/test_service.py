@@ -12,12 +12,12 @@ import pytest
 from sqlmodel import Session
 
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.support import fixture_bytes
 from watchers import service
 from watchers.models import MediaItem, Post, Watch
 from watchers.service import MediaStore
 from watchers.sources.base import MediaRef
-from watchlist.models import utcnow
 
 
 class OneFileSource:

@@ -12,10 +12,10 @@ from app.auth import service
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
+from core.clock import utcnow
 from tests.app.test_cli import run
 from tests.factories import bearer
 from tests.support import fixture_path, running_server
-from watchlist.models import utcnow
 
 
 def test_an_operator_sets_up_a_press_office_whose_admin_key_works(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from app.auth.models import ApiKey
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.factories import bearer
 from tests.support import fixture_bytes
-from watchlist.models import utcnow
 
 
 def test_an_operator_creates_an_organisation_and_its_first_admin_key(

@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from app.auth import service as auth
 from app.models import Alert, AlertOccurrence
+from core.clock import utcnow
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
-from watchlist.models import Person, ReferenceFace, utcnow
+from watchlist.models import Person, ReferenceFace
 from watchlist.service import encoding_to_bytes
 
 

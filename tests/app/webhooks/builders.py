@@ -17,11 +17,11 @@ from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
+from core.scope import Scope
 from tests.factories import organization_id
 from tests.support import wait_for
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
 from watchlist.models import Person
-from watchlist.scope import Scope
 
 PUBLIC_BASE_URL = "https://impwatch.example.org"
 FAST_RETRIES = [0.05, 0.05, 0.05, 0.05]

@@ -20,6 +20,7 @@ from app.schemas import AlertUpdate
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.clock import utcnow
 from tests.app.webhooks.builders import (
     FAST_RETRIES,
     PUBLIC_BASE_URL,
@@ -36,7 +37,6 @@ from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate
-from watchlist.models import utcnow
 
 
 def attempts(runtime: Runtime, delivery: WebhookDelivery) -> list[WebhookAttempt]:

@@ -1,5 +1,5 @@
-"""Whose people a caller may see. Set on every request by the service's authentication; the watchlist, the
-watchers and the alerts filter by it, so another organisation's object is simply not found (404, never 403)."""
+"""Whose objects a caller may see. Set on every request by the service's authentication; every domain filters by
+it, so another organisation's object is simply not found (404, never 403)."""
 
 from __future__ import annotations
 
