@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import app.alerts.models
 import app.auth.models  # registers the tables, as every import below does
-import app.models
 import app.webhooks.models  # noqa: F401
 import watchers.models  # noqa: F401
 import watchlist.models  # noqa: F401
@@ -28,7 +29,13 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    """On SQLite, foreign keys are off while migrating: a batch operation rebuilds a table by copying it and dropping
+    the old one, which would otherwise cascade to the rows that refer to it. They are checked again afterwards."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -37,6 +44,17 @@ def _run(connection: object) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left rows that refer to missing rows: {broken[:5]}")
 
 
 run_migrations_online()

@@ -11,15 +11,15 @@ from pydantic import ValidationError
 from rich.table import Table
 from sqlmodel import Session
 
-from app import service as alert_service
+from app.alerts import service as alert_service
+from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
 from app.jobs import build_watch_runner
-from app.schemas import AlertFilter
 from app.settings import Settings
 from core.errors import AppError, NotFound
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
-from watchers.service import person_names
+from watchlist.service import person_names
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
@@ -145,6 +145,7 @@ def watch_run(watch_id: uuid.UUID) -> None:
 @alerts_cli.command("list")
 def alerts_list(
     person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's alerts")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (face_match, phone_number, ...)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses; repeat for several")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
@@ -152,7 +153,7 @@ def alerts_list(
     """The newest alerts first."""
     runtime = command_runtime()
     try:
-        filters = AlertFilter(person_id=person, status=status)
+        filters = AlertFilter(person_id=person, kind=kind, status=status)
     except ValidationError as exc:
         err.print(f"[red]error:[/] {_first_error(exc)}")
         raise typer.Exit(2) from exc
@@ -171,14 +172,17 @@ def alerts_list(
             }
             print(json.dumps(line, ensure_ascii=False))
         return
-    table = Table("id", "person", "status", "media", "distance", "occurrences", "first permalink", "last seen")
+    table = Table(
+        "id", "person", "kind", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
+    )
     for alert, name, seen in rows:
         table.add_row(
             str(alert.id),
             name,
+            alert.kind,
             alert.status,
-            alert.media_kind,
-            f"{alert.best_distance:.3f}",
+            alert.priority,
+            evidence_of(alert).describe(),
             str(alert.occurrences_count),
             seen[0][0].permalink if seen else "",
             alert.last_seen_at.strftime("%Y-%m-%d %H:%M"),

@@ -12,7 +12,8 @@ from functools import partial
 import httpx
 from sqlmodel import Session
 
-from app import privacy, service
+from app import privacy
+from app.alerts import service
 from app.auth.service import audit
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app import metrics
-from app import routes as health_routes
+from app import health, metrics
+from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import authorize
@@ -61,11 +61,11 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.state.matchers = runtime.matchers
     app.state.webhook_url_policy = runtime.webhook_url_policy
     app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
-    app.include_router(health_routes.router)
+    app.include_router(health.router)
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
-    app.include_router(health_routes.alerts)
+    app.include_router(alert_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)

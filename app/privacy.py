@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.alerts.models import Alert, AlertOccurrence
 from app.auth.models import ApiKey
 from app.auth.service import audit
-from app.models import Alert, AlertOccurrence
 from app.webhooks.models import WebhookEvent
 from core.scope import Scope
 from watchers.models import Detection

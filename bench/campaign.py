@@ -51,8 +51,8 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from app import db
+from app.alerts.models import Alert
 from app.jobs import build_watch_runner
-from app.models import Alert
 from app.runtime import Runtime
 from app.settings import Settings
 from bench.scan_photos import build_looped_video
@@ -385,7 +385,7 @@ def collect(runtime: Runtime, mode: str, seconds: float, reports: list[RunReport
     with Session(runtime.db_engine) as session:
         done = select(sa.func.count()).select_from(MediaItem).where(MediaItem.status == MediaStatus.DONE)
         alerts = session.exec(
-            select(Person.display_name, Alert.sha256, Alert.occurrences_count).join(
+            select(Person.display_name, Alert.subject_key, Alert.occurrences_count).join(
                 Person, Person.id == Alert.person_id
             )
         )

@@ -9,7 +9,7 @@
    runs every `--dispatch-seconds` (the setting's default, 1.0); latency = arrival at the receiver - the commit of
    the alert's transaction. Median, p99 and max.
 
-Alerts are raised through `app.service.record_detections` (the watch pipeline's hook; the face work is left out),
+Alerts are raised through `app.alerts.service.record_detections` (the watch pipeline's hook; the face work is left out),
 the dispatcher is registered with `app.jobs.register_webhook_dispatcher` on a `WatchScheduler`, and the receiver
 (a ThreadingHTTPServer on 127.0.0.1) checks every signature with the `standardwebhooks` package. The database is a
 fresh SQLite file unless `--database-url` names an empty PostgreSQL database.
@@ -35,7 +35,7 @@ from sqlmodel import Session
 from standardwebhooks import Webhook
 
 from app import db
-from app import service as alert_service
+from app.alerts import service as alert_service
 from app.jobs import register_webhook_dispatcher
 from app.runtime import Runtime
 from app.settings import Settings

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.alerts.models import Alert
 from app.auth.models import AuditEvent
-from app.models import Alert
 from core.scope import INSTALLATION, Scope
 from watchlist.models import Person, ReferenceFace
 

@@ -12,12 +12,14 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from app.models import Alert, AlertOccurrence
-from app.schemas import AlertSummary
+from app.alerts.models import Alert, AlertOccurrence
+from app.alerts.schemas import AlertSummary
 from watchers.models import Detection, Watch
 from watchlist.models import Person
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
+"""2: the alert is kind-neutral (`kind`, `subject_key`, `tier`, `priority`, the kind's `evidence`); 1 had a face's
+`media_kind`, `sha256` and `best_distance` on the alert itself."""
 MAX_OCCURRENCES = 50
 
 
@@ -37,11 +39,12 @@ def alert_data(session: Session, alert: Alert, public_base_url: str, changed: Se
     person = session.get(Person, alert.person_id)
     name = person.display_name if person else ""
     alert_url = _url(public_base_url, f"/v1/alerts/{alert.id}")
+    crop_url = f"{alert_url}/crop.jpg" if _has_crop(session, alert.detection_id) else None
     return {
-        "alert": {**AlertSummary(**alert.model_dump(), person_name=name).model_dump(mode="json"), "url": alert_url},
+        "alert": {**AlertSummary.of(alert, name, crop_url).model_dump(mode="json"), "url": alert_url},
         "person": _person(person, alert.person_id),
         "occurrences": _occurrences(session, alert.id),
-        "crop_url": f"{alert_url}/crop.jpg" if _has_crop(session, alert.detection_id) else None,
+        "crop_url": crop_url,
         "changed": list(changed),
     }
 

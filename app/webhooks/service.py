@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.models import Alert
+from app.alerts.models import Alert
 from app.webhooks import payloads
 from app.webhooks.models import (
     ALL_EVENTS,

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
+from app.alerts.models import Alert
 from app.auth.models import AuditEvent, Invitation
 from app.jobs import build_retention_job, build_watch_runner
-from app.models import Alert
 from app.runtime import Runtime
 from core.clock import utcnow
 from tests.factories import bearer, enrol_person, faceless_photo

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.alerts.models import Alert, AlertOccurrence
 from app.jobs import build_watch_runner
-from app.models import Alert, AlertOccurrence
 from app.runtime import Runtime
 from core.clock import utcnow
 from tests.factories import enrol_person
@@ -66,7 +66,11 @@ def test_one_alert_per_person_and_media_and_reposts_add_occurrences(runtime: Run
     assert report.error is None
     assert (report.posts_stored, report.media_analysed) == (4, 3)
     [(alert, seen)] = alerts_of(runtime)
-    assert alert.person_id == obama.id and alert.media_kind == "photo" and alert.best_distance <= 0.5
+    assert (
+        alert.person_id == obama.id
+        and alert.evidence["media_kind"] == "photo"
+        and alert.evidence["best_distance"] <= 0.5
+    )
     assert [o.permalink for o in seen] == ["https://t.me/kz_news_fake/1"]
     assert not alert.official_only
     assert reload(runtime, first).cursor == "4"

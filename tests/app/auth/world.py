@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlmodel import Session
 
+from app.alerts.models import Alert, AlertOccurrence
+from app.alerts.service import face_evidence
 from app.auth import service as auth
-from app.models import Alert, AlertOccurrence
 from core.clock import utcnow
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
 from watchlist.models import Person, ReferenceFace
@@ -92,11 +93,11 @@ def _alert(session: Session, person: Person, watch: Watch) -> uuid.UUID:
     session.add_all([item, detection])
     session.flush()
     alert = Alert(
+        kind="face_match",
         person_id=person.id,
-        sha256=sha256,
+        subject_key=sha256,
+        evidence=face_evidence(detection, "photo").model_dump(mode="json", exclude={"crop_url"}),
         detection_id=detection.id,
-        media_kind="photo",
-        best_distance=0.3,
         occurrences_count=1,
     )
     session.add(alert)
@@ -104,6 +105,7 @@ def _alert(session: Session, person: Person, watch: Watch) -> uuid.UUID:
     session.add(
         AlertOccurrence(
             alert_id=alert.id,
+            post_id=post.id,
             media_item_id=item.id,
             watch_id=watch.id,
             channel=watch.target,

@@ -1,4 +1,4 @@
-"""Test data for webhooks: endpoints, people, and alerts raised through `app.service.record_detections` (the
+"""Test data for webhooks: endpoints, people, and alerts raised through `app.alerts.service.record_detections` (the
 watch pipeline's own hook) from stored rows made by hand, so no face work is needed."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app import service as alert_service
-from app.models import Alert
+from app.alerts import service as alert_service
+from app.alerts.models import Alert
 from app.runtime import Runtime
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import service as alert_service
+from app.alerts import service as alert_service
+from app.alerts.models import Alert
+from app.alerts.schemas import AlertUpdate
 from app.jobs import build_watch_runner
-from app.models import Alert
 from app.runtime import Runtime
-from app.schemas import AlertUpdate
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -86,7 +86,7 @@ def test_an_alert_from_a_real_watch_run_is_delivered_signed(
 
     [request] = receiver.received
     event = request.verify(secret)
-    assert request.webhook_id == event["id"] and event["type"] == "alert.created" and event["version"] == 1
+    assert request.webhook_id == event["id"] and event["type"] == "alert.created" and event["version"] == 2
     data = event["data"]
     assert data["person"] == {
         "id": str(obama.id),
@@ -98,6 +98,10 @@ def test_an_alert_from_a_real_watch_run_is_delivered_signed(
     assert data["alert"]["url"] == f"{PUBLIC_BASE_URL}/v1/alerts/{data['alert']['id']}"
     assert [o["permalink"] for o in data["occurrences"]] == ["https://t.me/kz_news_fake/1"]
     assert data["crop_url"] == f"{PUBLIC_BASE_URL}/v1/alerts/{data['alert']['id']}/crop.jpg"
+    evidence = data["alert"]["evidence"]
+    assert data["alert"]["kind"] == evidence["kind"] == "face_match" and data["alert"]["tier"] == "match"
+    assert data["alert"]["subject_key"] == evidence["sha256"] and evidence["crop_url"] == data["crop_url"]
+    assert evidence["media_kind"] == "photo" and evidence["best_distance"] <= 0.5
     assert request.headers["content-type"] == "application/json"
     assert "encoding" not in request.body.decode() and len(request.body) < 4000, "no encodings, no image bytes"
     assert only_delivery(runtime).status == DeliveryStatus.DELIVERED

@@ -64,7 +64,7 @@ def test_filters_and_cursor_pages(api: httpx.Client, watched: dict[str, object])
 def test_alert_evidence_and_crop(api: httpx.Client, watched: dict[str, object]) -> None:
     [alert] = api.get("/v1/alerts", params={"person_id": str(watched["biden"])}).json()["items"]
     detail = api.get(f"/v1/alerts/{alert['id']}").json()
-    assert detail["media_kind"] == "photo" and len(detail["sha256"]) == 64
+    assert detail["evidence"]["media_kind"] == "photo" and len(detail["evidence"]["sha256"]) == 64
     [occurrence] = detail["occurrences"]
     assert occurrence["permalink"] == "https://t.me/fake_news_kz/4"
     assert occurrence["post_text"] == "post with biden2.jpg"

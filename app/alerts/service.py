@@ -1,0 +1,275 @@
+"""Alerts: raised once per person, kind and subject; each post that carries the subject adds an occurrence.
+No commits here: the watch run or the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.alerts.models import Alert, AlertOccurrence
+from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
+from app.metrics import ALERTS_CREATED
+from app.webhooks import service as webhooks
+from core.clock import utcnow
+from core.errors import InputRejected, NotFound
+from core.scope import INSTALLATION, Scope
+from watchers.models import Detection, MediaItem, Post
+from watchlist.models import Person
+from watchlist.service import scoped_persons
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What a detector found about one person in one post: the alert's kind, subject and evidence."""
+
+    person: Person
+    subject_key: str
+    evidence: Evidence
+    tier: str = "match"
+    media_item: MediaItem | None = None
+    detection_id: uuid.UUID | None = None
+
+
+def record_detections(
+    session: Session, item: MediaItem, post: Post, detections: list[Detection], *, public_base_url: str
+) -> list[Alert]:
+    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline."""
+    signals = []
+    for detection in detections:
+        person = session.get(Person, detection.person_id)
+        if person is None or not person.active:
+            continue
+        signals.append(
+            Signal(
+                person=person,
+                subject_key=detection.sha256,
+                evidence=face_evidence(detection, item.kind),
+                media_item=item,
+                detection_id=detection.id,
+            )
+        )
+    return [record_signal(session, signal, post, public_base_url=public_base_url) for signal in signals]
+
+
+def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
+    return FaceMatchEvidence(
+        sha256=detection.sha256,
+        media_kind=media_kind,
+        best_distance=detection.distance,
+        reference_face_id=detection.reference_face_id,
+        box=detection.box or None,
+        best_timestamp=detection.best_timestamp,
+        timestamps=list(detection.timestamps or []),
+        frames_matched=detection.frames_matched,
+    )
+
+
+def record_signal(session: Session, signal: Signal, post: Post, *, public_base_url: str) -> Alert:
+    """The person's alert for this kind and subject, raised or extended by one more post.
+
+    Webhooks go out from the same transaction: `alert.created` for a new alert, and `alert.updated` (changed:
+    occurrences) when the subject turns up in another post, since a repost shows the fake spreading.
+    """
+    alert, created = _alert_for(session, signal)
+    official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
+    added = _add_occurrence(session, alert, post, signal.media_item, official)
+    if created:
+        webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
+    elif added:
+        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=["occurrences"])
+    return alert
+
+
+def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
+    """The alert of this person, kind and subject, and whether it was created now. An existing alert's row is locked
+    until the transaction ends, so two reposts recorded at once both count (PostgreSQL; SQLite has one writer)."""
+    kind = signal.evidence.kind
+    existing = session.exec(
+        select(Alert)
+        .where(Alert.person_id == signal.person.id, Alert.kind == kind, Alert.subject_key == signal.subject_key)
+        .with_for_update()
+    ).first()
+    if existing is not None:
+        return existing, False
+    alert = Alert(
+        kind=kind,
+        person_id=signal.person.id,
+        subject_key=signal.subject_key,
+        evidence=signal.evidence.model_dump(mode="json", exclude={"crop_url"}),
+        detection_id=signal.detection_id,
+        tier=signal.tier,
+        official_only=True,
+    )
+    session.add(alert)
+    session.flush()
+    ALERTS_CREATED.labels(kind=alert.kind).inc()
+    return alert, True
+
+
+def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem | None, official: bool) -> bool:
+    """Record where the subject was posted; False when this post (or this media item of it) was already recorded."""
+    if _occurrence_exists(session, alert, post, item):
+        return False
+    session.add(
+        AlertOccurrence(
+            alert_id=alert.id,
+            post_id=post.id,
+            media_item_id=item.id if item is not None else None,
+            watch_id=post.watch_id,
+            channel=post.channel,
+            permalink=post.permalink,
+            posted_at=post.posted_at,
+            official=official,
+        )
+    )
+    alert.occurrences_count += 1
+    alert.official_only = alert.official_only and official
+    alert.priority = priority_of(alert)
+    alert.first_seen_at = min(alert.first_seen_at, post.posted_at)
+    alert.last_seen_at = max(alert.last_seen_at, post.posted_at)
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.flush()
+    return True
+
+
+def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaItem | None) -> bool:
+    statement = select(AlertOccurrence.id).where(AlertOccurrence.alert_id == alert.id)
+    if item is not None:
+        statement = statement.where(AlertOccurrence.media_item_id == item.id)
+    else:
+        statement = statement.where(AlertOccurrence.post_id == post.id, AlertOccurrence.media_item_id.is_(None))  # type: ignore[union-attr]
+    return session.exec(statement).first() is not None
+
+
+def priority_of(alert: Alert) -> str:
+    """`low` while every occurrence is on the person's own channels (their own publication, most likely), `high`
+    for a `match` elsewhere, `normal` for a `possible` one that a person should review."""
+    if alert.official_only:
+        return "low"
+    return "high" if alert.tier == "match" else "normal"
+
+
+def detections_with_crops(session: Session, alerts: list[Alert]) -> set[uuid.UUID]:
+    """Of these alerts' detections, the ids of those that still hold a face crop."""
+    ids = {alert.detection_id for alert in alerts if alert.detection_id is not None}
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(Detection.id).where(Detection.id.in_(ids), Detection.crop_jpeg.is_not(None))  # type: ignore[attr-defined,union-attr]
+    )
+    return set(rows.all())
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: list[Alert]
+    next_cursor: str | None
+
+
+def encode_cursor(alert: Alert) -> str:
+    payload = json.dumps([alert.created_at.isoformat(), str(alert.id)]).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), uuid.UUID(alert_id)
+    except (ValueError, TypeError) as exc:
+        raise InputRejected("bad_cursor", "the cursor is not one this API gave out") from exc
+
+
+def list_alerts(
+    session: Session, filters: AlertFilter, limit: int, cursor: str | None, scope: Scope = INSTALLATION
+) -> AlertPage:
+    """Newest first, `limit` at a time; the cursor is opaque and stable while new alerts arrive. Only alerts about
+    people the scope sees."""
+    statement = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
+    statement = _filtered(_scoped(statement, scope), filters)
+    if cursor:
+        created, alert_id = decode_cursor(cursor)
+        statement = statement.where(
+            sa.or_(Alert.created_at < created, sa.and_(Alert.created_at == created, Alert.id < alert_id))
+        )
+    rows = list(session.exec(statement.limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return AlertPage(rows, encode_cursor(rows[-1]) if has_more else None)
+
+
+def _filtered(statement: sa.Select, filters: AlertFilter) -> sa.Select:
+    if filters.person_id:
+        statement = statement.where(Alert.person_id == filters.person_id)
+    if filters.kind:
+        statement = statement.where(Alert.kind.in_(filters.kind))  # type: ignore[attr-defined]
+    if filters.status:
+        statement = statement.where(Alert.status.in_(filters.status))  # type: ignore[attr-defined]
+    if filters.since:
+        statement = statement.where(Alert.created_at >= filters.since)
+    if filters.until:
+        statement = statement.where(Alert.created_at < filters.until)
+    if filters.watch_id:
+        on_watch = select(AlertOccurrence.alert_id).where(AlertOccurrence.watch_id == filters.watch_id)
+        statement = statement.where(Alert.id.in_(on_watch))  # type: ignore[attr-defined]
+    return statement
+
+
+def _scoped(statement: sa.Select, scope: Scope) -> sa.Select:
+    if scope.organization_id is None and scope.person_id is None:
+        return statement
+    visible = scoped_persons(select(Person.id), scope)
+    return statement.where(Alert.person_id.in_(visible))  # type: ignore[attr-defined]
+
+
+def get_alert(session: Session, alert_id: uuid.UUID, scope: Scope = INSTALLATION) -> Alert:
+    """The alert, when it is about a person the scope sees; otherwise `NotFound`."""
+    alert = session.get(Alert, alert_id)
+    person = session.get(Person, alert.person_id) if alert is not None else None
+    if alert is None or person is None or not scope.sees(person.organization_id, person.id):
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def occurrences(session: Session, alert: Alert, limit: int | None = None) -> list[tuple[AlertOccurrence, Post]]:
+    """Where the alert's subject was posted, oldest first, with each post."""
+    statement = (
+        select(AlertOccurrence, Post)
+        .join(Post, Post.id == AlertOccurrence.post_id)
+        .where(AlertOccurrence.alert_id == alert.id)
+        .order_by(AlertOccurrence.posted_at, AlertOccurrence.id)  # type: ignore[arg-type]
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.exec(statement).all())
+
+
+def face_crop(session: Session, alert: Alert) -> bytes | None:
+    """The face crop of a face alert, when it is still kept."""
+    detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
+    return detection.crop_jpeg if detection is not None else None
+
+
+def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url: str) -> Alert:
+    """Set the status and the note; an actual change sends `alert.updated` (in this transaction)."""
+    changes = data.model_dump(exclude_unset=True)
+    changed = []
+    if changes.get("status") is not None and changes["status"] != alert.status:
+        alert.status = changes["status"]
+        changed.append("status")
+    if "note" in changes and changes["note"] != alert.note:
+        alert.note = changes["note"]
+        changed.append("note")
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.flush()
+    if changed:
+        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
+    return alert

@@ -1,0 +1,37 @@
+"""Health checks: liveness, and readiness (database migrated, face models present)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db import schema_is_current
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Not ready; `checks` says what failed"}})
+def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database answers and its schema is at the latest migration; the face models are loaded."""
+    checks = {"database": _database_check(request), "face_models": _face_model_check(request)}
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _database_check(request: Request) -> str:
+    try:
+        return "ok" if schema_is_current(request.app.state.db_engine) else "schema is not at the latest migration"
+    except SQLAlchemyError as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+
+
+def _face_model_check(request: Request) -> str:
+    return "ok" if request.app.state.face_engine.model_version != "unknown" else "face models are not installed"

@@ -1,0 +1,264 @@
+"""Migrations keep what an installation already has: a database at an earlier revision, filled as a running
+service filled it, is upgraded and read back through the API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from alembic import command
+from app import db
+from app.main import create_app
+from app.runtime import Runtime
+from tests.conftest import DATABASES, POSTGRES_URL, make_settings
+from tests.factories import api_key, bearer
+from tests.support import postgres_database_from_template, running_server
+
+ORGANIZATION = "Akimat press office"
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    with postgres_database_from_template(POSTGRES_URL, "template0") as url:
+        yield url
+
+
+class OldRows:
+    """Rows written with the tables as they were at one revision (reflected, so the current models play no part)."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.metadata = sa.MetaData()
+        self.sqlite = connection.dialect.name == "sqlite"
+
+    def add(self, table: str, **values: object) -> uuid.UUID:
+        row_id = uuid.uuid4()
+        columns = {"id": row_id, **values}
+        stored = {key: self._stored(value) for key, value in columns.items()}
+        self.connection.execute(sa.Table(table, self.metadata, autoload_with=self.connection).insert().values(stored))
+        return row_id
+
+    def _stored(self, value: object) -> object:
+        if isinstance(value, uuid.UUID):
+            return value.hex if self.sqlite else str(value)
+        return value
+
+
+def fill_at_0004(url: str) -> dict[str, uuid.UUID]:
+    """One organisation's person seen in a photo posted twice (one alert, two occurrences) and a video posted once,
+    with a detection for each, and one webhook delivery of the first alert."""
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        rows = OldRows(connection)
+        org = rows.add("organization", name=ORGANIZATION, created_at=T0)
+        person = rows.add(
+            "person",
+            organization_id=org,
+            display_name="Aigerim Nurtileu",
+            aliases=["Айгерим Нұртілеу"],
+            official_channels=["akimat_official"],
+            phone_numbers=[],
+            active=True,
+            created_at=T0,
+            updated_at=T0,
+        )
+        watch = rows.add(
+            "watch",
+            kind="tme_preview",
+            target="kz_news_fake",
+            config={"kind": "tme_preview", "channel": "kz_news_fake"},
+            interval_seconds=300,
+            enabled=True,
+            state="ok",
+            run_requested=False,
+            consecutive_failures=0,
+            posts_seen=3,
+            created_at=T0,
+            updated_at=T0,
+        )
+        alerts = {}
+        for name, sha256, kind, posts in (("photo", "a" * 64, "photo", 2), ("video", "b" * 64, "video", 1)):
+            connection.execute(
+                sa.Table("media_analysis", rows.metadata, autoload_with=connection)
+                .insert()
+                .values(
+                    sha256=sha256,
+                    kind=kind,
+                    size=1000,
+                    width=640,
+                    height=480,
+                    frames_scanned=9 if kind == "video" else 1,
+                    faces_found=1,
+                    analysed_at=T0,
+                )
+            )
+            detection = rows.add(
+                "detection",
+                sha256=sha256,
+                person_id=person,
+                distance=0.31,
+                box={"top": 10, "right": 90, "bottom": 100, "left": 5},
+                best_timestamp=4.0 if kind == "video" else None,
+                timestamps=[3.0, 4.0] if kind == "video" else [],
+                frames_matched=2 if kind == "video" else 1,
+                crop_jpeg=b"\xff\xd8old crop",
+                created_at=T0,
+            )
+            alert = rows.add(
+                "alert",
+                kind="face_match",
+                person_id=person,
+                sha256=sha256,
+                detection_id=detection,
+                media_kind=kind,
+                best_distance=0.31,
+                status="confirmed_impersonation" if kind == "photo" else "new",
+                note="seen by the desk" if kind == "photo" else None,
+                official_only=False,
+                occurrences_count=posts,
+                first_seen_at=T0,
+                last_seen_at=T0 + timedelta(hours=posts),
+                created_at=T0 + timedelta(minutes=1 if kind == "photo" else 2),
+                updated_at=T0,
+            )
+            alerts[name] = alert
+            for number in range(posts):
+                message_id = 10 * (1 if kind == "photo" else 2) + number
+                post = rows.add(
+                    "post",
+                    watch_id=watch,
+                    channel="kz_news_fake",
+                    message_id=message_id,
+                    permalink=f"https://t.me/kz_news_fake/{message_id}",
+                    posted_at=T0 + timedelta(hours=number),
+                    text=f"post {message_id}",
+                    created_at=T0,
+                )
+                item = rows.add(
+                    "media_item",
+                    post_id=post,
+                    position=0,
+                    kind=kind,
+                    locator=f"https://cdn/{message_id}",
+                    sha256=sha256,
+                    status="done",
+                    attempts=1,
+                    created_at=T0,
+                )
+                rows.add(
+                    "alert_occurrence",
+                    alert_id=alert,
+                    media_item_id=item,
+                    watch_id=watch,
+                    channel="kz_news_fake",
+                    permalink=f"https://t.me/kz_news_fake/{message_id}",
+                    posted_at=T0 + timedelta(hours=number),
+                    official=False,
+                    created_at=T0,
+                )
+        endpoint = rows.add(
+            "webhook_endpoint",
+            organization_id=org,
+            url="https://hooks.example.org/x",
+            description="desk",
+            events=["*"],
+            person_ids=[],
+            enabled=True,
+            secret="whsec_" + "A" * 43,
+            created_at=T0,
+            updated_at=T0,
+        )
+        event = rows.add("webhook_event", type="alert.created", payload='{"version": 1}', created_at=T0)
+        delivery = rows.add(
+            "webhook_delivery",
+            event_id=event,
+            endpoint_id=endpoint,
+            status="delivered",
+            attempts=1,
+            one_more_attempt=False,
+            last_status_code=200,
+            delivered_at=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
+        rows.add("webhook_attempt", delivery_id=delivery, attempted_at=T0, status_code=200, duration_ms=12.5)
+    engine.dispose()
+    return {**alerts, "endpoint": endpoint, "delivery": delivery}
+
+
+def test_alerts_occurrences_detections_and_deliveries_survive_the_kind_neutral_alert(
+    empty_database: str, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(
+                base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION)), timeout=30
+            ) as api,
+        ):
+            page = api.get("/v1/alerts").json()
+            assert [item["id"] for item in page["items"]] == [str(ids["video"]), str(ids["photo"])]
+            photo = api.get(f"/v1/alerts/{ids['photo']}").json()
+            assert (photo["kind"], photo["subject_key"], photo["tier"], photo["priority"]) == (
+                "face_match",
+                "a" * 64,
+                "match",
+                "high",
+            )
+            assert (photo["status"], photo["note"], photo["occurrences_count"]) == (
+                "confirmed_impersonation",
+                "seen by the desk",
+                2,
+            )
+            assert [o["permalink"] for o in photo["occurrences"]] == [
+                "https://t.me/kz_news_fake/10",
+                "https://t.me/kz_news_fake/11",
+            ]
+            assert [o["post_text"] for o in photo["occurrences"]] == ["post 10", "post 11"]
+            evidence = photo["evidence"]
+            assert evidence["kind"] == "face_match" and evidence["sha256"] == "a" * 64
+            assert (evidence["media_kind"], evidence["best_distance"], evidence["box"]["right"]) == ("photo", 0.31, 90)
+            assert api.get(evidence["crop_url"]).content == b"\xff\xd8old crop"
+            video = api.get(f"/v1/alerts/{ids['video']}").json()["evidence"]
+            assert (video["timestamps"], video["best_timestamp"], video["frames_matched"]) == ([3.0, 4.0], 4.0, 2)
+            assert [a["id"] for a in api.get("/v1/alerts", params={"kind": "face_match"}).json()["items"]] == [
+                str(ids["video"]),
+                str(ids["photo"]),
+            ]
+            assert api.get("/v1/alerts", params={"kind": "phone_number"}).json()["items"] == []
+            deliveries = api.get(f"/v1/webhooks/{ids['endpoint']}/deliveries").json()
+            [delivery] = deliveries["items"] if isinstance(deliveries, dict) else deliveries
+            assert delivery["id"] == str(ids["delivery"]) and delivery["status"] == "delivered"
+            assert [attempt["status_code"] for attempt in delivery["attempt_log"]] == [200]
+    finally:
+        runtime.close()
+
+
+def test_downgrade_to_0004_keeps_face_alerts(empty_database: str) -> None:
+    db.upgrade(empty_database, "0004")
+    fill_at_0004(empty_database)
+    db.upgrade(empty_database)
+
+    command.downgrade(db.alembic_config(empty_database), "0004")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT sha256, media_kind, best_distance FROM alert ORDER BY sha256")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("a" * 64, "photo", 0.31), ("b" * 64, "video", 0.31)]
