@@ -31,3 +31,8 @@ class UtcDateTime(sa.TypeDecorator):
 def timestamp_field(**kwargs: Any) -> Any:
     """A required UTC timestamp column that defaults to now."""
     return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, **kwargs)
+
+
+def optional_timestamp_field(**kwargs: Any) -> Any:
+    """A UTC timestamp column that stays empty until something happens (delivered, revoked...)."""
+    return Field(default=None, sa_type=UtcDateTime, nullable=True, **kwargs)

@@ -8,12 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.db import UtcDateTime
-
-
-def _timestamp(**kwargs: object) -> object:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, **kwargs)
+from core.db import timestamp_field
 
 
 class Person(SQLModel, table=True):
@@ -28,8 +23,8 @@ class Person(SQLModel, table=True):
     official_channels: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     phone_numbers: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     active: bool = True
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ReferenceFace(SQLModel, table=True):
@@ -56,4 +51,4 @@ class ReferenceFace(SQLModel, table=True):
     image_sha256: str = Field(max_length=64, index=True)
     crop_jpeg: bytes = Field(sa_type=sa.LargeBinary)
     active: bool = True
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()

@@ -9,21 +9,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.db import UtcDateTime
+from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
 
 ROLES = ("operator", "org_admin", "org_member", "subject")
-
-
-def _timestamp(nullable: bool = False) -> object:
-    if nullable:
-        return Field(default=None, sa_type=UtcDateTime, nullable=True)
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
 
 
 class Organization(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
 
 class ApiKey(SQLModel, table=True):
@@ -44,10 +38,10 @@ class ApiKey(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True),
     )
-    created_at: datetime = _timestamp()
-    expires_at: datetime | None = _timestamp(nullable=True)
-    revoked_at: datetime | None = _timestamp(nullable=True)
-    last_used_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime | None = optional_timestamp_field()
+    revoked_at: datetime | None = optional_timestamp_field()
+    last_used_at: datetime | None = optional_timestamp_field()
 
 
 class Invitation(SQLModel, table=True):
@@ -60,9 +54,9 @@ class Invitation(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     note: str = Field(default="", max_length=500)
     created_by_key_id: uuid.UUID | None = None
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
     expires_at: datetime = Field(sa_type=UtcDateTime)
-    redeemed_at: datetime | None = _timestamp(nullable=True)
+    redeemed_at: datetime | None = optional_timestamp_field()
     person_id: uuid.UUID | None = None
     consent_text: str | None = Field(default=None, sa_type=sa.Text)
     consent_version: str | None = Field(default=None, max_length=50)

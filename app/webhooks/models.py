@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.db import UtcDateTime
+from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
 
 EVENT_TYPES = ("alert.created", "alert.updated", "watch.failed")
 TEST_EVENT_TYPE = "webhook.test"
@@ -22,13 +23,7 @@ class DeliveryStatus:
     DEAD = "dead"
 
 
-def _timestamp(nullable: bool = False) -> object:
-    if nullable:
-        return Field(default=None, sa_type=UtcDateTime, nullable=True)
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
-
-
-def _reference(table: str) -> object:
+def _reference(table: str) -> Any:
     return Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=True)
     )
@@ -54,9 +49,9 @@ class WebhookEndpoint(SQLModel, table=True):
     disabled_reason: str | None = Field(default=None, max_length=500)
     secret: str = Field(max_length=100)
     previous_secret: str | None = Field(default=None, max_length=100)
-    previous_secret_expires_at: datetime | None = _timestamp(nullable=True)
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    previous_secret_expires_at: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -67,7 +62,7 @@ class WebhookEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     type: str = Field(max_length=40, index=True)
     payload: str = Field(sa_type=sa.Text)
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
     @property
     def message_id(self) -> str:
@@ -92,9 +87,9 @@ class WebhookDelivery(SQLModel, table=True):
     )
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=2000)
-    delivered_at: datetime | None = _timestamp(nullable=True)
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    delivered_at: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class WebhookAttempt(SQLModel, table=True):
@@ -105,7 +100,7 @@ class WebhookAttempt(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     delivery_id: uuid.UUID = _reference("webhook_delivery")
-    attempted_at: datetime = _timestamp()
+    attempted_at: datetime = timestamp_field()
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=2000)
     duration_ms: float | None = None
