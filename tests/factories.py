@@ -127,3 +127,39 @@ def hls_playlist(path: Path, segment: Path) -> Path:
     """An HLS playlist whose one segment is the file `segment`."""
     path.write_text(f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:9.0,\n{segment}\n#EXT-X-ENDLIST\n")
     return path
+
+
+MEDIA_SAMPLES = {
+    "jpeg": ("photo", "image/jpeg"),
+    "png": ("photo", "image/png"),
+    "webp": ("photo", "image/webp"),
+    "gif": ("photo", "image/gif"),
+    "bmp": ("photo", "image/bmp"),
+    "tiff": ("photo", "image/tiff"),
+    "mp4": ("video", "video/mp4"),
+    "mov": ("video", "video/quicktime"),
+    "3gp": ("video", "video/3gpp"),
+    "mkv": ("video", "video/x-matroska"),
+    "webm": ("video", "video/webm"),
+    "avi": ("video", "video/x-msvideo"),
+}
+"""Every format the service opens: its sample's name -> (what a scan calls it, the MIME type it is sniffed as)."""
+_VIDEO_MUXERS = {
+    "mp4": ("mp4", "mpeg4"),
+    "mov": ("mov", "mpeg4"),
+    "3gp": ("3gp", "mpeg4"),
+    "mkv": ("matroska", "mpeg4"),
+    "webm": ("webm", "libvpx"),
+    "avi": ("avi", "mpeg4"),
+}
+
+
+def media_sample(name: str, folder: Path) -> bytes:
+    """A small real file of the `MEDIA_SAMPLES` format `name`: a faceless image saved by Pillow, or the first second
+    of the sample clip re-encoded (written under `folder` on the way)."""
+    if name in _VIDEO_MUXERS:
+        container, codec = _VIDEO_MUXERS[name]
+        return clip_in_container(folder / f"sample.{name}", container, codec, seconds=1.0).read_bytes()
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(buffer, format=name.upper())
+    return buffer.getvalue()

@@ -14,34 +14,25 @@ import av
 import numpy as np
 
 from core.errors import InputRejected
+from core.media_types import HEADER_BYTES, VIDEO_FORMATS, sniff
 
 
 class VideoRejected(InputRejected):
     """A file that cannot or must not be decoded as a video."""
 
 
-ALLOWED_CONTAINERS = "MP4, MOV, 3GP, MKV, WebM, AVI"
-_QUICKTIME_LEADING_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip")
+ALLOWED_CONTAINERS = ", ".join(VIDEO_FORMATS)
 _FILE_ONLY = {"protocol_whitelist": "file"}
 """No demuxer may open another URL or protocol (playlists, references to other files or the network)."""
 
 
 def video_demuxer(head: bytes) -> str | None:
-    """The FFmpeg demuxer for a video container we open, from the file's first bytes: ISO BMFF/QuickTime (MP4, MOV,
-    3GP) -> `mov`, EBML (Matroska, WebM) -> `matroska`, RIFF AVI -> `avi`. None for anything else, which is never
-    handed to FFmpeg: its format probing is not trusted to pick the demuxer (left to it, an HLS playlist, say, is
-    opened and the files or URLs it names are read)."""
-    if head[4:8] == b"ftyp" or head[4:8] in _QUICKTIME_LEADING_ATOMS:
-        return "mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "matroska"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "avi"
-    return None
-
-
-def is_probably_video(head: bytes) -> bool:
-    return video_demuxer(head) is not None
+    """The FFmpeg demuxer for a video container we open, from the file's first bytes (`core.media_types`): ISO
+    BMFF/QuickTime (MP4, MOV, 3GP) -> `mov`, EBML (Matroska, WebM) -> `matroska`, RIFF AVI -> `avi`. None for
+    anything else, which is never handed to FFmpeg: its format probing is not trusted to pick the demuxer (left to
+    it, an HLS playlist, say, is opened and the files or URLs it names are read)."""
+    sniffed = sniff(head)
+    return sniffed.demuxer if sniffed is not None else None
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,7 @@ class SampledVideo:
     def __init__(self, path: Path, sampling: FrameSampling) -> None:
         self._sampling = sampling
         with path.open("rb") as stream:
-            demuxer = video_demuxer(stream.read(16))
+            demuxer = video_demuxer(stream.read(HEADER_BYTES))
         if demuxer is None:
             raise VideoRejected(
                 "unsupported_media", f"the file is not a video container we open ({ALLOWED_CONTAINERS})"

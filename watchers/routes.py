@@ -15,9 +15,10 @@ from core.schemas import Refusal
 from watchers import service
 from watchers.models import Watch
 from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
+from watchers.sources.base import MediaTooLarge
+from watchers.sources.helpers import copy_capped, read_chunks
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
-_COPY_CHUNK = 1024 * 1024
 
 
 def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
@@ -25,13 +26,11 @@ def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, prefix="scan-", delete=False) as target:
         path = Path(target.name)
-        written = 0
         try:
-            while chunk := upload.file.read(_COPY_CHUNK):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise TooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes")
-                target.write(chunk)
+            copy_capped(read_chunks(upload.file), target, max_bytes)
+        except MediaTooLarge as exc:
+            path.unlink(missing_ok=True)
+            raise TooLarge("upload_too_large", f"the upload is larger than {max_bytes} bytes") from exc
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core import media_types
 from core.errors import InputRejected
-from watchers.frames import ALLOWED_CONTAINERS, FrameSampling, SampledVideo, is_probably_video
+from watchers.frames import FrameSampling, SampledVideo
 from watchlist.engine import Box, FaceEngine, face_crop
-from watchlist.images import decode_image, encode_jpeg, is_probably_image
+from watchlist.images import decode_image, encode_jpeg
 from watchlist.matcher import Match, Matcher
 
 _HASH_CHUNK = 1024 * 1024
@@ -110,16 +111,16 @@ def analyse_file(
     Raises `InputRejected` (empty, not an image or video, damaged, too large, too long, or analysed for longer than
     `time_limit_seconds`) with a reason.
     """
-    with path.open("rb") as stream:
-        head = stream.read(16)
-    if is_probably_image(head) or not head:
-        return _analyse_photo(path, engine, matcher)
-    if is_probably_video(head):
+    sniffed = media_types.sniff_file(path)
+    if sniffed is not None and sniffed.is_video:
         limit = TimeLimit(time_limit_seconds) if time_limit_seconds is not None else None
         return _analyse_video(path, engine, matcher, sampling, limit)
+    if (sniffed is not None and sniffed.is_image) or path.stat().st_size == 0:
+        return _analyse_photo(path, engine, matcher)  # an empty file is refused there, as `empty_file`
     raise InputRejected(
         "unsupported_media",
-        f"the file is neither a photo (JPEG, PNG, WebP, GIF, BMP, TIFF) nor a video ({ALLOWED_CONTAINERS})",
+        f"the file is neither a photo ({', '.join(media_types.IMAGE_FORMATS)}) "
+        f"nor a video ({', '.join(media_types.VIDEO_FORMATS)})",
     )
 
 

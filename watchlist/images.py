@@ -9,8 +9,11 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from core.errors import InputRejected
+from core.media_types import IMAGE_FORMATS, sniff
 
-ALLOWED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+ALLOWED_IMAGE_FORMATS = frozenset(name.upper() for name in IMAGE_FORMATS)
+"""Pillow's names of the formats `core.media_types` recognises; Pillow opens no other."""
+_FORMATS_TEXT = ", ".join(IMAGE_FORMATS)
 _ALPHA_BACKGROUND = (255, 255, 255)
 
 
@@ -46,7 +49,7 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageRejected("image_too_large", f"the image has too many pixels: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(
-            "not_an_image", "the file is not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF)"
+            "not_an_image", f"the file is not an image in a supported format ({_FORMATS_TEXT})"
         ) from exc
     width, height = image.size
     if width * height > max_pixels:
@@ -75,16 +78,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def is_probably_image(data: bytes) -> bool:
-    """True when the bytes start like an image format we open (a cheap check before choosing image or video)."""
-    head = data[:16]
-    return (
-        head.startswith(b"\xff\xd8\xff")
-        or head.startswith(b"\x89PNG\r\n\x1a\n")
-        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-        or head[:6] in (b"GIF87a", b"GIF89a")
-        or head[:2] == b"BM"
-        or head[:4] in (b"II*\x00", b"MM\x00*")
-    )
+    """True when the bytes start like an image format we open (`core.media_types`, the rule every caller shares)."""
+    sniffed = sniff(data)
+    return sniffed is not None and sniffed.is_image
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int = 85) -> bytes:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.schemas import RequestBody
+from core.telegram import channel_username
 
 _NAME = Field(min_length=1, max_length=200)
 
@@ -19,14 +20,6 @@ def _clean_list(values: list[str]) -> list[str]:
         if stripped:
             seen.setdefault(stripped, None)
     return list(seen)
-
-
-def _channel_username(value: str) -> str:
-    name = value.strip().removeprefix("https://").removeprefix("http://").removeprefix("t.me/")
-    name = name.removeprefix("s/").lstrip("@").strip("/")
-    if not name.replace("_", "").isalnum() or not 4 <= len(name) <= 32:
-        raise ValueError(f"{value!r} is not a Telegram channel username or t.me link")
-    return name.lower()
 
 
 class PersonBase(RequestBody):
@@ -43,14 +36,17 @@ class PersonBase(RequestBody):
     def _dedupe(cls, values: list[str]) -> list[str]:
         return _clean_list(values)
 
+
+class PersonCreate(PersonBase):
+    """What a new person is given. Official channels are checked here, not in `PersonBase`, so that reading a
+    person stored under an older, looser username rule never fails."""
+
+    display_name: str = _NAME
+
     @field_validator("official_channels")
     @classmethod
     def _channels(cls, values: list[str]) -> list[str]:
-        return _clean_list([_channel_username(value) for value in values])
-
-
-class PersonCreate(PersonBase):
-    display_name: str = _NAME
+        return _clean_list([channel_username(value) for value in values])
 
     @field_validator("display_name")
     @classmethod
@@ -79,7 +75,7 @@ class PersonUpdate(RequestBody):
     @field_validator("official_channels")
     @classmethod
     def _channels(cls, values: list[str] | None) -> list[str] | None:
-        return None if values is None else _clean_list([_channel_username(value) for value in values])
+        return None if values is None else _clean_list([channel_username(value) for value in values])
 
 
 class PersonRead(PersonBase):

@@ -40,3 +40,14 @@ def test_watch_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert bad_kind.returncode == 2 and "kind" in bad_kind.stderr
     assert run(tmp_path, "watch", "run", "00000000-0000-0000-0000-000000000000").returncode == 1
     assert run(tmp_path, "alerts", "list", "--status", "maybe").returncode == 2
+
+
+def test_watch_add_refuses_a_setting_the_kind_does_not_have(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+
+    refused = run(tmp_path, "watch", "add", "folder", str(inbox), "--channel", "press_office")
+
+    assert refused.returncode == 2
+    assert "unknown setting 'channel' for a folder source" in refused.stderr
+    assert str(inbox) not in run(tmp_path, "watch", "list").stdout

@@ -1,3 +1,4 @@
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -5,9 +6,19 @@ import httpx
 
 from app.main import create_app
 from app.runtime import Runtime
-from tests.factories import api_key, audio_only_file, bearer, clip_in_container, truncated_jpeg
+from tests.factories import (
+    MEDIA_SAMPLES,
+    api_key,
+    audio_only_file,
+    bearer,
+    clip_in_container,
+    media_sample,
+    truncated_jpeg,
+)
 from tests.support import fixture_bytes, running_server
 from tests.watchlist.test_routes import create, upload_face
+from watchers.sources.base import SourceContext
+from watchers.sources.folder import FolderConfig, FolderSource
 
 
 def scan(api: httpx.Client, data: bytes, name: str) -> httpx.Response:
@@ -84,3 +95,28 @@ def test_upload_over_the_size_cap_is_413(api: httpx.Client, runtime) -> None:
     assert response.status_code == 413
     assert response.json()["code"] == "upload_too_large"
     assert not any((runtime.settings.data_dir / "tmp").iterdir())
+
+
+def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_path: Path) -> None:
+    """The same bytes are the same media to both (BMP and TIFF used to be scanned but ignored by a folder watch)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    samples = {name: media_sample(name, tmp_path) for name in MEDIA_SAMPLES}
+    samples["heic"] = bytes.fromhex("00000018") + b"ftypheic" + bytes(12)
+    samples["text"] = b"not a photo, not a video" * 10
+    for name, data in samples.items():
+        (inbox / f"{name}.bin").write_bytes(data)
+    source = FolderSource(
+        FolderConfig(path=str(inbox), settle_seconds=0), SourceContext(), clock=lambda: time.time() + 60
+    )
+
+    watched = {post.media[0].locator.removesuffix(".bin"): post.media[0] for post in source.fetch(None, 100)}
+    scanned = {name: scan(api, data, "upload.jpg") for name, data in samples.items()}
+
+    assert set(watched) == set(MEDIA_SAMPLES)
+    for name, (kind, mime_type) in MEDIA_SAMPLES.items():
+        assert scanned[name].status_code == 200, (name, scanned[name].text)
+        assert scanned[name].json()["kind"] == kind == watched[name].kind, name
+        assert watched[name].mime_type == mime_type, name
+    for name in ("heic", "text"):
+        assert scanned[name].status_code == 422 and scanned[name].json()["code"] == "unsupported_media", name

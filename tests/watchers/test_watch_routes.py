@@ -42,3 +42,18 @@ def test_invalid_watches_are_refused_with_a_reason(operator_api: httpx.Client) -
     assert too_fast.status_code == 422 and too_fast.json()["code"] == "interval_too_short"
     assert operator_api.get("/v1/watches").json() == []
     assert operator_api.post(f"/v1/watches/{uuid.uuid4()}/run").status_code == 404
+
+
+def test_a_typo_in_a_source_key_is_refused_for_every_kind(operator_api: httpx.Client, tmp_path) -> None:
+    typos = {
+        "telegram": {"channel": "press_office", "chanel": "press_office"},
+        "tme_preview": {"channel": "press_office", "chanel": "press_office"},
+        "telegram_export": {"path": str(tmp_path), "chanel": "press_office"},
+        "folder": {"path": str(tmp_path), "setle_seconds": "0"},
+    }
+    for kind, source in typos.items():
+        refused = create(operator_api, kind=kind, **source)
+        assert refused.status_code == 422, (kind, refused.text)
+        [typo] = set(source) - {"channel", "path"}
+        assert f"unknown setting '{typo}' for a {kind} source" in refused.text, refused.text
+    assert operator_api.get("/v1/watches").json() == []

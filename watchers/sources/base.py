@@ -11,7 +11,9 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class MediaKind(enum.StrEnum):
@@ -89,6 +91,28 @@ class MediaTooLarge(SourceError):
         super().__init__(f"media is {size} bytes, over the {limit}-byte cap")
         self.size = size
         self.limit = limit
+
+
+class SourceConfigBase(BaseModel):
+    """The base of every source kind's config (each keyed by a literal `kind`).
+
+    An unknown key is refused, never ignored: a typo such as `setle_seconds` would otherwise leave the default in
+    force without a word. The reason names the key and the settings the kind does have."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(repr(key) for key in data if key not in cls.model_fields)
+            if unknown:
+                kind = cls.model_fields["kind"].default
+                raise ValueError(
+                    f"unknown setting {', '.join(unknown)} for a {kind} source; "
+                    f"its settings are {', '.join(cls.model_fields)}"
+                )
+        return data
 
 
 @runtime_checkable

@@ -1,9 +1,10 @@
 """A drop folder of media files: every new photo or video put into the folder is a post.
 
-Which files are media is decided by their first bytes, never by their names: JPEG, PNG, WebP and GIF are photos
-(an animated GIF is an animation); MP4/MOV (an ISO `ftyp` box), Matroska/WebM and AVI are videos. Everything else
-(text, PDF, HEIC/AVIF images, audio) is ignored. Hidden files and folders (a name starting with "."), browser
-download leftovers (`.part`, `.crdownload`, ...) and symbolic links are ignored too.
+Which files are media is decided by their first bytes, never by their names, by the same rule as a scan
+(`core.media_types`): JPEG, PNG, WebP, GIF, BMP and TIFF are photos (an animated GIF is an animation); MP4/MOV/3GP
+(an ISO `ftyp` box), Matroska/WebM and AVI are videos. Everything else (text, PDF, HEIC/AVIF images, audio) is
+ignored. Hidden files and folders (a name starting with "."), browser download leftovers (`.part`, `.crdownload`,
+...) and symbolic links are ignored too.
 
 When a file arrived
 -------------------
@@ -41,50 +42,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from PIL import Image
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from watchers.sources.base import (
-    FetchedPost,
-    MediaKind,
-    MediaRef,
-    MediaTooLarge,
-    NeedsAttention,
-    SourceContext,
-)
+from watchers.sources.base import FetchedPost, MediaRef, NeedsAttention, SourceConfigBase, SourceContext
+from watchers.sources.helpers import SniffedMedia, copy_file_capped, file_inside, parse_cursor, sniff_media
 
 logger = logging.getLogger(__name__)
 
 SLOTS_PER_MILLISECOND = 1_000_000
 _NANOSECONDS_PER_MILLISECOND = 1_000_000
-_HEADER_BYTES = 64
-_COPY_CHUNK_BYTES = 1024 * 1024
 _TEMPORARY_SUFFIXES = frozenset({".part", ".partial", ".crdownload", ".download", ".tmp"})
-# Major brands of ISO base media files that are still images or audio, not videos.
-_NOT_VIDEO_FTYP_BRANDS = frozenset(
-    {
-        b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
-        b"mif1", b"msf1", b"avif", b"avis", b"crx ", b"M4A ", b"M4B ", b"M4P ",
-    }
-)  # fmt: skip
-_QUICKTIME_LEADING_ATOMS = frozenset({b"moov", b"mdat", b"wide"})
 
 
-class FolderConfig(BaseModel):
+class FolderConfig(SourceConfigBase):
     """A watched drop folder."""
 
     kind: Literal["folder"] = "folder"
     path: str = Field(min_length=1)
     recursive: bool = True
     settle_seconds: float = Field(default=2.0, ge=0)
-
-
-@dataclass(frozen=True)
-class SniffedMedia:
-    """What a file's first bytes say it is."""
-
-    kind: MediaKind
-    mime_type: str
 
 
 @dataclass(frozen=True)
@@ -115,14 +91,14 @@ class FolderSource:
         """Yield at most `limit` media files that arrived after `cursor`, oldest first.
 
         The folder is listed when this is called, so a missing folder raises `NeedsAttention` at once."""
-        after = _cursor_position(cursor)
+        after = parse_cursor(cursor, "a drop folder position")
         numbered = _number_files(self._settled_files())
         pending = [(message_id, dropped) for message_id, dropped in numbered if after is None or message_id > after]
         return self._media_posts(pending, limit)
 
     def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
         """Copy the file to `dest`; a locator pointing outside the folder raises `NeedsAttention`."""
-        copy_capped(file_inside(self._root, media.locator), dest, max_bytes)
+        copy_file_capped(file_inside(self._root, media.locator), dest, max_bytes)
 
     def _media_posts(self, pending: list[tuple[int, _DroppedFile]], limit: int) -> Iterator[FetchedPost]:
         yielded = 0
@@ -223,103 +199,6 @@ def path_slot(relative: str) -> int:
     """A stable number in 0..999_999 for a relative path."""
     digest = hashlib.blake2b(relative.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % SLOTS_PER_MILLISECOND
-
-
-def sniff_media(path: Path) -> SniffedMedia | None:
-    """What kind of media the file is, by content; None when it is not a photo or video we analyse."""
-    try:
-        with path.open("rb") as file:
-            header = file.read(_HEADER_BYTES)
-    except OSError as error:
-        logger.warning("cannot read %s, skipping it: %s", path, error.strerror)
-        return None
-    sniffed = media_from_header(header)
-    if sniffed is not None and sniffed.mime_type == "image/gif" and _is_animated_gif(path):
-        return SniffedMedia(MediaKind.ANIMATION, "image/gif")
-    return sniffed
-
-
-def media_from_header(header: bytes) -> SniffedMedia | None:
-    """Recognise a media file by its magic bytes (the first 64 bytes are plenty)."""
-    if header.startswith(b"\xff\xd8\xff"):
-        return SniffedMedia(MediaKind.PHOTO, "image/jpeg")
-    if header.startswith(b"\x89PNG\r\n\x1a\n"):
-        return SniffedMedia(MediaKind.PHOTO, "image/png")
-    if header.startswith((b"GIF87a", b"GIF89a")):
-        return SniffedMedia(MediaKind.PHOTO, "image/gif")
-    if header.startswith(b"RIFF") and header[8:12] == b"WEBP":
-        return SniffedMedia(MediaKind.PHOTO, "image/webp")
-    if header.startswith(b"RIFF") and header[8:12] == b"AVI ":
-        return SniffedMedia(MediaKind.VIDEO, "video/x-msvideo")
-    if header.startswith(b"\x1a\x45\xdf\xa3"):
-        return SniffedMedia(MediaKind.VIDEO, "video/webm" if b"webm" in header else "video/x-matroska")
-    return _iso_media_from_header(header)
-
-
-def _iso_media_from_header(header: bytes) -> SniffedMedia | None:
-    box_type = header[4:8]
-    if box_type in _QUICKTIME_LEADING_ATOMS:
-        return SniffedMedia(MediaKind.VIDEO, "video/quicktime")
-    if box_type != b"ftyp":
-        return None
-    brand = header[8:12]
-    if brand in _NOT_VIDEO_FTYP_BRANDS:
-        return None
-    return SniffedMedia(MediaKind.VIDEO, "video/quicktime" if brand == b"qt  " else "video/mp4")
-
-
-def _is_animated_gif(path: Path) -> bool:
-    try:
-        with Image.open(path) as image:
-            return bool(getattr(image, "is_animated", False))
-    except (OSError, SyntaxError, ValueError) as error:
-        logger.warning("cannot read GIF %s, treating it as a still image: %s", path, error)
-        return False
-
-
-def file_inside(root: Path, locator: str) -> Path:
-    """The file `locator` (a path relative to `root`) names; `NeedsAttention` if it resolves outside `root`.
-
-    Locators are stored with posts, so one pointing elsewhere (`../`, an absolute path, a symbolic link out of
-    the folder) means a tampered database or folder: a person has to look at it."""
-    resolved_root = root.resolve()
-    candidate = (resolved_root / locator).resolve()
-    if not candidate.is_relative_to(resolved_root):
-        raise NeedsAttention(f"media locator {locator!r} points outside {resolved_root}")
-    return candidate
-
-
-def copy_capped(path: Path, dest: BinaryIO, max_bytes: int) -> None:
-    """Copy a local file to `dest`; `MediaTooLarge` before writing anything when it is over `max_bytes`.
-
-    A file that grows while it is copied stops the copy as soon as it passes the cap."""
-    try:
-        source = path.open("rb")
-    except OSError as error:
-        raise NeedsAttention(f"cannot read media file {path}: {error.strerror}") from error
-    with source:
-        size = os.fstat(source.fileno()).st_size
-        if size > max_bytes:
-            raise MediaTooLarge(size, max_bytes)
-        _copy_chunks(source, dest, max_bytes)
-
-
-def _copy_chunks(source: BinaryIO, dest: BinaryIO, max_bytes: int) -> None:
-    copied = 0
-    while chunk := source.read(_COPY_CHUNK_BYTES):
-        copied += len(chunk)
-        if copied > max_bytes:
-            raise MediaTooLarge(copied, max_bytes)
-        dest.write(chunk)
-
-
-def _cursor_position(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(cursor)
-    except ValueError as error:
-        raise NeedsAttention(f"cursor {cursor!r} is not a drop folder position") from error
 
 
 def _is_hidden(name: str) -> bool:

@@ -19,26 +19,27 @@ Telethon's coroutines on its own event-loop thread; this module's public methods
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, BinaryIO, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 from telethon import errors
 from telethon.tl import types
 from telethon.tl.custom.message import Message
 
+from core.telegram import channel_username
 from watchers.sources.base import (
     FetchedPost,
     MediaKind,
     MediaRef,
-    MediaTooLarge,
     NeedsAttention,
     RetryLater,
+    SourceConfigBase,
     SourceContext,
     SourceError,
 )
+from watchers.sources.helpers import CappedWriter, parse_cursor, refuse_declared_size
 from watchers.telegram_client import TelegramGateway
 
 T = TypeVar("T")
@@ -56,31 +57,9 @@ NO_ACCOUNT_REASON = (
     "IMPWATCH_TELEGRAM_SESSION (impwatch telegram login)"
 )
 
-_USERNAME = r"[A-Za-z][A-Za-z0-9_]{3,31}"
-_TELEGRAM_HOST = r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/"
-_PLAIN_NAME = re.compile(rf"^@?(?P<name>{_USERNAME})$")
-_CHANNEL_LINK = re.compile(rf"^{_TELEGRAM_HOST}(?:s/)?(?P<name>{_USERNAME})(?:/\d+)?/?(?:[?#].*)?$", re.IGNORECASE)
-_INVITE_LINK = re.compile(rf"^{_TELEGRAM_HOST}(?:\+|joinchat/)", re.IGNORECASE)
 
-
-def normalise_channel(value: str) -> str:
-    """A channel's username, lower-case, without "@": from "durov", "@Durov", "https://t.me/durov" or
-    "t.me/s/durov/123". Raises ValueError, saying what is accepted, for anything else."""
-    text = value.strip()
-    if _INVITE_LINK.match(text):
-        raise ValueError(f"{value!r} is an invite link: only public channels can be watched, by their username (@name)")
-    match = _PLAIN_NAME.match(text) or _CHANNEL_LINK.match(text)
-    if match is None or match["name"].endswith("_"):
-        raise ValueError(
-            f"{value!r} is not a Telegram channel: give its username (durov), @durov or https://t.me/durov"
-        )
-    return match["name"].lower()
-
-
-class TelegramConfig(BaseModel):
+class TelegramConfig(SourceConfigBase):
     """A public Telegram channel (or public supergroup), read with the installation's Telegram account."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["telegram"] = "telegram"
     channel: str
@@ -88,7 +67,7 @@ class TelegramConfig(BaseModel):
     @field_validator("channel")
     @classmethod
     def _normalise_channel(cls, value: str) -> str:
-        return normalise_channel(value)
+        return channel_username(value)
 
 
 class TelegramSource:
@@ -110,7 +89,7 @@ class TelegramSource:
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
         """Yield at most `limit` whole posts after `cursor`, oldest first (no cursor: the latest posts)."""
-        after_id = _parse_cursor(cursor)
+        after_id = parse_cursor(cursor, "a Telegram message id")
         if limit <= 0:
             return
         gateway = self._require_gateway()
@@ -131,18 +110,13 @@ class TelegramSource:
         message = self._call(gateway, lambda client: client.get_messages(peer, ids=message_id))
         if message is None or media_kind(message) is None:
             raise NeedsAttention(f"Telegram message {media.locator} was deleted or no longer has media")
-        declared_size = message.file.size
-        if declared_size is not None and declared_size > max_bytes:
-            raise MediaTooLarge(declared_size, max_bytes)
-        writer = _CappedWriter(dest, max_bytes)
-        try:
-            result = self._call(
-                gateway,
-                lambda client: client.download_media(message, file=writer),
-                can_repeat=lambda: writer.written == 0,
-            )
-        except _OverCap as exc:
-            raise MediaTooLarge(exc.size, max_bytes) from None
+        refuse_declared_size(message.file.size, max_bytes)
+        writer = CappedWriter(dest, max_bytes)
+        result = self._call(
+            gateway,
+            lambda client: client.download_media(message, file=writer),
+            can_repeat=lambda: writer.written == 0,
+        )
         if result is None:
             raise NeedsAttention(f"Telegram message {media.locator} has no downloadable media")
 
@@ -262,7 +236,7 @@ def parse_locator(locator: str) -> tuple[str, int]:
     channel, _, raw_id = locator.rpartition("/")
     try:
         message_id = int(raw_id)
-        channel = normalise_channel(channel)
+        channel = channel_username(channel)
     except ValueError:
         raise ValueError(f"{locator!r} is not a Telegram media locator (<channel>/<message id>)") from None
     if message_id <= 0:
@@ -284,18 +258,6 @@ def describe_forward(message: Message) -> str | None:
     if header.from_id is not None:
         return _describe_peer(header.from_id)
     return "a hidden sender"
-
-
-def _parse_cursor(cursor: str | None) -> int | None:
-    if cursor is None or cursor == "":
-        return None
-    try:
-        after_id = int(cursor)
-    except ValueError:
-        raise NeedsAttention(f"stored cursor {cursor!r} is not a Telegram message id") from None
-    if after_id < 0:
-        raise NeedsAttention(f"stored cursor {cursor!r} is not a Telegram message id")
-    return after_id
 
 
 async def _albums_after(client: Any, peer: types.InputPeerChannel, after_id: int, limit: int) -> list[list[Message]]:
@@ -375,28 +337,3 @@ def _describe_peer(peer: Any) -> str:
     if isinstance(peer, types.PeerChat):
         return f"chat id {peer.chat_id}"
     return "an unknown sender"
-
-
-class _OverCap(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(f"{size} bytes")
-        self.size = size
-
-
-class _CappedWriter:
-    """The file object handed to Telethon: passes chunks to `dest` until `max_bytes`, then stops the download."""
-
-    def __init__(self, dest: BinaryIO, max_bytes: int) -> None:
-        self._dest = dest
-        self._max_bytes = max_bytes
-        self.written = 0
-
-    def write(self, chunk: bytes) -> int:
-        if self.written + len(chunk) > self._max_bytes:
-            raise _OverCap(self.written + len(chunk))
-        self._dest.write(chunk)
-        self.written += len(chunk)
-        return len(chunk)
-
-    def flush(self) -> None:
-        self._dest.flush()

@@ -21,8 +21,9 @@ Choices:
 - Each non-service message is one post, with its message id as the cursor. An album is not regrouped: the export
   has no `grouped_id`, only one message per album item, and guessing from equal timestamps would merge unrelated
   messages sent in the same second; a post per item also keeps each item's permalink exact.
-- Photos, video files, animations, round videos, images sent as files (JPEG, PNG, WebP) and videos sent as files
-  (no `media_type` but a video MIME type) are media; stickers, voice, audio and other documents are not.
+- Photos, video files, animations, round videos, images sent as files and videos sent as files (no `media_type`
+  but an image or video MIME type the scanner opens, `core.media_types`) are media; stickers, voice, audio and
+  other documents are not.
 - A media file that was not downloaded, is missing from the folder, or whose path leads outside the folder is left
   out of the post (the post itself is still yielded, its text may still matter); the last two are logged as
   warnings.
@@ -39,32 +40,30 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from watchers.sources.base import FetchedPost, MediaKind, MediaRef, NeedsAttention, SourceContext
-from watchers.sources.folder import copy_capped, file_inside
+from core.media_types import IMAGE_MIME_TYPES, VIDEO_MIME_TYPES
+from core.telegram import bare_username
+from watchers.sources.base import FetchedPost, MediaKind, MediaRef, NeedsAttention, SourceConfigBase, SourceContext
+from watchers.sources.helpers import copy_file_capped, file_inside, parse_cursor
 
 logger = logging.getLogger(__name__)
 
 RESULT_FILE_NAME = "result.json"
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _DOCUMENT_KINDS = {
     "video_file": MediaKind.VIDEO,
     "animation": MediaKind.ANIMATION,
     "video_message": MediaKind.ROUND_VIDEO,
 }
-_IMAGE_DOCUMENT_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
-_VIDEO_DOCUMENT_MIME_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})
 
 
-class TelegramExportConfig(BaseModel):
+class TelegramExportConfig(SourceConfigBase):
     """A Telegram Desktop chat export folder; `channel` is the chat's public username, for permalinks."""
 
     kind: Literal["telegram_export"] = "telegram_export"
@@ -74,16 +73,9 @@ class TelegramExportConfig(BaseModel):
     @field_validator("channel")
     @classmethod
     def _public_username(cls, value: str | None) -> str | None:
-        if value is None:
+        if value is None or not value.strip().removeprefix("@"):
             return None
-        username = value.strip().removeprefix("@")
-        if not username:
-            return None
-        if not _USERNAME.fullmatch(username):
-            raise ValueError(
-                f"{value!r} is not a public Telegram username (4 to 32 letters, digits or _, starting with a letter)"
-            )
-        return username
+        return bare_username(value)
 
 
 class _MalformedMessage(ValueError):
@@ -119,13 +111,13 @@ class TelegramExportSource:
 
         `result.json` is read when this is called (once per call), so a missing or broken export raises
         `NeedsAttention` at once."""
-        after = _cursor_position(cursor)
+        after = parse_cursor(cursor, "a Telegram message id")
         export = self._load_export()
         return self._posts(export, _messages_after(export, after), limit)
 
     def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
         """Copy the exported media file to `dest`; `MediaTooLarge` over `max_bytes`."""
-        copy_capped(file_inside(self._folder, media.locator), dest, max_bytes)
+        copy_file_capped(file_inside(self._folder, media.locator), dest, max_bytes)
 
     def _posts(self, export: _Export, pending: list[tuple[int, dict[str, Any]]], limit: int) -> Iterator[FetchedPost]:
         permalink_base = self._permalink_base(export)
@@ -274,9 +266,9 @@ def _document_kind(media_type: object, mime_type: str | None) -> MediaKind | Non
     """Our media kind of an exported document, or None for stickers, voice, audio and other files."""
     if media_type is not None:
         return _DOCUMENT_KINDS.get(media_type) if isinstance(media_type, str) else None
-    if mime_type in _IMAGE_DOCUMENT_MIME_TYPES:
+    if mime_type in IMAGE_MIME_TYPES:
         return MediaKind.IMAGE_DOCUMENT
-    if mime_type in _VIDEO_DOCUMENT_MIME_TYPES:
+    if mime_type in VIDEO_MIME_TYPES:
         return MediaKind.VIDEO
     return None
 
@@ -322,12 +314,3 @@ def _not_a_chat_export_reason(result_json: Path, data: object) -> str:
             "in the chat's menu instead"
         )
     return f"{result_json} has no 'messages' list; is it a Telegram Desktop chat export?"
-
-
-def _cursor_position(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(cursor)
-    except ValueError as error:
-        raise NeedsAttention(f"cursor {cursor!r} is not a Telegram message id") from error

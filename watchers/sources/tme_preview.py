@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,52 +24,37 @@ from typing import BinaryIO, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from core.telegram import username_as_written
 from watchers.sources.base import (
     FetchedPost,
     MediaKind,
     MediaRef,
-    MediaTooLarge,
     NeedsAttention,
     RetryLater,
+    SourceConfigBase,
     SourceContext,
 )
+from watchers.sources.helpers import copy_capped, parse_cursor, refuse_declared_size
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SECONDS = 60.0
 PUBLIC_TME = "https://t.me"
 
-_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
-_CHANNEL_REFERENCE = re.compile(
-    r"""^(?:@|(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?)?
-        (?P<name>[^/?#@]+)/?(?:[?#].*)?$""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _BACKGROUND_URL = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(?P<url>.+?)\1\s*\)""", re.IGNORECASE)
 _MEDIA_SELECTOR = (
     "a.tgme_widget_message_photo_wrap, video.tgme_widget_message_video, video.tgme_widget_message_roundvideo"
 )
 
 
-def normalise_channel(reference: str) -> str:
-    """The channel username in `@name`, `name`, `t.me/name` or `https://t.me/s/name`; ValueError otherwise."""
-    match = _CHANNEL_REFERENCE.match(reference.strip())
-    name = match.group("name") if match else ""
-    if not _USERNAME.fullmatch(name):
-        raise ValueError(
-            f"{reference!r} is not a public channel username: expected 5-32 letters, digits or underscores, "
-            "as @name, t.me/name or https://t.me/s/name"
-        )
-    return name
+class TmePreviewConfig(SourceConfigBase):
+    """A public channel watched through its web preview; `channel` is its username as written (validated by
+    `core.telegram`; the case is kept as the operator wrote it)."""
 
-
-class TmePreviewConfig(BaseModel):
-    """A public channel watched through its web preview; `channel` is its username, normalised."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     kind: Literal["tme_preview"] = "tme_preview"
     channel: str
@@ -79,7 +64,7 @@ class TmePreviewConfig(BaseModel):
     def _normalise_channel(cls, value: object) -> str:
         if not isinstance(value, str):
             raise ValueError("channel must be a string such as @name or https://t.me/s/name")
-        return normalise_channel(value)
+        return username_as_written(value)
 
 
 @dataclass(frozen=True)
@@ -269,7 +254,7 @@ class TmePreviewSource:
         self._user_agent = context.user_agent
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
-        after = _cursor_id(cursor)
+        after = parse_cursor(cursor, "a t.me message id")
         if limit <= 0:
             return
         yield from self._posts_after(after)[:limit]
@@ -283,8 +268,8 @@ class TmePreviewSource:
         try:
             with self._client(follow_redirects=True) as client, client.stream("GET", url) as response:
                 _raise_for_media_status(response, url)
-                _refuse_declared_size(response, max_bytes)
-                _copy_capped(response.iter_bytes(), dest, max_bytes)
+                refuse_declared_size(_declared_size(response), max_bytes)
+                copy_capped(response.iter_bytes(), dest, max_bytes)
         except httpx.TransportError as error:
             raise _network_retry(url, error) from error
 
@@ -334,14 +319,6 @@ class TmePreviewSource:
         )
 
 
-def _cursor_id(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not _is_number(cursor.strip()):
-        raise NeedsAttention(f"cursor {cursor!r} is not a t.me message id")
-    return int(cursor)
-
-
 def _raise_for_passing_failure(response: httpx.Response) -> None:
     if response.status_code == 429:
         raise RetryLater(_retry_after_seconds(response), f"t.me is rate limiting (HTTP 429) {response.url}")
@@ -372,19 +349,9 @@ def _network_retry(url: str, error: httpx.TransportError) -> RetryLater:
     return RetryLater(DEFAULT_RETRY_SECONDS, f"request to {url} {what}")
 
 
-def _refuse_declared_size(response: httpx.Response, max_bytes: int) -> None:
+def _declared_size(response: httpx.Response) -> int | None:
     declared = response.headers.get("Content-Length", "")
-    if _is_number(declared) and int(declared) > max_bytes:
-        raise MediaTooLarge(int(declared), max_bytes)
-
-
-def _copy_capped(chunks: Iterable[bytes], dest: BinaryIO, max_bytes: int) -> None:
-    written = 0
-    for chunk in chunks:
-        written += len(chunk)
-        if written > max_bytes:
-            raise MediaTooLarge(written, max_bytes)
-        dest.write(chunk)
+    return int(declared) if _is_number(declared) else None
 
 
 Config = TmePreviewConfig

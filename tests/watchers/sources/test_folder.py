@@ -117,15 +117,18 @@ def test_the_source_meets_the_protocol(drop_folder: Path, clock: Clock) -> None:
         (lambda tmp: image_bytes("JPEG"), MediaKind.PHOTO, "image/jpeg"),
         (lambda tmp: image_bytes("PNG"), MediaKind.PHOTO, "image/png"),
         (lambda tmp: image_bytes("WEBP"), MediaKind.PHOTO, "image/webp"),
+        (lambda tmp: image_bytes("BMP"), MediaKind.PHOTO, "image/bmp"),
+        (lambda tmp: image_bytes("TIFF"), MediaKind.PHOTO, "image/tiff"),
         (lambda tmp: gif_bytes(frames=1), MediaKind.PHOTO, "image/gif"),
         (lambda tmp: gif_bytes(frames=3), MediaKind.ANIMATION, "image/gif"),
         (lambda tmp: fixture("short_hamilton_clip.mp4").read_bytes(), MediaKind.VIDEO, "video/mp4"),
         (lambda tmp: video_bytes(tmp, "mov", "mpeg4"), MediaKind.VIDEO, "video/quicktime"),
+        (lambda tmp: video_bytes(tmp, "3gp", "mpeg4"), MediaKind.VIDEO, "video/3gpp"),
         (lambda tmp: video_bytes(tmp, "webm", "libvpx"), MediaKind.VIDEO, "video/webm"),
         (lambda tmp: video_bytes(tmp, "matroska", "mpeg4"), MediaKind.VIDEO, "video/x-matroska"),
         (lambda tmp: video_bytes(tmp, "avi", "mpeg4"), MediaKind.VIDEO, "video/x-msvideo"),
     ],
-    ids=["jpeg", "png", "webp", "gif", "animated-gif", "mp4", "mov", "webm", "mkv", "avi"],
+    ids=["jpeg", "png", "webp", "bmp", "tiff", "gif", "animated-gif", "mp4", "mov", "3gp", "webm", "mkv", "avi"],
 )
 def test_media_kind_is_decided_by_content_not_by_name(
     tmp_path: Path, drop_folder: Path, clock: Clock, make_content, kind: MediaKind, mime_type: str

@@ -1,0 +1,130 @@
+"""What every source shares: reading a stored cursor, copying media under a size cap, local files under a root,
+and telling media files apart by content (the bytes rule is `core.media_types`; this adds the source's kinds)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image
+
+from core import media_types
+from watchers.sources.base import MediaKind, MediaTooLarge, NeedsAttention
+
+logger = logging.getLogger(__name__)
+
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+def parse_cursor(cursor: str | None, what: str) -> int | None:
+    """A stored cursor as the non-negative integer position it holds; None (or "") means the start.
+
+    Anything else means a tampered or foreign database row, which no retry fixes: `NeedsAttention`, saying the
+    cursor is not `what` ("a Telegram message id", say)."""
+    if cursor is None or cursor == "":
+        return None
+    text = cursor.strip()
+    if not (text.isascii() and text.isdecimal()):
+        raise NeedsAttention(f"cursor {cursor!r} is not {what}")
+    return int(text)
+
+
+def refuse_declared_size(size: int | None, max_bytes: int) -> None:
+    """`MediaTooLarge` before any byte is read when the size the source declares is over the cap."""
+    if size is not None and size > max_bytes:
+        raise MediaTooLarge(size, max_bytes)
+
+
+class CappedWriter:
+    """A file object that passes writes on to `dest` until `max_bytes`, then raises `MediaTooLarge` without
+    writing the chunk that crosses the cap. Handed to libraries that write downloads themselves (Telethon)."""
+
+    def __init__(self, dest: BinaryIO, max_bytes: int) -> None:
+        self._dest = dest
+        self._max_bytes = max_bytes
+        self.written = 0
+
+    def write(self, chunk: bytes) -> int:
+        if self.written + len(chunk) > self._max_bytes:
+            raise MediaTooLarge(self.written + len(chunk), self._max_bytes)
+        self._dest.write(chunk)
+        self.written += len(chunk)
+        return len(chunk)
+
+    def flush(self) -> None:
+        self._dest.flush()
+
+
+def copy_capped(chunks: Iterable[bytes], dest: BinaryIO, max_bytes: int) -> int:
+    """Write `chunks` to `dest`, raising `MediaTooLarge` as soon as they pass `max_bytes`; the bytes written."""
+    writer = CappedWriter(dest, max_bytes)
+    for chunk in chunks:
+        writer.write(chunk)
+    return writer.written
+
+
+def read_chunks(source: BinaryIO, size: int = COPY_CHUNK_BYTES) -> Iterator[bytes]:
+    while chunk := source.read(size):
+        yield chunk
+
+
+def copy_file_capped(path: Path, dest: BinaryIO, max_bytes: int) -> None:
+    """Copy a local file to `dest`; `MediaTooLarge` before writing anything when it is over `max_bytes`, and as
+    soon as a file that grows while it is copied passes it. An unreadable file raises `NeedsAttention`."""
+    try:
+        source = path.open("rb")
+    except OSError as error:
+        raise NeedsAttention(f"cannot read media file {path}: {error.strerror}") from error
+    with source:
+        refuse_declared_size(os.fstat(source.fileno()).st_size, max_bytes)
+        copy_capped(read_chunks(source), dest, max_bytes)
+
+
+def file_inside(root: Path, locator: str) -> Path:
+    """The file `locator` (a path relative to `root`) names; `NeedsAttention` if it resolves outside `root`.
+
+    Locators are stored with posts, so one pointing elsewhere (`../`, an absolute path, a symbolic link out of
+    the folder) means a tampered database or folder: a person has to look at it."""
+    resolved_root = root.resolve()
+    candidate = (resolved_root / locator).resolve()
+    if not candidate.is_relative_to(resolved_root):
+        raise NeedsAttention(f"media locator {locator!r} points outside {resolved_root}")
+    return candidate
+
+
+@dataclass(frozen=True)
+class SniffedMedia:
+    """What a file's content says it is, as a source's media kind."""
+
+    kind: MediaKind
+    mime_type: str
+
+
+def sniff_media(path: Path) -> SniffedMedia | None:
+    """A local file's media kind by content: images are photos (an animated GIF is an animation), videos are
+    videos; None when it is neither, or cannot be read (logged)."""
+    try:
+        sniffed = media_types.sniff_file(path)
+    except OSError as error:
+        logger.warning("cannot read %s, skipping it: %s", path, error.strerror)
+        return None
+    if sniffed is None:
+        return None
+    if sniffed.is_video:
+        return SniffedMedia(MediaKind.VIDEO, sniffed.mime_type)
+    if sniffed.mime_type == "image/gif" and _is_animated_gif(path):
+        return SniffedMedia(MediaKind.ANIMATION, sniffed.mime_type)
+    return SniffedMedia(MediaKind.PHOTO, sniffed.mime_type)
+
+
+def _is_animated_gif(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (OSError, SyntaxError, ValueError) as error:
+        logger.warning("cannot read GIF %s, treating it as a still image: %s", path, error)
+        return False
