@@ -13,13 +13,13 @@ from sqlmodel import Session
 
 from app import service as alert_service
 from app.console import command_runtime, err, out
-from app.jobs import build_watch_runner
+from app.scheduling import build_watch_runner
 from app.schemas import AlertFilter
 from app.settings import Settings
 from core.errors import AppError, NotFound
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
-from watchers.service import person_names
+from watchlist.service import person_names
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")

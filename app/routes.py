@@ -26,8 +26,8 @@ from app.schemas import (
 from core.errors import NotFound
 from core.http import REFUSALS, ScopeDep, SessionDep
 from core.schemas import UtcInstant
-from watchers.service import person_names
 from watchlist.schemas import FaceBox
+from watchlist.service import person_names
 
 router = APIRouter(tags=["health"])
 

@@ -64,6 +64,14 @@ def find_person_by_name(session: Session, display_name: str) -> Person | None:
     return session.exec(select(Person).where(Person.display_name == display_name)).first()
 
 
+def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The display names of these people, by id (people not found are left out)."""
+    if not person_ids:
+        return {}
+    rows = session.exec(select(Person.id, Person.display_name).where(Person.id.in_(person_ids)))  # type: ignore[attr-defined]
+    return dict(rows.all())
+
+
 def update_person(session: Session, person: Person, data: PersonUpdate) -> Person:
     for field, value in data.model_dump(exclude_unset=True).items():
         if field in {"display_name", "aliases", "official_channels", "phone_numbers", "active"} and value is None:

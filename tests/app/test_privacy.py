@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
 from app.auth.models import AuditEvent, Invitation
-from app.jobs import build_retention_job, build_watch_runner
+from app.jobs import build_retention_job
 from app.models import Alert
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from core.clock import utcnow
 from tests.factories import bearer, enrol_person, faceless_photo
 from tests.support import fixture_bytes

@@ -1,3 +1,6 @@
+"""The scans and watches API (`watchers.routes`) over a real socket."""
+
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,3 +87,42 @@ def test_upload_over_the_size_cap_is_413(api: httpx.Client, runtime) -> None:
     assert response.status_code == 413
     assert response.json()["code"] == "upload_too_large"
     assert not any((runtime.settings.data_dir / "tmp").iterdir())
+
+
+def create_watch(operator_api: httpx.Client, **source: str) -> httpx.Response:
+    return operator_api.post("/v1/watches", json={"source": source, "interval_seconds": 60})
+
+
+def test_watch_lifecycle(operator_api: httpx.Client, tmp_path) -> None:
+    created = create_watch(operator_api, kind="tme_preview", channel="https://t.me/s/Some_Channel")
+    assert created.status_code == 201, created.text
+    watch = created.json()
+    assert (watch["kind"], watch["target"], watch["state"], watch["cursor"]) == (
+        "tme_preview",
+        "Some_Channel",
+        "ok",
+        None,
+    )
+    assert create_watch(operator_api, kind="tme_preview", channel="@Some_Channel").status_code == 409
+    assert create_watch(operator_api, kind="folder", path=str(tmp_path)).status_code == 201
+    assert len(operator_api.get("/v1/watches").json()) == 2
+
+    paused = operator_api.patch(f"/v1/watches/{watch['id']}", json={"enabled": False})
+    assert paused.json()["enabled"] is False
+    run = operator_api.post(f"/v1/watches/{watch['id']}/run")
+    assert run.status_code == 202 and run.json()["run_requested"] is True
+    assert operator_api.delete(f"/v1/watches/{watch['id']}").status_code == 204
+    assert operator_api.get(f"/v1/watches/{watch['id']}").status_code == 404
+
+
+def test_invalid_watches_are_refused_with_a_reason(operator_api: httpx.Client) -> None:
+    unknown_kind = create_watch(operator_api, kind="rss", channel="x")
+    assert unknown_kind.status_code == 422
+    bad_channel = create_watch(operator_api, kind="tme_preview", channel="t.me/+invite")
+    assert bad_channel.status_code == 422 and "channel" in bad_channel.text
+    too_fast = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "folder", "path": "/tmp"}, "interval_seconds": 1}
+    )
+    assert too_fast.status_code == 422 and too_fast.json()["code"] == "interval_too_short"
+    assert operator_api.get("/v1/watches").json() == []
+    assert operator_api.post(f"/v1/watches/{uuid.uuid4()}/run").status_code == 404

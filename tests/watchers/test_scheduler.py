@@ -13,8 +13,8 @@ from sqlmodel import Session
 from app.runtime import Runtime
 from tests.support import wait_for
 from watchers import service
-from watchers.jobs import WatchScheduler
 from watchers.models import Watch
+from watchers.scheduler import WatchScheduler
 from watchers.schemas import WatchCreate, WatchUpdate
 
 

@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import Session, select
 
 from app import service as alert_service
-from app.jobs import build_watch_runner
 from app.models import Alert
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from app.schemas import AlertUpdate
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
