@@ -20,13 +20,13 @@ from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import command_runtime, err, out
-from app.jobs import scheduled_work
 from app.runtime import Runtime
+from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
 from core.errors import AppError, InputRejected
 from core.scope import Scope
-from watchers import service as scan_service
+from watchers import analysis as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
 from watchlist.models import Person

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.alerts import service as alert_service
 from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
-from app.jobs import build_watch_runner
+from app.scheduling import build_watch_runner
 from app.settings import Settings
 from core.errors import AppError, NotFound
 from watchers import service as watch_service

@@ -12,7 +12,7 @@ from app.auth.models import Organization
 from app.runtime import Runtime
 from core.errors import NotFound
 from core.scope import Scope
-from watchers import service as scan_service
+from watchers import analysis as scan_service
 from watchers.schemas import ScanResult
 from watchlist import service as watchlist_service
 from watchlist.models import Person

@@ -1,79 +1,24 @@
-"""Scheduled work of the service: the watch runner wired to alerts and webhooks, the webhook dispatcher, and the
-scheduler that drives them."""
+"""The scheduled work of the service itself: the retention of face crops of closed alerts.
+
+Registered beside the watches and the webhook dispatcher by `app.scheduling`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 
-import httpx
 from sqlmodel import Session
 
 from app import privacy
-from app.alerts import service
 from app.auth.service import audit
 from app.runtime import Runtime
-from app.webhooks import service as webhook_service
-from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
 from core.clock import utcnow
 from core.scope import INSTALLATION
-from watchers.jobs import WatchRunner, WatchScheduler
 
 log = logging.getLogger(__name__)
 RETENTION_JOB_ID = "retention"
-
-
-def build_watch_runner(runtime: Runtime) -> WatchRunner:
-    settings = runtime.settings
-    return WatchRunner(
-        db_engine=runtime.db_engine,
-        workers=runtime.workers,
-        matchers=runtime.matchers,
-        media_store=runtime.media_store,
-        source_context=runtime.source_context(),
-        on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
-        batch_limit=settings.watch_batch_limit,
-        media_max_attempts=settings.media_max_attempts,
-        on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
-    )
-
-
-def build_scheduler(runtime: Runtime) -> WatchScheduler:
-    settings = runtime.settings
-    runner = build_watch_runner(runtime)
-    return WatchScheduler(
-        runtime.db_engine,
-        runner.run,
-        sync_seconds=settings.scheduler_sync_seconds,
-        jitter_seconds=settings.scheduler_jitter_seconds,
-        threads=settings.scheduler_threads,
-    )
-
-
-def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
-    """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment); the caller
-    closes it. A run stops draining a backlog before the next tick is due, so the scheduler never has to skip one
-    (which it logs as a warning); the next run goes on with the backlog."""
-    settings = runtime.settings
-    return WebhookDispatcher(
-        db_engine=runtime.db_engine,
-        client=httpx.Client(follow_redirects=False, trust_env=False),
-        retry_schedule=list(settings.webhook_retry_schedule_seconds),
-        timeout_seconds=settings.webhook_timeout_seconds,
-        batch_size=settings.webhook_batch_size,
-        drain_seconds=0.8 * settings.webhook_dispatch_seconds,
-        url_policy=runtime.webhook_url_policy,
-    )
-
-
-def register_webhook_dispatcher(scheduler: WatchScheduler, runtime: Runtime) -> WebhookDispatcher:
-    """Send due webhook deliveries every `webhook_dispatch_seconds`, beside the watches."""
-    dispatcher = build_webhook_dispatcher(runtime)
-    scheduler.add_periodic(DISPATCH_JOB_ID, dispatcher.run, runtime.settings.webhook_dispatch_seconds)
-    return dispatcher
 
 
 def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> Callable[[], int]:
@@ -94,22 +39,3 @@ def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow
             return 0
 
     return apply_retention
-
-
-def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
-    scheduler.add_periodic(RETENTION_JOB_ID, build_retention_job(runtime), runtime.settings.retention_check_seconds)
-
-
-@contextmanager
-def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
-    """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
-    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`."""
-    scheduler = build_scheduler(runtime)
-    dispatcher = register_webhook_dispatcher(scheduler, runtime)
-    register_retention(scheduler, runtime)
-    scheduler.start()
-    try:
-        yield scheduler
-    finally:
-        scheduler.shutdown()
-        dispatcher.close()

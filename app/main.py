@@ -13,8 +13,8 @@ from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import authorize
-from app.jobs import scheduled_work
 from app.runtime import Runtime
+from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks import routes as webhook_routes
 from core.errors import AppError

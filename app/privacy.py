@@ -18,8 +18,8 @@ from app.auth.models import ApiKey
 from app.auth.service import audit
 from app.webhooks.models import WebhookEvent
 from core.scope import Scope
+from watchers.media_store import MediaStore
 from watchers.models import Detection
-from watchers.service import MediaStore
 from watchlist.models import Person
 from watchlist.service import delete_person
 

@@ -11,7 +11,7 @@ from app.auth.audit import install_audit_listener
 from app.db import make_engine
 from app.settings import Settings
 from app.webhooks.urls import WebhookUrlPolicy
-from watchers.service import MediaStore
+from watchers.media_store import MediaStore
 from watchers.sources.base import SourceContext
 from watchers.telegram_client import TelegramGateway, open_telegram_gateway
 from watchers.workers import FaceWorkers

@@ -6,12 +6,12 @@ posted again in another channel, the usual way a deepfake spreads). Every run ge
 by `app.db.upgrade`, a fresh media folder and a fresh `Runtime`; three people are enrolled; one `tme_preview` watch
 per channel, its cursor at "0" (a watch already running when the campaign starts, so every post is fetched); then
 every watch is run once, in `--threads` threads at the same time (4, the scheduler's pool), through the runner
-that `app.jobs.build_watch_runner` builds.
+that `app.scheduling.build_watch_runner` builds.
 
 - **cached**: the normal pipeline. A file whose sha256 was analysed before is not analysed again.
 - **uncached**: the same batch and the same runner, except its `MediaStore` deletes the stored analysis (and its
   detections) of each file right after downloading it, in the run's own transaction, so the lookup by sha256 in
-  `watchers.service.process_media` always misses and every media item is analysed. Alerts are keyed by person
+  `watchers.analysis.analyse_media` always misses and every media item is analysed. Alerts are keyed by person
   and sha256 and are kept, so a repost still adds an occurrence to the existing alert; the cost is two DELETEs
   per media item (negligible next to face work), committed in a short transaction of their own so that, as in the
   cached mode, no database lock is held while faces are analysed. `media_cached` must be 0 in this mode, and it is
@@ -52,18 +52,19 @@ from sqlmodel import Session, select
 
 from app import db
 from app.alerts.models import Alert
-from app.jobs import build_watch_runner
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from app.settings import Settings
 from bench.scan_photos import build_looped_video
 from tests.factories import enrol_person
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
+from watchers.analysis import LocalExecutor
 from watchers.jobs import RunReport, WatchRunner
+from watchers.media_store import Download, MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus
-from watchers.scanning import MediaAnalysis as Analysis
+from watchers.scanning import FileAnalysis
 from watchers.schemas import WatchCreate
-from watchers.service import Download, MediaStore
 from watchers.sources.base import Source
 from watchers.workers import FaceWorkers
 from watchlist.matcher import Matcher
@@ -238,7 +239,7 @@ def publish(server: ChannelServer, batch: Batch) -> None:
 
 
 class UncachedMediaStore(MediaStore):
-    """A media store after which `process_media`'s lookup by sha256 always misses.
+    """A media store after which the analysis's lookup by sha256 (`analyse_media`) always misses.
 
     Right after the download, the stored analysis of the content and its detections are deleted (committed at
     once, in a session of their own), so the file is analysed again. Alerts (keyed by person and sha256) stay, and
@@ -267,7 +268,7 @@ class AnalysisProbe:
         self.peak = 0
         self.seconds = 0.0
 
-    def analyse(self, path: Path, matcher: Matcher) -> Analysis:
+    def analyse(self, path: Path, matcher: Matcher) -> FileAnalysis:
         with self._lock:
             self._running += 1
             self.peak = max(self.peak, self._running)
@@ -359,7 +360,8 @@ def add_watch(runtime: Runtime, channel: str) -> uuid.UUID:
 
 def build_runner(runtime: Runtime, mode: str, probe: AnalysisProbe) -> WatchRunner:
     """The service's runner, its face workers watched by `probe`; in the uncached mode, its store never reuses."""
-    runner = dataclasses.replace(build_watch_runner(runtime), workers=probe)
+    analysis = LocalExecutor(runtime.db_engine, runtime.media_store, probe, runtime.matchers)
+    runner = dataclasses.replace(build_watch_runner(runtime), analysis=analysis)
     if mode == "cached":
         return runner
     store = runner.media_store

@@ -10,7 +10,7 @@
    the alert's transaction. Median, p99 and max.
 
 Alerts are raised through `app.alerts.service.record_detections` (the watch pipeline's hook; the face work is left out),
-the dispatcher is registered with `app.jobs.register_webhook_dispatcher` on a `WatchScheduler`, and the receiver
+the dispatcher is registered with `app.scheduling.register_webhook_dispatcher` on a `WatchScheduler`, and the receiver
 (a ThreadingHTTPServer on 127.0.0.1) checks every signature with the `standardwebhooks` package. The database is a
 fresh SQLite file unless `--database-url` names an empty PostgreSQL database.
 """
@@ -36,14 +36,14 @@ from standardwebhooks import Webhook
 
 from app import db
 from app.alerts import service as alert_service
-from app.jobs import register_webhook_dispatcher
 from app.runtime import Runtime
+from app.scheduling import register_webhook_dispatcher
 from app.settings import Settings
 from app.webhooks import service as webhook_service
 from app.webhooks.jobs import WebhookDispatcher
 from app.webhooks.schemas import EndpointCreate
-from watchers.jobs import WatchScheduler
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
+from watchers.scheduler import WatchScheduler
 from watchlist.models import Person
 
 

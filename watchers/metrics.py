@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from watchers.scanning import MediaAnalysis
+from watchers.scanning import FileAnalysis
 
 POSTS_SCANNED = Counter("impwatch_posts_scanned", "New posts stored from sources", ["source"])
 MEDIA_SCANNED = Counter(
@@ -31,7 +31,7 @@ WATCH_LAST_SUCCESS = Gauge(
 )
 
 
-def record_analysis(analysis: MediaAnalysis, seconds: float) -> None:
+def record_analysis(analysis: FileAnalysis, seconds: float) -> None:
     FACES_DETECTED.inc(len(analysis.faces))
     MATCHES.inc(sum(1 for face in analysis.faces if face.matches))
     SCAN_SECONDS.labels(kind=analysis.kind).observe(seconds)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from core.errors import InputRejected, TooLarge
 from core.http import REFUSALS, ScopeDep, SessionDep
 from core.schemas import Refusal
-from watchers import service
+from watchers import analysis, service
 from watchers.models import Watch
 from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
 from watchers.sources.base import MediaTooLarge
@@ -49,7 +49,7 @@ def scan_upload(
     state = request.app.state
     path = save_upload(file, state.settings.data_dir / "tmp", state.settings.max_upload_bytes)
     try:
-        return service.scan_file(session, path, state.runtime.workers, state.matchers, scope.organization_id)
+        return analysis.scan_file(session, path, state.runtime.workers, state.matchers, scope.organization_id)
     finally:
         path.unlink(missing_ok=True)
 

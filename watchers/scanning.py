@@ -74,7 +74,10 @@ class PersonEvidence:
 
 
 @dataclass
-class MediaAnalysis:
+class FileAnalysis:
+    """What one file showed, in memory: its measures, every face found and, per matched person, the evidence. A
+    scan answers with it; `watchers.analysis.analyse_media` stores it as a `MediaAnalysis` row and `Detection` rows."""
+
     kind: str
     sha256: str
     size: int
@@ -105,7 +108,7 @@ def analyse_file(
     matcher: Matcher,
     sampling: FrameSampling,
     time_limit_seconds: float | None = None,
-) -> MediaAnalysis:
+) -> FileAnalysis:
     """Find faces and matches in a photo or a video, decided by the file's content, not its name.
 
     Raises `InputRejected` (empty, not an image or video, damaged, too large, too long, or analysed for longer than
@@ -124,10 +127,10 @@ def analyse_file(
     )
 
 
-def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> MediaAnalysis:
+def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> FileAnalysis:
     data = path.read_bytes()
     rgb = decode_image(data, engine.options.max_image_pixels)
-    analysis = MediaAnalysis(
+    analysis = FileAnalysis(
         kind="photo", sha256=hashlib.sha256(data).hexdigest(), size=len(data), width=rgb.shape[1], height=rgb.shape[0]
     )
     _record(analysis, _sightings(rgb, None, engine, matcher))
@@ -136,9 +139,9 @@ def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> MediaAna
 
 def _analyse_video(
     path: Path, engine: FaceEngine, matcher: Matcher, sampling: FrameSampling, limit: TimeLimit | None
-) -> MediaAnalysis:
+) -> FileAnalysis:
     video = SampledVideo(path, sampling)
-    analysis = MediaAnalysis(
+    analysis = FileAnalysis(
         kind="video",
         sha256=sha256_of_file(path),
         size=path.stat().st_size,
@@ -164,7 +167,7 @@ def _sightings(
         yield FaceSighting(face.box, timestamp, matches, crop)
 
 
-def _record(analysis: MediaAnalysis, sightings: Iterator[FaceSighting]) -> None:
+def _record(analysis: FileAnalysis, sightings: Iterator[FaceSighting]) -> None:
     for sighting in sightings:
         analysis.faces.append(sighting)
         for match in sighting.matches:

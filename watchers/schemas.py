@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas import RequestBody
-from watchers.scanning import MediaAnalysis
+from watchers.scanning import FileAnalysis
 from watchers.sources.registry import SourceConfig
 from watchlist.engine import Box
 from watchlist.schemas import FaceBox
@@ -55,7 +55,7 @@ class ScanResult(BaseModel):
     persons: list[PersonFound] = Field(description="Each matched person once, nearest first")
 
     @classmethod
-    def from_analysis(cls, analysis: MediaAnalysis, names: dict[uuid.UUID, str]) -> ScanResult:
+    def from_analysis(cls, analysis: FileAnalysis, names: dict[uuid.UUID, str]) -> ScanResult:
         return cls(
             kind=analysis.kind,
             sha256=analysis.sha256,

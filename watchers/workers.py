@@ -1,5 +1,9 @@
 """Face work in a process pool, so that the API and the scheduler stay responsive while dlib runs.
 
+`FaceWorkers` is a `watchers.analysis.FaceAnalyser`: scans call it directly, and watches reach it through the
+`LocalExecutor`, the analysis executor of this process (a task queue across machines would take the executor's
+place, each of its workers with a pool of its own).
+
 Each worker process builds its own `FaceEngine` once; the caller sends the file path and the current matcher
 (a few hundred kilobytes of float32 for a large watchlist) with every task.
 
@@ -22,7 +26,7 @@ from pathlib import Path
 from core.errors import InputRejected
 from watchers.frames import FrameSampling
 from watchers.metrics import record_analysis
-from watchers.scanning import AnalysisTimeout, MediaAnalysis, analyse_file
+from watchers.scanning import AnalysisTimeout, FileAnalysis, analyse_file
 from watchlist.engine import EngineOptions, FaceEngine
 from watchlist.matcher import Matcher
 
@@ -36,7 +40,7 @@ def _start_worker(options: EngineOptions) -> None:
 
 def _analyse_in_worker(
     path: Path, matcher: Matcher, sampling: FrameSampling, time_limit_seconds: float | None
-) -> MediaAnalysis:
+) -> FileAnalysis:
     assert _worker_engine is not None, "worker was started without an engine"
     return analyse_file(path, _worker_engine, matcher, sampling, time_limit_seconds)
 
@@ -70,7 +74,7 @@ class FaceWorkers:
             initargs=(self._options,),
         )
 
-    def analyse(self, path: Path, matcher: Matcher) -> MediaAnalysis:
+    def analyse(self, path: Path, matcher: Matcher) -> FileAnalysis:
         """Find faces and matches in a photo or video; raises `InputRejected` as `analyse_file` does.
 
         A file that crashes a worker (a decoder bug, say) is refused, and the pool is rebuilt for the next one.
@@ -80,7 +84,7 @@ class FaceWorkers:
         record_analysis(analysis, time.perf_counter() - started)
         return analysis
 
-    def _analyse(self, path: Path, matcher: Matcher) -> MediaAnalysis:
+    def _analyse(self, path: Path, matcher: Matcher) -> FileAnalysis:
         if self._pool is None:
             return analyse_file(path, self._engine, matcher, self._sampling, self.time_limit_seconds)
         try:
@@ -88,7 +92,7 @@ class FaceWorkers:
         except _PoolReplaced:
             return self._analyse_in_pool(path, matcher)
 
-    def _analyse_in_pool(self, path: Path, matcher: Matcher) -> MediaAnalysis:
+    def _analyse_in_pool(self, path: Path, matcher: Matcher) -> FileAnalysis:
         with self._free_workers:
             pool = self._pool
             assert pool is not None

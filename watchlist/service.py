@@ -60,16 +60,16 @@ def list_persons(
     return list(session.exec(statement))
 
 
+def find_person_by_name(session: Session, display_name: str) -> Person | None:
+    return session.exec(select(Person).where(Person.display_name == display_name)).first()
+
+
 def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Display names by person id, for the given ids."""
+    """The display names of these people, by id (people not found are left out)."""
     if not person_ids:
         return {}
     rows = session.exec(select(Person.id, Person.display_name).where(Person.id.in_(person_ids)))  # type: ignore[attr-defined]
     return dict(rows.all())
-
-
-def find_person_by_name(session: Session, display_name: str) -> Person | None:
-    return session.exec(select(Person).where(Person.display_name == display_name)).first()
 
 
 def update_person(session: Session, person: Person, data: PersonUpdate) -> Person:

@@ -11,8 +11,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from app.console import command_runtime, err, out
-from app.jobs import build_webhook_dispatcher
 from app.runtime import Runtime
+from app.scheduling import build_webhook_dispatcher
 from app.webhooks import service
 from app.webhooks.models import WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate

@@ -7,8 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
-from app.jobs import build_watch_runner
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from app.webhooks.jobs import WebhookDispatcher
 from tests.app.webhooks.builders import FAST_RETRIES, add_endpoint, add_person, dispatch_until, raise_alert
 from tests.app.webhooks.receiver import Receiver, Reply

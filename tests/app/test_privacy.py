@@ -15,8 +15,9 @@ from sqlmodel import Session, SQLModel, select
 
 from app.alerts.models import Alert
 from app.auth.models import AuditEvent, Invitation
-from app.jobs import build_retention_job, build_watch_runner
+from app.jobs import build_retention_job
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from core.clock import utcnow
 from tests.factories import bearer, enrol_person, faceless_photo
 from tests.support import fixture_bytes

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.alerts.models import Alert, AlertOccurrence
-from app.jobs import build_watch_runner
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from core.clock import utcnow
 from tests.factories import enrol_person
 from tests.support import fixture_bytes

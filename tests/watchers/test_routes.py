@@ -1,4 +1,7 @@
+"""The scans and watches API (`watchers.routes`) over a real socket."""
+
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,3 +123,57 @@ def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_
         assert watched[name].mime_type == mime_type, name
     for name in ("heic", "text"):
         assert scanned[name].status_code == 422 and scanned[name].json()["code"] == "unsupported_media", name
+
+
+def create_watch(operator_api: httpx.Client, **source: str) -> httpx.Response:
+    return operator_api.post("/v1/watches", json={"source": source, "interval_seconds": 60})
+
+
+def test_watch_lifecycle(operator_api: httpx.Client, tmp_path) -> None:
+    created = create_watch(operator_api, kind="tme_preview", channel="https://t.me/s/Some_Channel")
+    assert created.status_code == 201, created.text
+    watch = created.json()
+    assert (watch["kind"], watch["target"], watch["state"], watch["cursor"]) == (
+        "tme_preview",
+        "Some_Channel",
+        "ok",
+        None,
+    )
+    assert create_watch(operator_api, kind="tme_preview", channel="@Some_Channel").status_code == 409
+    assert create_watch(operator_api, kind="folder", path=str(tmp_path)).status_code == 201
+    assert len(operator_api.get("/v1/watches").json()) == 2
+
+    paused = operator_api.patch(f"/v1/watches/{watch['id']}", json={"enabled": False})
+    assert paused.json()["enabled"] is False
+    run = operator_api.post(f"/v1/watches/{watch['id']}/run")
+    assert run.status_code == 202 and run.json()["run_requested"] is True
+    assert operator_api.delete(f"/v1/watches/{watch['id']}").status_code == 204
+    assert operator_api.get(f"/v1/watches/{watch['id']}").status_code == 404
+
+
+def test_invalid_watches_are_refused_with_a_reason(operator_api: httpx.Client) -> None:
+    unknown_kind = create_watch(operator_api, kind="rss", channel="x")
+    assert unknown_kind.status_code == 422
+    bad_channel = create_watch(operator_api, kind="tme_preview", channel="t.me/+invite")
+    assert bad_channel.status_code == 422 and "channel" in bad_channel.text
+    too_fast = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "folder", "path": "/tmp"}, "interval_seconds": 1}
+    )
+    assert too_fast.status_code == 422 and too_fast.json()["code"] == "interval_too_short"
+    assert operator_api.get("/v1/watches").json() == []
+    assert operator_api.post(f"/v1/watches/{uuid.uuid4()}/run").status_code == 404
+
+
+def test_a_typo_in_a_source_key_is_refused_for_every_kind(operator_api: httpx.Client, tmp_path) -> None:
+    typos = {
+        "telegram": {"channel": "press_office", "chanel": "press_office"},
+        "tme_preview": {"channel": "press_office", "chanel": "press_office"},
+        "telegram_export": {"path": str(tmp_path), "chanel": "press_office"},
+        "folder": {"path": str(tmp_path), "setle_seconds": "0"},
+    }
+    for kind, source in typos.items():
+        refused = create_watch(operator_api, kind=kind, **source)
+        assert refused.status_code == 422, (kind, refused.text)
+        [typo] = set(source) - {"channel", "path"}
+        assert f"unknown setting '{typo}' for a {kind} source" in refused.text, refused.text
+    assert operator_api.get("/v1/watches").json() == []

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app.jobs import build_watch_runner
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from tests.factories import enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer

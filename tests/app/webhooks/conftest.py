@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.jobs import build_webhook_dispatcher
 from app.runtime import Runtime
+from app.scheduling import build_webhook_dispatcher
 from app.webhooks.jobs import WebhookDispatcher
 from tests.app.webhooks.builders import FAST_RETRIES, PUBLIC_BASE_URL
 from tests.app.webhooks.receiver import Receiver

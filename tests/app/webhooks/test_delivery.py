@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from app.alerts import service as alert_service
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertUpdate
-from app.jobs import build_watch_runner
 from app.runtime import Runtime
+from app.scheduling import build_watch_runner
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint

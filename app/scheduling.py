@@ -1,0 +1,89 @@
+"""What runs on a schedule, wired from the `Runtime`: the watch runner (with alerts and webhooks as its hooks),
+the webhook dispatcher and the retention job, on the one scheduler that drives them (`impwatch serve`,
+`impwatch worker`). Each piece of scheduled work is its domain's `jobs` module; this module only builds and
+registers them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
+import httpx
+
+from app.alerts import service
+from app.jobs import RETENTION_JOB_ID, build_retention_job
+from app.runtime import Runtime
+from app.webhooks import service as webhook_service
+from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
+from watchers.analysis import LocalExecutor
+from watchers.jobs import WatchRunner
+from watchers.scheduler import WatchScheduler
+
+
+def build_watch_runner(runtime: Runtime) -> WatchRunner:
+    settings = runtime.settings
+    return WatchRunner(
+        db_engine=runtime.db_engine,
+        analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
+        media_store=runtime.media_store,
+        source_context=runtime.source_context(),
+        on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
+        batch_limit=settings.watch_batch_limit,
+        media_max_attempts=settings.media_max_attempts,
+        on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
+    )
+
+
+def build_scheduler(runtime: Runtime) -> WatchScheduler:
+    settings = runtime.settings
+    runner = build_watch_runner(runtime)
+    return WatchScheduler(
+        runtime.db_engine,
+        runner.run,
+        sync_seconds=settings.scheduler_sync_seconds,
+        jitter_seconds=settings.scheduler_jitter_seconds,
+        threads=settings.scheduler_threads,
+    )
+
+
+def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
+    """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment); the caller
+    closes it. A run stops draining a backlog before the next tick is due, so the scheduler never has to skip one
+    (which it logs as a warning); the next run goes on with the backlog."""
+    settings = runtime.settings
+    return WebhookDispatcher(
+        db_engine=runtime.db_engine,
+        client=httpx.Client(follow_redirects=False, trust_env=False),
+        retry_schedule=list(settings.webhook_retry_schedule_seconds),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        batch_size=settings.webhook_batch_size,
+        drain_seconds=0.8 * settings.webhook_dispatch_seconds,
+        url_policy=runtime.webhook_url_policy,
+    )
+
+
+def register_webhook_dispatcher(scheduler: WatchScheduler, runtime: Runtime) -> WebhookDispatcher:
+    """Send due webhook deliveries every `webhook_dispatch_seconds`, beside the watches."""
+    dispatcher = build_webhook_dispatcher(runtime)
+    scheduler.add_periodic(DISPATCH_JOB_ID, dispatcher.run, runtime.settings.webhook_dispatch_seconds)
+    return dispatcher
+
+
+def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
+    scheduler.add_periodic(RETENTION_JOB_ID, build_retention_job(runtime), runtime.settings.retention_check_seconds)
+
+
+@contextmanager
+def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
+    """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
+    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`."""
+    scheduler = build_scheduler(runtime)
+    dispatcher = register_webhook_dispatcher(scheduler, runtime)
+    register_retention(scheduler, runtime)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+        dispatcher.close()

@@ -1,0 +1,158 @@
+"""The face analysis of media, handed over by id: stored media by its sha256 (watches), and a file scanned on request.
+
+`analyse_media(sha256, ...)` is the unit of work a watch hands over: it reads the content from the media store and
+stores what it found in transactions of its own. The pipeline calls it through an `AnalysisExecutor`, so where it
+runs is the executor's business: `LocalExecutor` runs it in the calling thread with the face work in this process's
+face worker pool (`watchers.workers.FaceWorkers`); a task queue across machines can take its place, sending only
+the sha256, without a change to the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.errors import InputRejected
+from watchers.media_store import MediaStore
+from watchers.models import Detection, MediaAnalysis
+from watchers.scanning import FileAnalysis
+from watchers.schemas import ScanResult
+from watchlist.matcher import Matcher
+from watchlist.service import MatcherCache, person_names
+
+log = logging.getLogger(__name__)
+
+
+class FaceAnalyser(Protocol):
+    """Finds faces and matches in one file; raises `InputRejected` with a reason (`FaceWorkers` does this)."""
+
+    def analyse(self, path: Path, matcher: Matcher) -> FileAnalysis: ...
+
+
+class AnalysisExecutor(Protocol):
+    """Runs `analyse_media` for a content hash somewhere, and returns once its result is stored."""
+
+    def analyse(self, sha256: str) -> bool:
+        """True when the content was analysed now, False when its analysis was already stored."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """`analyse_media` in the calling thread, its face work in this process's face worker pool."""
+
+    db_engine: Engine
+    media_store: MediaStore
+    faces: FaceAnalyser
+    matchers: MatcherCache
+
+    def analyse(self, sha256: str) -> bool:
+        return analyse_media(
+            sha256, db_engine=self.db_engine, media_store=self.media_store, faces=self.faces, matchers=self.matchers
+        )
+
+
+def analyse_media(
+    sha256: str, *, db_engine: Engine, media_store: MediaStore, faces: FaceAnalyser, matchers: MatcherCache
+) -> bool:
+    """Analyse the stored content `sha256` against everyone's watchlist and store the result, unless it is stored
+    already; True when it was analysed by this call, False when its analysis was already stored.
+
+    A job-level unit: it opens its own sessions and commits its own transaction (the `MediaAnalysis` row and its
+    `Detection` rows together), so it needs only the id and can run anywhere the database and the media store are
+    reachable. No database write is held while faces are analysed: the result is written after, in a short
+    transaction. When another call stored the same content meanwhile, theirs is kept (the unique keys decide), so
+    calling it twice stores nothing twice. A file the analysis refuses is stored with its `error_code`. Raises
+    `MediaMissing` when the store holds no copy of the content.
+    """
+    with Session(db_engine) as session:
+        if session.get(MediaAnalysis, sha256) is not None:
+            return False
+        matcher = matchers.get(session)
+    with media_store.open(sha256) as path:
+        size = path.stat().st_size
+        try:
+            analysis = faces.analyse(path, matcher)
+        except InputRejected as refused:
+            _store_once(db_engine, _refusal_row(sha256, size, refused), [])
+            return True
+    _store_once(db_engine, _analysis_row(sha256, analysis), _detections(sha256, analysis))
+    return True
+
+
+def _refusal_row(sha256: str, size: int, refused: InputRejected) -> MediaAnalysis:
+    return MediaAnalysis(
+        sha256=sha256,
+        kind="unknown",
+        size=size,
+        width=0,
+        height=0,
+        frames_scanned=0,
+        error_code=refused.code,
+        error=refused.message,
+    )
+
+
+def _analysis_row(sha256: str, analysis: FileAnalysis) -> MediaAnalysis:
+    return MediaAnalysis(
+        sha256=sha256,
+        kind=analysis.kind,
+        size=analysis.size,
+        width=analysis.width,
+        height=analysis.height,
+        duration=analysis.duration,
+        frames_scanned=analysis.frames_scanned,
+        faces_found=len(analysis.faces),
+    )
+
+
+def _detections(sha256: str, analysis: FileAnalysis) -> list[Detection]:
+    return [
+        Detection(
+            sha256=sha256,
+            person_id=evidence.person_id,
+            reference_face_id=evidence.reference_id,
+            distance=round(evidence.best_distance, 4),
+            box=evidence.best_box.as_dict(),
+            best_timestamp=evidence.best_timestamp,
+            timestamps=[round(t, 3) for t in evidence.timestamps],
+            frames_matched=evidence.frames_matched,
+            crop_jpeg=evidence.crop_jpeg,
+        )
+        for evidence in analysis.persons
+    ]
+
+
+def _store_once(db_engine: Engine, row: MediaAnalysis, detections: list[Detection]) -> None:
+    """Insert an analysis and its detections in one transaction; when another call stored the same content first,
+    keep theirs."""
+    with Session(db_engine) as session:
+        try:
+            session.add(row)
+            session.flush()
+            session.add_all(detections)
+            session.commit()
+        except sa.exc.IntegrityError:
+            session.rollback()
+            log.info("media %s was analysed concurrently; using the stored analysis", row.sha256)
+
+
+def scan_file(
+    session: Session,
+    path: Path,
+    faces: FaceAnalyser,
+    matchers: MatcherCache,
+    organization_id: uuid.UUID | None = None,
+) -> ScanResult:
+    """Analyse one photo or video against the watchlist of one organisation (everyone's when None); nothing is
+    stored. Raises `InputRejected` with a reason."""
+    analysis = faces.analyse(path, matchers.get(session, organization_id))
+    names = person_names(session, {match.person_id for face in analysis.faces for match in face.matches})
+    return ScanResult.from_analysis(analysis, names)

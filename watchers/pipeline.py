@@ -1,0 +1,136 @@
+"""The media pipeline of a watch run: storing posts with their media, then fetching each media item, having its
+content analysed once (by sha256, through an `AnalysisExecutor`) and handing its detections to the alerts hook.
+
+Services never commit: the watch run (`watchers.jobs.WatchRunner`) owns the transaction of each post and of each
+media item. The analysis itself is handed over by id and stores its result in its own transaction
+(`watchers.analysis.analyse_media`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from watchers.analysis import AnalysisExecutor
+from watchers.media_store import MediaStore
+from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
+from watchers.sources.base import FetchedPost, MediaTooLarge, NeedsAttention, Source
+
+DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], None]
+"""Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
+
+
+def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | None:
+    """Store a post and its media (pending) and advance the cursor past it, or None when it was already stored.
+
+    The cursor moves in the same transaction as the post: a crash before the commit loses neither.
+    """
+    watch.cursor = fetched.cursor
+    watch.posts_seen += 1
+    session.add(watch)
+    exists = session.exec(select(Post.id).where(Post.watch_id == watch.id, Post.message_id == fetched.message_id))
+    if exists.first() is not None:
+        return None
+    post = Post(
+        watch_id=watch.id,
+        channel=fetched.channel,
+        message_id=fetched.message_id,
+        permalink=fetched.permalink,
+        posted_at=fetched.date,
+        text=fetched.text,
+        forwarded_from=fetched.forwarded_from,
+    )
+    session.add(post)
+    session.flush()
+    for position, media in enumerate(fetched.media):
+        session.add(
+            MediaItem(
+                post_id=post.id,
+                position=position,
+                kind=media.kind.value,
+                locator=media.locator,
+                file_name=media.file_name,
+                size=media.size,
+            )
+        )
+    session.flush()
+    return post
+
+
+def pending_media(session: Session, watch: Watch, max_attempts: int) -> list[tuple[MediaItem, Post]]:
+    """Media of this watch's posts still to fetch or analyse: new ones and failed ones with attempts left."""
+    rows = session.exec(
+        select(MediaItem, Post)
+        .join(Post, Post.id == MediaItem.post_id)
+        .where(
+            Post.watch_id == watch.id,
+            MediaItem.status.in_([MediaStatus.PENDING, MediaStatus.FAILED]),  # type: ignore[attr-defined]
+            MediaItem.attempts < max_attempts,
+        )
+        .order_by(Post.message_id, MediaItem.position)
+    )
+    return list(rows.all())
+
+
+@dataclass
+class MediaOutcome:
+    analysed: bool = False
+    cached: bool = False
+    failed: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "failed" if self.failed else "cached" if self.cached else "analysed"
+
+
+def process_media(
+    session: Session,
+    item: MediaItem,
+    post: Post,
+    source: Source,
+    store: MediaStore,
+    analysis: AnalysisExecutor,
+    on_detections: DetectionSink,
+    max_attempts: int,
+) -> MediaOutcome:
+    """Fetch one media item, have its content analysed unless already analysed, and hand the detections on.
+
+    A passing download failure leaves the item `failed` with its reason, to be retried on the next run. The item's
+    changes are flushed only after the analysis, so no write (on SQLite, no database lock) is held meanwhile.
+    """
+    item.attempts += 1
+    session.add(item)
+    try:
+        download = store.fetch(source, item)
+    except MediaTooLarge as exc:
+        return _give_up(session, item, MediaStatus.SKIPPED, str(exc))
+    except NeedsAttention as exc:
+        return _give_up(session, item, MediaStatus.SKIPPED, exc.reason)
+    except Exception as exc:  # any other download failure is passing: retried on the next run
+        status = MediaStatus.FAILED if item.attempts < max_attempts else MediaStatus.SKIPPED
+        return _give_up(session, item, status, f"download failed: {exc}")
+    item.sha256, item.size = download.sha256, download.size
+    try:
+        analysed = analysis.analyse(download.sha256)
+    finally:
+        store.release(download)
+    outcome = MediaOutcome(analysed=analysed, cached=not analysed)
+    analysis_row = session.get(MediaAnalysis, download.sha256)
+    if analysis_row is None:
+        raise RuntimeError(f"the analysis of media {download.sha256} was not stored")
+    detections = list(session.exec(select(Detection).where(Detection.sha256 == download.sha256)))
+    item.status, item.error = MediaStatus.DONE, analysis_row.error
+    session.add(item)
+    session.flush()
+    if detections:
+        on_detections(session, item, post, detections)
+    return outcome
+
+
+def _give_up(session: Session, item: MediaItem, status: str, reason: str) -> MediaOutcome:
+    item.status, item.error = status, reason[:2000]
+    session.add(item)
+    session.flush()
+    return MediaOutcome(failed=reason)
