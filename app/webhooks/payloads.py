@@ -41,12 +41,17 @@ def alert_data(session: Session, alert: Alert, public_base_url: str, changed: Se
     alert_url = _url(public_base_url, f"/v1/alerts/{alert.id}")
     crop_url = f"{alert_url}/crop.jpg" if _has_crop(session, alert.detection_id) else None
     return {
-        "alert": {**AlertSummary.of(alert, name, crop_url).model_dump(mode="json"), "url": alert_url},
+        "alert": {**_alert_summary(alert, name, crop_url), "url": alert_url},
         "person": _person(person, alert.person_id),
         "occurrences": _occurrences(session, alert.id),
         "crop_url": crop_url,
         "changed": list(changed),
     }
+
+
+def _alert_summary(alert: Alert, person_name: str, crop_url: str | None) -> dict[str, object]:
+    """The alert as the API shows it, without where a face is in the picture (the crop link is enough to act)."""
+    return AlertSummary.of(alert, person_name, crop_url).model_dump(mode="json", exclude={"evidence": {"box"}})
 
 
 def watch_failed_data(watch: Watch, error: Exception, public_base_url: str) -> dict[str, object]:
