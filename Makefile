@@ -24,6 +24,7 @@ serve: install
 
 test: install
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -228,7 +228,7 @@ def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSEr
     try:
         with Session(runtime.db_engine) as session:
             return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)
-    except (AppError, OSError) as exc:
+    except (InputRejected, OSError) as exc:
         return exc
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert, AlertOccurrence
 from app.auth.models import ApiKey
@@ -39,7 +39,7 @@ class ErasureReport:
 
 
 def _delete(session: Session, statement: sa.Delete) -> int:
-    return session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+    return session.exec(statement).rowcount or 0
 
 
 def erase_person(session: Session, person: Person, scope: Scope, media_store: MediaStore) -> ErasureReport:
@@ -51,12 +51,14 @@ def erase_person(session: Session, person: Person, scope: Scope, media_store: Me
     organization_id = person.organization_id
     report = ErasureReport(
         person_id=person.id,
-        occurrences=_delete(session, sa.delete(AlertOccurrence).where(AlertOccurrence.alert_id.in_(alert_ids))),
-        alerts=_delete(session, sa.delete(Alert).where(Alert.person_id == person.id)),
-        detections=_delete(session, sa.delete(Detection).where(Detection.person_id == person.id)),
-        api_keys=_delete(session, sa.delete(ApiKey).where(ApiKey.person_id == person.id)),
+        occurrences=_delete(session, sa.delete(AlertOccurrence).where(col(AlertOccurrence.alert_id).in_(alert_ids))),
+        alerts=_delete(session, sa.delete(Alert).where(col(Alert.person_id) == person.id)),
+        detections=_delete(session, sa.delete(Detection).where(col(Detection.person_id) == person.id)),
+        api_keys=_delete(session, sa.delete(ApiKey).where(col(ApiKey.person_id) == person.id)),
         media_files=_remove_kept_media(media_store, sha256s),
-        webhook_events=_delete(session, sa.delete(WebhookEvent).where(WebhookEvent.payload.contains(str(person.id)))),
+        webhook_events=_delete(
+            session, sa.delete(WebhookEvent).where(col(WebhookEvent.payload).contains(str(person.id)))
+        ),
         reference_faces=delete_person(session, person),
     )
     details = {k: v for k, v in asdict(report).items() if k != "person_id"}
@@ -77,9 +79,9 @@ def _remove_kept_media(media_store: MediaStore, sha256s: list[str]) -> int:
 def expire_closed_alert_crops(session: Session, now: datetime, retention: timedelta) -> int:
     """Remove the face crops of alerts closed as a false match or dismissed more than `retention` ago."""
     closed = select(Alert.detection_id).where(
-        Alert.status.in_(CLOSED_WITHOUT_IMPERSONATION),  # type: ignore[attr-defined]
+        col(Alert.status).in_(CLOSED_WITHOUT_IMPERSONATION),
         Alert.updated_at < now - retention,
-        Alert.detection_id.is_not(None),  # type: ignore[union-attr]
+        col(Alert.detection_id).is_not(None),
     )
     return _delete_crops(session, closed)
 
@@ -87,7 +89,7 @@ def expire_closed_alert_crops(session: Session, now: datetime, retention: timede
 def _delete_crops(session: Session, detection_ids: sa.Select) -> int:
     statement = (
         sa.update(Detection)
-        .where(Detection.id.in_(detection_ids), Detection.crop_jpeg.is_not(None))  # type: ignore[attr-defined,union-attr]
+        .where(col(Detection.id).in_(detection_ids), col(Detection.crop_jpeg).is_not(None))
         .values(crop_jpeg=None)
     )
-    return session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+    return session.exec(statement).rowcount or 0

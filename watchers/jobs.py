@@ -54,7 +54,7 @@ class WatchRunner:
     source_factory: Callable[[Watch, SourceContext], Source] = field(
         default=lambda watch, context: build_source(parse_source_config(watch.config), context)
     )
-    on_failure: Callable[[Session, Watch, Exception], None] | None = None
+    on_failure: Callable[[Session, Watch, Exception], object] | None = None
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
@@ -69,13 +69,12 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
-                service.record_run_success(watch, self.clock(), report.media_failed)
+                now = self.clock()
+                service.record_run_success(watch, now, report.media_failed)
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
-                metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(
-                    watch.last_success_at.timestamp()
-                )
+                metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(now.timestamp())
         except Exception as exc:
             log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__

@@ -8,14 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.db import UtcDateTime
-
-
-def _timestamp(nullable: bool = False) -> object:
-    if nullable:
-        return Field(default=None, sa_type=UtcDateTime, nullable=True)
-    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
 
 
 class WatchState:
@@ -38,14 +31,14 @@ class Watch(SQLModel, table=True):
     state: str = Field(default=WatchState.OK, max_length=20)
     cursor: str | None = Field(default=None, max_length=200)
     run_requested: bool = False
-    retry_at: datetime | None = _timestamp(nullable=True)
-    last_run_at: datetime | None = _timestamp(nullable=True)
-    last_success_at: datetime | None = _timestamp(nullable=True)
+    retry_at: datetime | None = optional_timestamp_field()
+    last_run_at: datetime | None = optional_timestamp_field()
+    last_success_at: datetime | None = optional_timestamp_field()
     last_error: str | None = Field(default=None, max_length=2000)
     consecutive_failures: int = 0
     posts_seen: int = 0
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class Post(SQLModel, table=True):
@@ -61,7 +54,7 @@ class Post(SQLModel, table=True):
     posted_at: datetime = Field(sa_type=UtcDateTime)
     text: str = Field(default="", sa_type=sa.Text)
     forwarded_from: str | None = Field(default=None, max_length=500)
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
 
 class MediaStatus:
@@ -90,7 +83,7 @@ class MediaItem(SQLModel, table=True):
     status: str = Field(default=MediaStatus.PENDING, max_length=20, index=True)
     attempts: int = 0
     error: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
 
 class MediaAnalysis(SQLModel, table=True):
@@ -108,7 +101,7 @@ class MediaAnalysis(SQLModel, table=True):
     faces_found: int = 0
     error_code: str | None = Field(default=None, max_length=100)
     error: str | None = Field(default=None, max_length=2000)
-    analysed_at: datetime = _timestamp()
+    analysed_at: datetime = timestamp_field()
 
 
 class Detection(SQLModel, table=True):
@@ -135,4 +128,4 @@ class Detection(SQLModel, table=True):
     timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     frames_matched: int = 0
     crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()

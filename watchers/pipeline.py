@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
 from watchers.sources.base import FetchedPost, MediaTooLarge, NeedsAttention, Source
 
-DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], None]
+DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], object]
 """Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
 
 
@@ -63,13 +63,13 @@ def pending_media(session: Session, watch: Watch, max_attempts: int) -> list[tup
     """Media of this watch's posts still to fetch or analyse: new ones and failed ones with attempts left."""
     rows = session.exec(
         select(MediaItem, Post)
-        .join(Post, Post.id == MediaItem.post_id)
+        .join(Post, col(Post.id) == MediaItem.post_id)
         .where(
             Post.watch_id == watch.id,
-            MediaItem.status.in_([MediaStatus.PENDING, MediaStatus.FAILED]),  # type: ignore[attr-defined]
+            col(MediaItem.status).in_([MediaStatus.PENDING, MediaStatus.FAILED]),
             MediaItem.attempts < max_attempts,
         )
-        .order_by(Post.message_id, MediaItem.position)
+        .order_by(col(Post.message_id), col(MediaItem.position))
     )
     return list(rows.all())
 

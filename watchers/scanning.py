@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +53,9 @@ class FaceSighting:
 class PersonEvidence:
     """Everything one media file says about one person: the best distance and where the person was seen."""
 
-    person_id: object
+    person_id: uuid.UUID
     best_distance: float
-    reference_id: object
+    reference_id: uuid.UUID
     best_box: Box
     best_timestamp: float | None
     crop_jpeg: bytes | None
@@ -87,7 +88,7 @@ class FileAnalysis:
     frames_scanned: int = 1
     truncated: bool = False
     faces: list[FaceSighting] = field(default_factory=list)
-    evidence: dict[object, PersonEvidence] = field(default_factory=dict)
+    evidence: dict[uuid.UUID, PersonEvidence] = field(default_factory=dict)
 
     @property
     def persons(self) -> list[PersonEvidence]:

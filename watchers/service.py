@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.errors import Conflict, NotFound
@@ -49,7 +49,7 @@ def get_watch(session: Session, watch_id: uuid.UUID) -> Watch:
 
 
 def list_watches(session: Session) -> list[Watch]:
-    return list(session.exec(select(Watch).order_by(Watch.created_at, Watch.id)))  # type: ignore[arg-type]
+    return list(session.exec(select(Watch).order_by(col(Watch.created_at), col(Watch.id))))
 
 
 def update_watch(session: Session, watch: Watch, data: WatchUpdate) -> Watch:

@@ -9,10 +9,11 @@ import hashlib
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.errors import Conflict, NotFound
@@ -41,12 +42,15 @@ def get_person(session: Session, person_id: uuid.UUID, scope: Scope = INSTALLATI
     return person
 
 
-def scoped_persons(statement: sa.Select, scope: Scope) -> sa.Select:
+SelectT = TypeVar("SelectT", bound=sa.Select)
+
+
+def scoped_persons(statement: SelectT, scope: Scope) -> SelectT:
     """Restrict a statement over Person to the people the scope sees."""
     if scope.organization_id is not None:
-        statement = statement.where(Person.organization_id == scope.organization_id)
+        statement = statement.where(col(Person.organization_id) == scope.organization_id)
     if scope.person_id is not None:
-        statement = statement.where(Person.id == scope.person_id)
+        statement = statement.where(col(Person.id) == scope.person_id)
     return statement
 
 
@@ -54,7 +58,7 @@ def list_persons(
     session: Session, offset: int = 0, limit: int = 100, query: str | None = None, scope: Scope = INSTALLATION
 ) -> list[Person]:
     statement = scoped_persons(select(Person), scope)
-    statement = statement.order_by(Person.display_name, Person.id).offset(offset).limit(limit)
+    statement = statement.order_by(col(Person.display_name), col(Person.id)).offset(offset).limit(limit)
     if query:
         statement = statement.where(sa.func.lower(Person.display_name).contains(query.lower()))
     return list(session.exec(statement))
@@ -68,7 +72,7 @@ def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID
     """The display names of these people, by id (people not found are left out)."""
     if not person_ids:
         return {}
-    rows = session.exec(select(Person.id, Person.display_name).where(Person.id.in_(person_ids)))  # type: ignore[attr-defined]
+    rows = session.exec(select(Person.id, Person.display_name).where(col(Person.id).in_(person_ids)))
     return dict(rows.all())
 
 
@@ -85,9 +89,7 @@ def update_person(session: Session, person: Person, data: PersonUpdate) -> Perso
 
 def delete_person(session: Session, person: Person) -> int:
     """Delete a person and their reference faces; returns how many reference faces were removed."""
-    removed = session.exec(
-        sa.delete(ReferenceFace).where(ReferenceFace.person_id == person.id)  # type: ignore[arg-type]
-    ).rowcount
+    removed = session.exec(sa.delete(ReferenceFace).where(col(ReferenceFace.person_id) == person.id)).rowcount
     session.delete(person)
     session.flush()
     return removed or 0
@@ -98,8 +100,8 @@ def reference_face_counts(session: Session, person_ids: list[uuid.UUID]) -> dict
         return {}
     rows = session.exec(
         select(ReferenceFace.person_id, sa.func.count())
-        .where(ReferenceFace.person_id.in_(person_ids))  # type: ignore[attr-defined]
-        .group_by(ReferenceFace.person_id)
+        .where(col(ReferenceFace.person_id).in_(person_ids))
+        .group_by(col(ReferenceFace.person_id))
     )
     return dict(rows.all())
 
@@ -177,7 +179,7 @@ def list_reference_faces(session: Session, person: Person) -> list[ReferenceFace
         session.exec(
             select(ReferenceFace)
             .where(ReferenceFace.person_id == person.id)
-            .order_by(ReferenceFace.created_at, ReferenceFace.id)  # type: ignore[arg-type]
+            .order_by(col(ReferenceFace.created_at), col(ReferenceFace.id))
         )
     )
 
@@ -215,7 +217,7 @@ def build_matcher(session: Session, default_tolerance: float, organization_id: u
     """The matcher of one organisation's people, or of everyone's when `organization_id` is None."""
     statement = (
         select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.tolerance)
-        .join(Person, Person.id == ReferenceFace.person_id)
+        .join(Person, col(Person.id) == ReferenceFace.person_id)
         .where(ReferenceFace.active, Person.active)
     )
     if organization_id is not None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
@@ -145,7 +146,7 @@ def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaIt
     if item is not None:
         statement = statement.where(AlertOccurrence.media_item_id == item.id)
     else:
-        statement = statement.where(AlertOccurrence.post_id == post.id, AlertOccurrence.media_item_id.is_(None))  # type: ignore[union-attr]
+        statement = statement.where(AlertOccurrence.post_id == post.id, col(AlertOccurrence.media_item_id).is_(None))
     return session.exec(statement).first() is not None
 
 
@@ -162,9 +163,7 @@ def detections_with_crops(session: Session, alerts: list[Alert]) -> set[uuid.UUI
     ids = {alert.detection_id for alert in alerts if alert.detection_id is not None}
     if not ids:
         return set()
-    rows = session.exec(
-        select(Detection.id).where(Detection.id.in_(ids), Detection.crop_jpeg.is_not(None))  # type: ignore[attr-defined,union-attr]
-    )
+    rows = session.exec(select(Detection.id).where(col(Detection.id).in_(ids), col(Detection.crop_jpeg).is_not(None)))
     return set(rows.all())
 
 
@@ -192,12 +191,12 @@ def list_alerts(
 ) -> AlertPage:
     """Newest first, `limit` at a time; the cursor is opaque and stable while new alerts arrive. Only alerts about
     people the scope sees."""
-    statement = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
+    statement = select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
     statement = _filtered(_scoped(statement, scope), filters)
     if cursor:
         created, alert_id = decode_cursor(cursor)
         statement = statement.where(
-            sa.or_(Alert.created_at < created, sa.and_(Alert.created_at == created, Alert.id < alert_id))
+            sa.or_(col(Alert.created_at) < created, sa.and_(col(Alert.created_at) == created, col(Alert.id) < alert_id))
         )
     rows = list(session.exec(statement.limit(limit + 1)))
     has_more = len(rows) > limit
@@ -205,28 +204,28 @@ def list_alerts(
     return AlertPage(rows, encode_cursor(rows[-1]) if has_more else None)
 
 
-def _filtered(statement: sa.Select, filters: AlertFilter) -> sa.Select:
+def _filtered(statement: SelectOfScalar[Alert], filters: AlertFilter) -> SelectOfScalar[Alert]:
     if filters.person_id:
         statement = statement.where(Alert.person_id == filters.person_id)
     if filters.kind:
-        statement = statement.where(Alert.kind.in_(filters.kind))  # type: ignore[attr-defined]
+        statement = statement.where(col(Alert.kind).in_(filters.kind))
     if filters.status:
-        statement = statement.where(Alert.status.in_(filters.status))  # type: ignore[attr-defined]
+        statement = statement.where(col(Alert.status).in_(filters.status))
     if filters.since:
         statement = statement.where(Alert.created_at >= filters.since)
     if filters.until:
         statement = statement.where(Alert.created_at < filters.until)
     if filters.watch_id:
         on_watch = select(AlertOccurrence.alert_id).where(AlertOccurrence.watch_id == filters.watch_id)
-        statement = statement.where(Alert.id.in_(on_watch))  # type: ignore[attr-defined]
+        statement = statement.where(col(Alert.id).in_(on_watch))
     return statement
 
 
-def _scoped(statement: sa.Select, scope: Scope) -> sa.Select:
+def _scoped(statement: SelectOfScalar[Alert], scope: Scope) -> SelectOfScalar[Alert]:
     if scope.organization_id is None and scope.person_id is None:
         return statement
     visible = scoped_persons(select(Person.id), scope)
-    return statement.where(Alert.person_id.in_(visible))  # type: ignore[attr-defined]
+    return statement.where(col(Alert.person_id).in_(visible))
 
 
 def get_alert(session: Session, alert_id: uuid.UUID, scope: Scope = INSTALLATION) -> Alert:
@@ -242,9 +241,9 @@ def occurrences(session: Session, alert: Alert, limit: int | None = None) -> lis
     """Where the alert's subject was posted, oldest first, with each post."""
     statement = (
         select(AlertOccurrence, Post)
-        .join(Post, Post.id == AlertOccurrence.post_id)
+        .join(Post, col(Post.id) == AlertOccurrence.post_id)
         .where(AlertOccurrence.alert_id == alert.id)
-        .order_by(AlertOccurrence.posted_at, AlertOccurrence.id)  # type: ignore[arg-type]
+        .order_by(col(AlertOccurrence.posted_at), col(AlertOccurrence.id))
     )
     if limit is not None:
         statement = statement.limit(limit)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 
 from app.auth import service
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, AuditEvent
 from app.auth.schemas import (
     AuditEventRead,
     ErasureRead,
@@ -30,6 +30,7 @@ from core.http import REFUSALS, ScopeDep, SessionDep, read_upload
 from core.schemas import PlainText, Refusal, UtcInstant
 from core.scope import Scope
 from watchlist import service as watchlist_service
+from watchlist.models import Person
 from watchlist.routes import face_read, person_read
 from watchlist.schemas import PersonCreate
 
@@ -150,7 +151,7 @@ def redeem_invitation(
     )
 
 
-def _enrol_uploads(request: Request, session: SessionDep, person: object, photos: list[UploadFile]) -> tuple:
+def _enrol_uploads(request: Request, session: SessionDep, person: Person, photos: list[UploadFile]) -> tuple:
     runtime = request.app.state.runtime
     faces, refused = [], []
     for photo in photos:
@@ -182,6 +183,6 @@ def list_audit(
     scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: UtcInstant | None = None,
-) -> list[object]:
+) -> list[AuditEvent]:
     """Enrolments, erasures, key creation and revocation, triage: newest first."""
     return service.list_audit(session, scope, limit, before)

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
 from core.clock import utcnow
@@ -75,7 +75,7 @@ def list_organizations(session: Session) -> list[Organization]:
 
 
 def has_operator_key(session: Session) -> bool:
-    live = select(ApiKey.id).where(ApiKey.role == "operator", ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    live = select(ApiKey.id).where(ApiKey.role == "operator", col(ApiKey.revoked_at).is_(None))
     return session.exec(live.limit(1)).first() is not None
 
 
@@ -127,7 +127,7 @@ def scope_of(key: ApiKey) -> Scope:
 
 
 def list_keys(session: Session, scope: Scope) -> list[ApiKey]:
-    statement = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)  # type: ignore[arg-type]
+    statement = select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.id))
     if scope.organization_id is not None:
         statement = statement.where(ApiKey.organization_id == scope.organization_id)
     return list(session.exec(statement))
@@ -199,7 +199,7 @@ def audit(
 
 
 def list_audit(session: Session, scope: Scope, limit: int, before: datetime | None) -> list[AuditEvent]:
-    statement = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)  # type: ignore[attr-defined]
+    statement = select(AuditEvent).order_by(col(AuditEvent.at).desc()).limit(limit)
     if scope.organization_id is not None:
         statement = statement.where(AuditEvent.organization_id == scope.organization_id)
     if before is not None:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertSummary
@@ -91,7 +91,7 @@ def _occurrences(session: Session, alert_id: uuid.UUID) -> list[dict[str, object
     rows = session.exec(
         select(AlertOccurrence)
         .where(AlertOccurrence.alert_id == alert_id)
-        .order_by(AlertOccurrence.posted_at, AlertOccurrence.id)  # type: ignore[arg-type]
+        .order_by(col(AlertOccurrence.posted_at), col(AlertOccurrence.id))
         .limit(MAX_OCCURRENCES)
     )
     return [
@@ -109,7 +109,7 @@ def _occurrences(session: Session, alert_id: uuid.UUID) -> list[dict[str, object
 def _has_crop(session: Session, detection_id: uuid.UUID | None) -> bool:
     if detection_id is None:
         return False
-    statement = select(Detection.id).where(Detection.id == detection_id, Detection.crop_jpeg.is_not(None))  # type: ignore[union-attr]
+    statement = select(Detection.id).where(Detection.id == detection_id, col(Detection.crop_jpeg).is_not(None))
     return session.exec(statement).first() is not None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert
 from app.webhooks import payloads
@@ -69,7 +69,7 @@ def create_endpoint(
 
 
 def list_endpoints(session: Session, scope: Scope = INSTALLATION) -> list[WebhookEndpoint]:
-    statement = select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)  # type: ignore[arg-type]
+    statement = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at))
     if scope.organization_id is not None:
         statement = statement.where(WebhookEndpoint.organization_id == scope.organization_id)
     return list(session.exec(statement))
@@ -114,7 +114,7 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     session.delete(endpoint)
     session.flush()
     owed = select(WebhookDelivery.event_id)
-    session.exec(sa.delete(WebhookEvent).where(WebhookEvent.id.not_in(owed)))  # type: ignore[attr-defined]
+    session.exec(sa.delete(WebhookEvent).where(col(WebhookEvent.id).not_in(owed)))
 
 
 def rotate_secret(session: Session, endpoint: WebhookEndpoint, keep_previous_seconds: int, now: datetime) -> str:
@@ -227,9 +227,9 @@ def list_deliveries(
     """Newest first."""
     statement = (
         select(WebhookDelivery, WebhookEvent)
-        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEvent, col(WebhookEvent.id) == WebhookDelivery.event_id)
         .where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc())
     )
     if status:
         statement = statement.where(WebhookDelivery.status == status)
@@ -250,8 +250,8 @@ def get_delivery(
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
     rows = session.exec(
         select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id.in_(delivery_ids))  # type: ignore[attr-defined]
-        .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)  # type: ignore[arg-type]
+        .where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
+        .order_by(col(WebhookAttempt.attempted_at), col(WebhookAttempt.id))
     )
     found: dict[uuid.UUID, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
     for attempt in rows:
@@ -322,13 +322,13 @@ def due_deliveries(session: Session, now: datetime, limit: int) -> list[uuid.UUI
     """Pending deliveries whose time has come, to enabled endpoints, oldest due first."""
     statement = (
         select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= now,  # type: ignore[operator]
+            col(WebhookDelivery.next_attempt_at) <= now,
             WebhookEndpoint.enabled == sa.true(),
         )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)  # type: ignore[arg-type]
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
         .limit(limit)
     )
     return list(session.exec(statement))
@@ -366,13 +366,13 @@ def _claim(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timed
     statement = (
         sa.update(WebhookDelivery)
         .where(
-            WebhookDelivery.id == delivery_id,  # type: ignore[arg-type]
-            WebhookDelivery.status == DeliveryStatus.PENDING,  # type: ignore[arg-type]
-            WebhookDelivery.next_attempt_at <= now,  # type: ignore[arg-type,operator]
+            col(WebhookDelivery.id) == delivery_id,
+            col(WebhookDelivery.status) == DeliveryStatus.PENDING,
+            col(WebhookDelivery.next_attempt_at) <= now,
         )
         .values(next_attempt_at=now + lease)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+    return session.exec(statement).rowcount == 1
 
 
 def finish_attempt(

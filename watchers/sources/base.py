@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -123,7 +123,7 @@ class Source(Protocol):
         """Yield at most `limit` posts strictly after `cursor` (None: the start), oldest first."""
         ...
 
-    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+    def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`; raise `MediaTooLarge` past `max_bytes`, `RetryLater` on a
         passing failure."""
         ...

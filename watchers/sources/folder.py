@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, Literal
 
 from pydantic import Field
 
@@ -96,7 +96,7 @@ class FolderSource:
         pending = [(message_id, dropped) for message_id, dropped in numbered if after is None or message_id > after]
         return self._media_posts(pending, limit)
 
-    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+    def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Copy the file to `dest`; a locator pointing outside the folder raises `NeedsAttention`."""
         copy_file_capped(file_inside(self._root, media.locator), dest, max_bytes)
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from PIL import Image
 
@@ -43,7 +43,7 @@ class CappedWriter:
     """A file object that passes writes on to `dest` until `max_bytes`, then raises `MediaTooLarge` without
     writing the chunk that crosses the cap. Handed to libraries that write downloads themselves (Telethon)."""
 
-    def __init__(self, dest: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, dest: IO[bytes], max_bytes: int) -> None:
         self._dest = dest
         self._max_bytes = max_bytes
         self.written = 0
@@ -59,7 +59,7 @@ class CappedWriter:
         self._dest.flush()
 
 
-def copy_capped(chunks: Iterable[bytes], dest: BinaryIO, max_bytes: int) -> int:
+def copy_capped(chunks: Iterable[bytes], dest: IO[bytes], max_bytes: int) -> int:
     """Write `chunks` to `dest`, raising `MediaTooLarge` as soon as they pass `max_bytes`; the bytes written."""
     writer = CappedWriter(dest, max_bytes)
     for chunk in chunks:
@@ -67,12 +67,12 @@ def copy_capped(chunks: Iterable[bytes], dest: BinaryIO, max_bytes: int) -> int:
     return writer.written
 
 
-def read_chunks(source: BinaryIO, size: int = COPY_CHUNK_BYTES) -> Iterator[bytes]:
+def read_chunks(source: IO[bytes], size: int = COPY_CHUNK_BYTES) -> Iterator[bytes]:
     while chunk := source.read(size):
         yield chunk
 
 
-def copy_file_capped(path: Path, dest: BinaryIO, max_bytes: int) -> None:
+def copy_file_capped(path: Path, dest: IO[bytes], max_bytes: int) -> None:
     """Copy a local file to `dest`; `MediaTooLarge` before writing anything when it is over `max_bytes`, and as
     soon as a file that grows while it is copied passes it. An unreadable file raises `NeedsAttention`."""
     try:

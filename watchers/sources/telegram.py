@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from pydantic import field_validator
 from telethon import errors
@@ -101,7 +101,7 @@ class TelegramSource:
         for album in albums:
             yield self._to_post(album)
 
-    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+    def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`. MediaTooLarge before downloading when Telegram's declared size is
         over `max_bytes`, and during the download if more bytes than that arrive anyway."""
         channel, message_id = parse_locator(media.locator)

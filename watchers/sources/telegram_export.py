@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -115,7 +115,7 @@ class TelegramExportSource:
         export = self._load_export()
         return self._posts(export, _messages_after(export, after), limit)
 
-    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+    def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Copy the exported media file to `dest`; `MediaTooLarge` over `max_bytes`."""
         copy_file_capped(file_inside(self._folder, media.locator), dest, max_bytes)
 
@@ -150,7 +150,7 @@ class TelegramExportSource:
             raise NeedsAttention(_missing_result_reason(folder))
         data = _read_json(result_json)
         messages = data.get("messages") if isinstance(data, dict) else None
-        if not isinstance(messages, list):
+        if not isinstance(data, dict) or not isinstance(messages, list):
             raise NeedsAttention(_not_a_chat_export_reason(result_json, data))
         name = data.get("name")
         return _Export(folder, result_json, name if isinstance(name, str) and name else folder.name, messages)

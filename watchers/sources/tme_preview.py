@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import BinaryIO, Literal
+from typing import IO, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -259,7 +259,7 @@ class TmePreviewSource:
             return
         yield from self._posts_after(after)[:limit]
 
-    def download(self, media: MediaRef, dest: BinaryIO, max_bytes: int) -> None:
+    def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Stream the media's URL into `dest`. On MediaTooLarge, `dest` may hold the bytes read until then.
 
         A file the server no longer has (an expired CDN link) raises NeedsAttention naming the URL.
