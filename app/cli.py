@@ -72,10 +72,17 @@ def serve(
     runtime = command_runtime(face_workers=Settings().face_workers)
     tell_how_to_make_the_first_key(runtime)
     app = create_app(runtime, with_scheduler=runtime.settings.scheduler_enabled)
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again with this handler in place; with the
+    # default one the process would die right there, before the face workers are stopped (they would live on).
+    signal.signal(signal.SIGTERM, _exit_after_sigterm)
     try:
         uvicorn.run(app, host=host or runtime.settings.host, port=port or runtime.settings.port)
     finally:
         runtime.close()
+
+
+def _exit_after_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @cli.command()

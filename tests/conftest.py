@@ -26,6 +26,8 @@ from tests.watchers.sources.tme_pages import ChannelServer
 POSTGRES_URL = os.environ.get("IMPWATCH_TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 
+pytest_plugins = ["tests.leftover_processes"]
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,9 +1,6 @@
-"""The `impwatch` command, run as a real process on a real SQLite file."""
+"""The `impwatch` command, run in this process (tests/impwatch.py) on a real SQLite file."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +11,10 @@ from app.cli import tell_how_to_make_the_first_key
 from app.db import make_engine
 from app.runtime import Runtime
 from tests.factories import api_key, faceless_photo, truncated_jpeg
+from tests.impwatch import run
 from tests.support import fixture_path
 
-IMPWATCH = [sys.executable, "-m", "app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(tmp_path: Path, *args: str, settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`impwatch ARGS` on the SQLite database under `tmp_path`, with `settings` as extra environment."""
-    env = {
-        **os.environ,
-        "IMPWATCH_DATA_DIR": str(tmp_path / "data"),
-        "COLUMNS": "200",
-        "PYTHONPATH": str(ROOT),
-        **(settings or {}),
-    }
-    env.pop("IMPWATCH_DATABASE_URL", None)
-    return subprocess.run([*IMPWATCH, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""`impwatch watch ...` and `impwatch alerts list` as real processes, on a drop folder."""
+"""`impwatch watch ...` and `impwatch alerts list`, run in this process (tests/impwatch.py), on a drop folder."""
 
 import json
 import shutil
 from pathlib import Path
 
-from tests.app.test_cli import run
+from tests.impwatch import run
 from tests.support import fixture_path
 
 

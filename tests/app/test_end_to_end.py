@@ -42,6 +42,7 @@ class ServeProcess:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_for(self._ready, timeout=60, interval=0.2, what="impwatch serve to be ready")
 
@@ -53,8 +54,10 @@ class ServeProcess:
             return False
 
     def kill(self) -> None:
+        """SIGKILL, as when the machine or the container goes down: the server and its face workers at once (the
+        server has a process group of its own; killed alone, it would leave its workers running)."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
@@ -63,7 +66,8 @@ class ServeProcess:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
         self.api.close()
         self.operator_api.close()
 
@@ -169,6 +173,7 @@ def test_an_api_process_and_a_worker_process_share_the_work(tmp_path: Path, chan
                 cwd=ROOT,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         [alert] = wait_for(lambda: alerts(api.api), timeout=90, what="the worker to raise the Obama alert")
         assert alert["person_id"] == str(obama.id)
@@ -180,7 +185,8 @@ def test_an_api_process_and_a_worker_process_share_the_work(tmp_path: Path, chan
         assert "worker stopped" in log.read_text()
     finally:
         if worker is not None and worker.poll() is None:
-            worker.kill()
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
         api.stop()
         runtime.close()
 

@@ -1,5 +1,5 @@
-"""`impwatch org` and `impwatch key`, run as real processes on a real SQLite file; the printed key is then used
-against the served app."""
+"""`impwatch org` and `impwatch key`, run in this process (tests/impwatch.py) on a real SQLite file; the printed key
+is then used against the served app."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
 from core.clock import utcnow
-from tests.app.test_cli import run
 from tests.factories import bearer
+from tests.impwatch import run
 from tests.support import fixture_path, running_server
 
 

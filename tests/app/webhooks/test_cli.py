@@ -1,12 +1,12 @@
-"""`impwatch webhook ...` as real processes on a real SQLite file, sending to a real receiver."""
+"""`impwatch webhook ...` run in this process (tests/impwatch.py) on a real SQLite file, sending to a real receiver."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from tests.app.test_cli import run
 from tests.app.webhooks.receiver import Receiver, Reply
+from tests.impwatch import run
 
 LOCAL_RECEIVERS = {"IMPWATCH_WEBHOOK_ALLOW_PRIVATE_URLS": "true"}
 
