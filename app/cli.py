@@ -19,7 +19,7 @@ from app import db
 from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
-from app.console import command_runtime, err, out
+from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.jobs import scheduled_work
 from app.runtime import Runtime
 from app.settings import Settings
@@ -124,13 +124,13 @@ def person_add(
     tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
     role: Annotated[str | None, typer.Option(help="Role or title")] = None,
     official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
-    org: Annotated[str | None, typer.Option(help="The organisation's name or id (default: the only one)")] = None,
+    org: OrganizationOption = None,
 ) -> None:
     """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
+        organization = command_organization(session, org, create_default=True)
         try:
-            organization = auth_service.organization_or_default(session, org)
             data = PersonCreate(
                 display_name=name,
                 aliases=alias or [],
@@ -138,9 +138,6 @@ def person_add(
                 role_title=role,
                 official_channels=official_channel or [],
             )
-        except AppError as exc:
-            err.print(f"[red]error:[/] {getattr(exc, 'message', exc)}")
-            raise typer.Exit(2) from exc
         except ValueError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc

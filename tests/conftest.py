@@ -14,8 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from click.testing import Result
+from typer.testing import CliRunner
 
 from app import db
+from app.cli import cli
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
@@ -131,3 +134,18 @@ def api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
 def operator_api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
     """The installation's operator: organisations, keys and watches."""
     return client_as("operator")
+
+
+@pytest.fixture
+def impwatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """`impwatch ARGS` run in this process with Typer's CliRunner, from `tmp_path`, on the SQLite database under
+    `tmp_path / "data"` unless `settings` (extra environment, `{"IMPWATCH_...": "..."}`) names another one. The
+    result has the exit code, stdout and stderr apart."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: str, settings: dict[str, str] | None = None) -> Result:
+        env = {"IMPWATCH_DATA_DIR": str(tmp_path / "data"), "IMPWATCH_DATABASE_URL": "", "COLUMNS": "200"}
+        return runner.invoke(cli, list(args), env={**env, **(settings or {})}, catch_exceptions=False)
+
+    return invoke

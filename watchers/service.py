@@ -61,7 +61,23 @@ class DuplicateWatch(Conflict):
     pass
 
 
-def create_watch(session: Session, data: WatchCreate, default_interval: int) -> Watch:
+@dataclass(frozen=True)
+class WatchIntervals:
+    """How often watches run: `default_seconds` when a watch names no interval, never more often than every
+    `min_seconds` (a source polled faster gets the installation rate-limited or banned)."""
+
+    default_seconds: int
+    min_seconds: int
+
+    def check(self, interval_seconds: int | None) -> None:
+        """Refuse (422 `interval_too_short`) an interval under the minimum; None means the default."""
+        if interval_seconds is not None and interval_seconds < self.min_seconds:
+            raise InputRejected("interval_too_short", f"interval_seconds must be at least {self.min_seconds}")
+
+
+def create_watch(session: Session, data: WatchCreate, intervals: WatchIntervals) -> Watch:
+    """A new watch; refused when its target is already watched or its interval is under the minimum."""
+    intervals.check(data.interval_seconds)
     config = parse_source_config(data.source.model_dump())
     target = target_of(config)
     existing = session.exec(select(Watch).where(Watch.kind == config.kind, Watch.target == target)).first()
@@ -71,7 +87,7 @@ def create_watch(session: Session, data: WatchCreate, default_interval: int) -> 
         kind=config.kind,
         target=target,
         config=config.model_dump(),
-        interval_seconds=data.interval_seconds or default_interval,
+        interval_seconds=data.interval_seconds or intervals.default_seconds,
         enabled=data.enabled,
     )
     session.add(watch)
@@ -90,7 +106,9 @@ def list_watches(session: Session) -> list[Watch]:
     return list(session.exec(select(Watch).order_by(Watch.created_at, Watch.id)))  # type: ignore[arg-type]
 
 
-def update_watch(session: Session, watch: Watch, data: WatchUpdate) -> Watch:
+def update_watch(session: Session, watch: Watch, data: WatchUpdate, intervals: WatchIntervals) -> Watch:
+    """Change the interval (not under the minimum), pause or resume (which also clears an error state)."""
+    intervals.check(data.interval_seconds)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if changes.get("enabled") and not watch.enabled:
         watch.state, watch.retry_at, watch.consecutive_failures = WatchState.OK, None, 0

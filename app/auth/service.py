@@ -56,14 +56,21 @@ def find_organization(session: Session, name_or_id: str) -> Organization:
     return found
 
 
-def organization_or_default(session: Session, name_or_id: str | None) -> Organization:
-    """For the command line: the named organisation; without a name, the only one there is (one named "default"
-    is made when there is none, so a single press office never has to think about organisations)."""
+def organization_or_default(session: Session, name_or_id: str | None, *, create_default: bool = False) -> Organization:
+    """For the command line: the named organisation; without a name, the only one there is. With several it is
+    refused (`organization_required`: choose with --org); with none, one named "default" is made when
+    `create_default` (enrolling a person: a single press office never has to think about organisations), and
+    otherwise it is refused too."""
     if name_or_id:
         return find_organization(session, name_or_id)
     existing = list(session.exec(select(Organization).order_by(Organization.name).limit(11)))
     if not existing:
-        return create_organization(session, "default")
+        if create_default:
+            return create_organization(session, "default")
+        raise InputRejected(
+            "organization_required",
+            "there is no organisation yet: create one with `impwatch org create NAME`",
+        )
     if len(existing) > 1:
         names = ", ".join(organization.name for organization in existing[:10])
         raise InputRejected("organization_required", f"there are several organisations ({names}): choose with --org")

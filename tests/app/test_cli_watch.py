@@ -1,11 +1,17 @@
-"""`impwatch watch ...` and `impwatch alerts list` as real processes, on a drop folder."""
+"""`impwatch watch ...` and `impwatch alerts list` on a drop folder, as real processes and in this process."""
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+from click.testing import Result
+from sqlmodel import Session, select
+
+from app.db import make_engine
 from tests.app.test_cli import run
 from tests.support import fixture_path
+from watchers.models import Watch
 
 
 def test_watch_a_folder_run_it_and_list_alerts(tmp_path: Path) -> None:
@@ -40,3 +46,24 @@ def test_watch_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert bad_kind.returncode == 2 and "kind" in bad_kind.stderr
     assert run(tmp_path, "watch", "run", "00000000-0000-0000-0000-000000000000").returncode == 1
     assert run(tmp_path, "alerts", "list", "--status", "maybe").returncode == 2
+
+
+def stored_watches(tmp_path: Path) -> list[Watch]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'impwatch.db'}")
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(Watch)))
+    finally:
+        engine.dispose()
+
+
+def test_watch_add_refuses_an_interval_under_the_minimum(impwatch: Callable[..., Result], tmp_path: Path) -> None:
+    refused = impwatch("watch", "add", "folder", str(tmp_path), "--interval", "1")
+    assert refused.exit_code == 2
+    assert "interval_seconds must be at least 30" in refused.stderr
+    assert stored_watches(tmp_path) == []
+
+    every_second = {"IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1"}
+    allowed = impwatch("watch", "add", "folder", str(tmp_path), "--interval", "1", settings=every_second)
+    assert allowed.exit_code == 0 and "every 1 s" in allowed.stdout, "the minimum is the operator's setting"
+    assert [watch.interval_seconds for watch in stored_watches(tmp_path)] == [1]

@@ -1,5 +1,5 @@
-"""The media step of the pipeline: each download is a file of its own, and no database write is held while faces
-are analysed (on SQLite, other watches can commit meanwhile)."""
+"""The watchers service: each download of the media step is a file of its own, no database write is held while
+faces are analysed (on SQLite, other watches can commit meanwhile), and watches keep to the minimum interval."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from sqlmodel import Session
 
 from app.runtime import Runtime
 from core.clock import utcnow
+from core.errors import InputRejected
 from tests.support import fixture_bytes
 from watchers import service
 from watchers.models import MediaItem, Post, Watch
-from watchers.service import MediaStore
+from watchers.schemas import WatchCreate, WatchUpdate
+from watchers.service import MediaStore, WatchIntervals
 from watchers.sources.base import MediaRef
 
 
@@ -99,3 +101,25 @@ def test_no_database_write_is_held_while_faces_are_analysed(runtime: Runtime) ->
 
     assert outcome.analysed and writes_during_analysis == [True]
     assert item.attempts == 1 and item.status == "done"
+
+
+INTERVALS = WatchIntervals(default_seconds=300, min_seconds=30)
+
+
+def test_a_watch_is_never_made_or_changed_to_run_more_often_than_the_minimum(runtime: Runtime, tmp_path: Path) -> None:
+    def data(**fields: object) -> WatchCreate:
+        return WatchCreate.model_validate({"source": {"kind": "folder", "path": str(tmp_path)}, **fields})
+
+    with Session(runtime.db_engine) as session:
+        with pytest.raises(InputRejected) as too_fast:
+            service.create_watch(session, data(interval_seconds=29), INTERVALS)
+        assert too_fast.value.code == "interval_too_short" and "at least 30" in too_fast.value.message
+        assert service.list_watches(session) == []
+
+        watch = service.create_watch(session, data(), INTERVALS)
+        assert watch.interval_seconds == 300, "no interval: the default"
+        with pytest.raises(InputRejected) as changed_too_fast:
+            service.update_watch(session, watch, WatchUpdate(interval_seconds=1), INTERVALS)
+        assert changed_too_fast.value.code == "interval_too_short"
+        assert watch.interval_seconds == 300
+        assert service.update_watch(session, watch, WatchUpdate(interval_seconds=30), INTERVALS).interval_seconds == 30
