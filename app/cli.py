@@ -19,18 +19,18 @@ from app import db
 from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
-from app.console import command_runtime, err, out
+from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
-from core.errors import AppError, InputRejected
+from core.errors import InputRejected
 from core.scope import Scope
 from watchers import analysis as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
-from watchlist.models import Person
 from watchlist.schemas import PersonCreate
+from watchlist.service import PhotoRefused
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -131,50 +131,47 @@ def person_add(
     tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
     role: Annotated[str | None, typer.Option(help="Role or title")] = None,
     official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
-    org: Annotated[str | None, typer.Option(help="The organisation's name or id (default: the only one)")] = None,
+    org: OrganizationOption = None,
 ) -> None:
     """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
+    try:
+        data = PersonCreate(
+            display_name=name,
+            aliases=alias or [],
+            tolerance=tolerance,
+            role_title=role,
+            official_channels=official_channel or [],
+        )
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     runtime = command_runtime()
+    photos = [watchlist_service.EnrolmentPhoto(str(path), path.read_bytes) for path in photo]
     with Session(runtime.db_engine, expire_on_commit=False) as session:
+        organization = command_organization(session, org, create_default=True)
         try:
-            organization = auth_service.organization_or_default(session, org)
-            data = PersonCreate(
-                display_name=name,
-                aliases=alias or [],
-                tolerance=tolerance,
-                role_title=role,
-                official_channels=official_channel or [],
+            person, enrolment = watchlist_service.create_enrolled_person(
+                session,
+                data,
+                Scope("org_admin", organization.id),
+                photos,
+                runtime.face_engine,
+                runtime.enrolment_policy,
             )
-        except AppError as exc:
-            err.print(f"[red]error:[/] {getattr(exc, 'message', exc)}")
-            raise typer.Exit(2) from exc
-        except ValueError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
-        person = watchlist_service.create_person(session, data, Scope("org_admin", organization.id))
-        accepted, refused = _enrol_photos(session, runtime, person, photo)
-        if not accepted:
-            session.rollback()
+        except watchlist_service.NoUsablePhoto as exc:
+            _report_refused(exc.refused)
             err.print(f"[red]error:[/] no photo could be enrolled; {name!r} was not added")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from exc
         session.commit()
-    out.print(f"enrolled {name} ({person.id}) of {organization.name} from {accepted} photo(s)")
-    if refused:
+    _report_refused(enrolment.refused)
+    out.print(f"enrolled {name} ({person.id}) of {organization.name} from {len(enrolment.faces)} photo(s)")
+    if enrolment.refused:
         raise typer.Exit(1)
 
 
-def _enrol_photos(session: Session, runtime: Runtime, person: Person, photos: list[Path]) -> tuple[int, int]:
-    accepted = refused = 0
-    for path in photos:
-        try:
-            data = path.read_bytes()
-            with session.begin_nested():
-                watchlist_service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
-            accepted += 1
-        except (AppError, OSError) as exc:
-            refused += 1
-            err.print(f"[yellow]refused[/] {path}: {getattr(exc, 'message', None) or exc}")
-    return accepted, refused
+def _report_refused(refused: Iterable[PhotoRefused]) -> None:
+    for photo in refused:
+        err.print(f"[yellow]refused[/] {photo.name}: {photo.message}")
 
 
 @person_cli.command("list")

@@ -16,7 +16,7 @@ from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
 from app.scheduling import build_watch_runner
 from app.settings import Settings
-from core.errors import AppError, NotFound
+from core.errors import AppError, InputRejected, NotFound
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist.service import person_names
@@ -49,10 +49,13 @@ def watch_add(
             watch = watch_service.create_watch(
                 session,
                 WatchCreate.model_validate({"source": source, "interval_seconds": interval}),
-                runtime.settings.default_watch_interval_seconds,
+                runtime.settings.watch_intervals,
             )
         except ValidationError as exc:
             err.print(f"[red]error:[/] {_first_error(exc)}")
+            raise typer.Exit(2) from exc
+        except InputRejected as exc:
+            err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(2) from exc
         except AppError as exc:
             err.print(f"[red]error:[/] {exc.message}")
@@ -99,7 +102,7 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
         if update is None:
             watch_service.delete_watch(session, watch)
         else:
-            watch_service.update_watch(session, watch, update)
+            watch_service.update_watch(session, watch, update, runtime.settings.watch_intervals)
         session.commit()
     out.print(f"{action} {watch_id}")
 

@@ -1,17 +1,30 @@
-"""What every `impwatch` command shares: the two consoles and a migrated runtime."""
+"""What every `impwatch` command shares: the two consoles, a migrated runtime, and the organisation it acts for."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 
 from app import db
+from app.auth import service as auth_service
 from app.runtime import Runtime
 from app.settings import Settings
+from core.errors import AppError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from app.auth.models import Organization
 
 out = Console()
 err = Console(stderr=True)
+
+OrganizationOption = Annotated[
+    str | None, typer.Option("--org", help="The organisation's name or id (default: the only one)")
+]
+"""`--org` of the commands that make something of one organisation (a person, a webhook endpoint)."""
 
 
 def command_runtime(**overrides: Any) -> Runtime:
@@ -20,3 +33,13 @@ def command_runtime(**overrides: Any) -> Runtime:
     settings = Settings(**{"face_workers": 0, **overrides})
     db.upgrade(settings.resolved_database_url)
     return Runtime.from_settings(settings)
+
+
+def command_organization(session: Session, name_or_id: str | None, *, create_default: bool = False) -> Organization:
+    """The organisation named by `--org`, or the only one there is. When there are several, or none (and
+    `create_default` does not allow making one named "default"), the refusal is printed and the command exits 2."""
+    try:
+        return auth_service.organization_or_default(session, name_or_id, create_default=create_default)
+    except AppError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc

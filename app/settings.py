@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from watchers.frames import FrameSampling
+from watchers.service import WatchIntervals
 from watchlist.engine import EngineOptions
 
 
@@ -103,4 +104,10 @@ class Settings(BaseSettings):
     def frame_sampling(self) -> FrameSampling:
         return FrameSampling(
             fps=self.video_sample_fps, max_seconds=self.video_max_seconds, max_frames=self.video_max_frames
+        )
+
+    @cached_property
+    def watch_intervals(self) -> WatchIntervals:
+        return WatchIntervals(
+            default_seconds=self.default_watch_interval_seconds, min_seconds=self.min_watch_interval_seconds
         )

@@ -36,6 +36,7 @@ from standardwebhooks import Webhook
 
 from app import db
 from app.alerts import service as alert_service
+from app.auth.models import Organization
 from app.runtime import Runtime
 from app.scheduling import register_webhook_dispatcher
 from app.settings import Settings
@@ -100,7 +101,9 @@ class AlertSource:
         self.runtime = runtime
         self.serial = 0
         with Session(runtime.db_engine, expire_on_commit=False) as session:
-            self.person = Person(display_name="Barack Obama")
+            self.organization = Organization(name=f"Bench press office {uuid.uuid4().hex[:8]}")
+            session.add(self.organization)
+            self.person = Person(display_name="Barack Obama", organization_id=self.organization.id)
             self.watch = Watch(kind="tme_preview", target=f"bench_channel_{uuid.uuid4().hex[:8]}", enabled=False)
             session.add(self.person)
             session.add(self.watch)
@@ -145,10 +148,11 @@ def make_runtime(folder: Path, database_url: str, dispatch_seconds: float) -> Ru
     return Runtime.from_settings(settings)
 
 
-def add_endpoint(runtime: Runtime, receiver: Receiver) -> None:
+def add_endpoint(runtime: Runtime, receiver: Receiver, source: AlertSource) -> None:
+    """The receiver as an endpoint of the organisation whose person the alerts are about."""
     with Session(runtime.db_engine) as session:
         _, receiver.secret = webhook_service.create_endpoint(
-            session, EndpointCreate(url=receiver.url), runtime.webhook_url_policy
+            session, source.organization.id, EndpointCreate(url=receiver.url), runtime.webhook_url_policy
         )
         session.commit()
 
@@ -170,7 +174,7 @@ def wait_until(check: Callable[[], bool], timeout: float) -> None:
 
 def throughput(runtime: Runtime, count: int) -> dict[str, float]:
     receiver, source = Receiver(), AlertSource(runtime)
-    add_endpoint(runtime, receiver)
+    add_endpoint(runtime, receiver, source)
     for _ in range(count):
         source.raise_one()
     started = time.perf_counter()
@@ -186,7 +190,7 @@ def throughput(runtime: Runtime, count: int) -> dict[str, float]:
 
 def latency(runtime: Runtime, rate: float, seconds: float) -> dict[str, float]:
     receiver, source = Receiver(), AlertSource(runtime)
-    add_endpoint(runtime, receiver)
+    add_endpoint(runtime, receiver, source)
     scheduler, dispatcher = start_dispatcher(runtime)
     committed: dict[str, float] = {}
     try:

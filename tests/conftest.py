@@ -20,6 +20,7 @@ from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
 from tests.factories import DEFAULT_ORGANIZATION, api_key, bearer
+from tests.impwatch import Ran, run
 from tests.support import postgres_database_from_template, running_server
 from tests.watchers.sources.tme_pages import ChannelServer
 
@@ -133,3 +134,14 @@ def api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
 def operator_api(client_as: Callable[..., httpx.Client]) -> httpx.Client:
     """The installation's operator: organisations, keys and watches."""
     return client_as("operator")
+
+
+@pytest.fixture
+def impwatch(tmp_path: Path) -> Callable[..., Ran]:
+    """`impwatch ARGS` run in this process (tests/impwatch.py) from `tmp_path`, on the SQLite database under
+    `tmp_path / "data"` unless `settings` (extra environment, `{"IMPWATCH_...": "..."}`) names another one."""
+
+    def invoke(*args: str, settings: dict[str, str] | None = None) -> Ran:
+        return run(tmp_path, *args, settings=settings)
+
+    return invoke

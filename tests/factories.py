@@ -17,11 +17,14 @@ from app.auth.models import Organization
 from app.runtime import Runtime
 from core.scope import Scope
 from tests.support import fixture_bytes, fixture_path
+from watchers.service import WatchIntervals
 from watchlist import service
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
 
 DEFAULT_ORGANIZATION = "Test press office"
+WATCH_INTERVALS = WatchIntervals(default_seconds=60, min_seconds=1)
+"""How the tests' watches run: every minute unless they say otherwise, and as often as every second if they do."""
 
 
 def organization_id(runtime: Runtime, name: str = DEFAULT_ORGANIZATION) -> uuid.UUID:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
-from core.errors import InputRejected, TooLarge
+from core.errors import TooLarge
 from core.http import REFUSALS, ScopeDep, SessionDep
 from core.schemas import Refusal
 from watchers import analysis, service
@@ -60,16 +60,9 @@ watches = APIRouter(prefix="/v1/watches", tags=["watches"])
 @watches.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead, responses={409: {"model": Refusal}})
 def create_watch(request: Request, data: WatchCreate, session: SessionDep) -> Watch:
     """Watch a channel, an export folder or a drop folder; the scheduler picks it up within seconds."""
-    settings = request.app.state.settings
-    _check_interval(data.interval_seconds, settings.min_watch_interval_seconds)
-    watch = service.create_watch(session, data, settings.default_watch_interval_seconds)
+    watch = service.create_watch(session, data, request.app.state.settings.watch_intervals)
     session.commit()
     return watch
-
-
-def _check_interval(interval: int | None, minimum: int) -> None:
-    if interval is not None and interval < minimum:
-        raise InputRejected("interval_too_short", f"interval_seconds must be at least {minimum}")
 
 
 @watches.get("", response_model=list[WatchRead])
@@ -85,8 +78,9 @@ def get_watch(watch_id: uuid.UUID, session: SessionDep) -> Watch:
 @watches.patch("/{watch_id}", response_model=WatchRead, responses=REFUSALS)
 def update_watch(request: Request, watch_id: uuid.UUID, data: WatchUpdate, session: SessionDep) -> Watch:
     """Change the interval, pause (`enabled: false`) or resume (`enabled: true`, which also clears an error)."""
-    _check_interval(data.interval_seconds, request.app.state.settings.min_watch_interval_seconds)
-    watch = service.update_watch(session, service.get_watch(session, watch_id), data)
+    watch = service.update_watch(
+        session, service.get_watch(session, watch_id), data, request.app.state.settings.watch_intervals
+    )
     session.commit()
     return watch
 

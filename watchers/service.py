@@ -7,12 +7,13 @@ does with posts and media is `watchers.pipeline`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from core.clock import utcnow
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InputRejected, NotFound
 from watchers.models import Watch, WatchState
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchers.sources.base import NeedsAttention, RetryLater
@@ -23,7 +24,23 @@ class DuplicateWatch(Conflict):
     pass
 
 
-def create_watch(session: Session, data: WatchCreate, default_interval: int) -> Watch:
+@dataclass(frozen=True)
+class WatchIntervals:
+    """How often watches run: `default_seconds` when a watch names no interval, never more often than every
+    `min_seconds` (a source polled faster gets the installation rate-limited or banned)."""
+
+    default_seconds: int
+    min_seconds: int
+
+    def check(self, interval_seconds: int | None) -> None:
+        """Refuse (422 `interval_too_short`) an interval under the minimum; None means the default."""
+        if interval_seconds is not None and interval_seconds < self.min_seconds:
+            raise InputRejected("interval_too_short", f"interval_seconds must be at least {self.min_seconds}")
+
+
+def create_watch(session: Session, data: WatchCreate, intervals: WatchIntervals) -> Watch:
+    """A new watch; refused when its target is already watched or its interval is under the minimum."""
+    intervals.check(data.interval_seconds)
     config = parse_source_config(data.source.model_dump())
     target = target_of(config)
     existing = session.exec(select(Watch).where(Watch.kind == config.kind, Watch.target == target)).first()
@@ -33,7 +50,7 @@ def create_watch(session: Session, data: WatchCreate, default_interval: int) -> 
         kind=config.kind,
         target=target,
         config=config.model_dump(),
-        interval_seconds=data.interval_seconds or default_interval,
+        interval_seconds=data.interval_seconds or intervals.default_seconds,
         enabled=data.enabled,
     )
     session.add(watch)
@@ -52,7 +69,9 @@ def list_watches(session: Session) -> list[Watch]:
     return list(session.exec(select(Watch).order_by(col(Watch.created_at), col(Watch.id))))
 
 
-def update_watch(session: Session, watch: Watch, data: WatchUpdate) -> Watch:
+def update_watch(session: Session, watch: Watch, data: WatchUpdate, intervals: WatchIntervals) -> Watch:
+    """Change the interval (not under the minimum), pause or resume (which also clears an error state)."""
+    intervals.check(data.interval_seconds)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if changes.get("enabled") and not watch.enabled:
         watch.state, watch.retry_at, watch.consecutive_failures = WatchState.OK, None, 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.clock import utcnow
-from core.errors import Conflict, NotFound
+from core.errors import AppError, Conflict, InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchlist.engine import FaceEngine, face_crop
 from watchlist.images import decode_image, encode_jpeg
@@ -124,7 +125,8 @@ def enrol_face(
     policy: EnrolmentPolicy,
     face_index: int | None = None,
 ) -> ReferenceFace:
-    """Add a reference face from a photo, or raise `ImageRejected` / `EnrolmentRefused` / `DuplicateReference`.
+    """Add a reference face from a photo, or raise `ImageRejected` / `EnrolmentRefused` / `DuplicateReference`,
+    before anything is added to the session (a refused photo leaves the caller's transaction as it was).
 
     With several faces in the photo the caller picks one by `face_index`, counted left to right.
     """
@@ -159,6 +161,82 @@ def enrol_face(
     session.add(person)
     session.flush()
     return reference
+
+
+@dataclass(frozen=True)
+class EnrolmentPhoto:
+    """One photo offered for enrolment: a name to report it by (a path, an upload's file name) and how to read its
+    bytes. Reading may fail (`OSError`, or an `AppError` such as an upload over its size cap): that refuses this
+    photo only."""
+
+    name: str
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class PhotoRefused:
+    name: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EnrolmentOutcome:
+    faces: list[ReferenceFace]
+    refused: list[PhotoRefused]
+
+
+class NoUsablePhoto(InputRejected):
+    """Not one of the photos offered could be enrolled; `refused` says why for each."""
+
+    def __init__(self, refused: Sequence[PhotoRefused]) -> None:
+        reasons = "; ".join(f"{photo.name}: {photo.message}" for photo in refused)
+        super().__init__("no_usable_photo", f"no photo could be enrolled: {reasons}")
+        self.refused = list(refused)
+
+
+def enrol_faces(
+    session: Session,
+    person: Person,
+    photos: Sequence[EnrolmentPhoto],
+    engine: FaceEngine,
+    policy: EnrolmentPolicy,
+) -> EnrolmentOutcome:
+    """Enrol one reference face from each photo: a refused photo (unreadable, no face, several faces, too small, too
+    blurry, already enrolled) is reported in `refused` and the others are kept.
+
+    No savepoint is needed, as `enrol_face` refuses before it adds anything to the session; and none is used, as on
+    SQLite (pysqlite) a savepoint opened before the transaction's first write is a transaction of its own, committed
+    when it is released."""
+    faces: list[ReferenceFace] = []
+    refused: list[PhotoRefused] = []
+    for photo in photos:
+        try:
+            faces.append(enrol_face(session, person, photo.read(), engine, policy))
+        except AppError as exc:
+            refused.append(PhotoRefused(photo.name, exc.code, exc.message))
+        except OSError as exc:
+            refused.append(PhotoRefused(photo.name, "unreadable", str(exc)))
+    return EnrolmentOutcome(faces, refused)
+
+
+def create_enrolled_person(
+    session: Session,
+    data: PersonCreate,
+    scope: Scope,
+    photos: Sequence[EnrolmentPhoto],
+    engine: FaceEngine,
+    policy: EnrolmentPolicy,
+) -> tuple[Person, EnrolmentOutcome]:
+    """A new person with a reference face from each usable photo. When none is usable the person is removed again,
+    so nothing of them is left for the caller to commit, and `NoUsablePhoto` says why for each photo."""
+    person = create_person(session, data, scope)
+    outcome = enrol_faces(session, person, photos, engine, policy)
+    if not outcome.faces:
+        session.delete(person)
+        session.flush()
+        raise NoUsablePhoto(outcome.refused)
+    return person, outcome
 
 
 def _already_enrolled(session: Session, person_id: uuid.UUID, sha256: str, face_index: int) -> bool:

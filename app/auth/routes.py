@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
@@ -25,14 +26,12 @@ from app.auth.schemas import (
 from app.db import flush_deleted_data
 from app.privacy import erase_person
 from core.clock import utcnow
-from core.errors import AppError, InputRejected
 from core.http import REFUSALS, ScopeDep, SessionDep, read_upload
 from core.schemas import PlainText, Refusal, UtcInstant
 from core.scope import Scope
 from watchlist import service as watchlist_service
-from watchlist.models import Person
 from watchlist.routes import face_read, person_read
-from watchlist.schemas import PersonCreate
+from watchlist.service import EnrolmentPhoto
 
 router = APIRouter(tags=["access"])
 
@@ -117,53 +116,34 @@ def redeem_invitation(
 ) -> SelfEnrolment:
     """A journalist enrols themself with an invitation, their photos and explicit consent, and gets a `subject`
     key that sees only their own faces and alerts."""
-    if not consent:
-        raise InputRejected("consent_required", "enrolment needs explicit consent (consent=true)")
-    now = utcnow()
-    invitation = service.claim_invitation(session, token, now)
-    scope = Scope(role="org_admin", organization_id=invitation.organization_id)
-    person = watchlist_service.create_person(session, PersonCreate(display_name=display_name), scope)
-    faces, refused = _enrol_uploads(request, session, person, photos)
-    if not faces:
-        session.rollback()
-        raise InputRejected("no_usable_photo", "no photo could be enrolled: " + "; ".join(r.detail for r in refused))
-    invitation.redeemed_at, invitation.person_id = now, person.id
-    invitation.consent_text, invitation.consent_version = consent_text, consent_version
-    invitation.consent_client_address = request.client.host if request.client else None
-    session.add(invitation)
-    issued = service.issue_key(session, "subject", invitation.organization_id, display_name, person_id=person.id)
-    subject = service.scope_of(issued.key)
-    service.audit(
+    runtime = request.app.state.runtime
+    max_bytes = runtime.settings.max_upload_bytes
+    redeemed = service.redeem_invitation(
         session,
-        subject,
-        "person.self_enrolled",
-        "person",
-        person.id,
-        consent_version=consent_version,
-        reference_faces=len(faces),
+        token,
+        display_name,
+        service.Consent(
+            given=consent,
+            text=consent_text,
+            version=consent_version,
+            client_address=request.client.host if request.client else None,
+        ),
+        [EnrolmentPhoto(str(photo.filename), partial(read_upload, photo, max_bytes)) for photo in photos],
+        runtime.face_engine,
+        runtime.enrolment_policy,
+        utcnow(),
     )
     session.commit()
+    faces = redeemed.enrolment.faces
     return SelfEnrolment(
-        person=person_read(person, len(faces)),
+        person=person_read(redeemed.person, len(faces)),
         reference_faces=[face_read(face) for face in faces],
-        refused_photos=refused,
-        key=KeyIssued(**KeyRead.model_validate(issued.key).model_dump(), key=issued.plaintext),
+        refused_photos=[
+            Refusal(code=refused.code, detail=f"{refused.name}: {refused.message}")
+            for refused in redeemed.enrolment.refused
+        ],
+        key=KeyIssued(**KeyRead.model_validate(redeemed.key.key).model_dump(), key=redeemed.key.plaintext),
     )
-
-
-def _enrol_uploads(request: Request, session: SessionDep, person: Person, photos: list[UploadFile]) -> tuple:
-    runtime = request.app.state.runtime
-    faces, refused = [], []
-    for photo in photos:
-        try:
-            data = read_upload(photo, runtime.settings.max_upload_bytes)
-            with session.begin_nested():
-                faces.append(
-                    watchlist_service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
-                )
-        except AppError as exc:
-            refused.append(Refusal(code=exc.code, detail=f"{photo.filename}: {exc.message}"))
-    return faces, refused
 
 
 @router.delete("/v1/persons/{person_id}", response_model=ErasureRead, responses=REFUSALS, tags=["persons"])

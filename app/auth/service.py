@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +17,11 @@ from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
 from core.clock import utcnow
 from core.errors import Conflict, Forbidden, InputRejected, NotFound, Unauthenticated
 from core.scope import Scope
+
+if TYPE_CHECKING:
+    from watchlist.engine import FaceEngine
+    from watchlist.models import Person
+    from watchlist.service import EnrolmentOutcome, EnrolmentPhoto, EnrolmentPolicy
 
 KEY_PREFIX = "iw"
 INVITATION_PREFIX = "iwinv"
@@ -56,14 +63,21 @@ def find_organization(session: Session, name_or_id: str) -> Organization:
     return found
 
 
-def organization_or_default(session: Session, name_or_id: str | None) -> Organization:
-    """For the command line: the named organisation; without a name, the only one there is (one named "default"
-    is made when there is none, so a single press office never has to think about organisations)."""
+def organization_or_default(session: Session, name_or_id: str | None, *, create_default: bool = False) -> Organization:
+    """For the command line: the named organisation; without a name, the only one there is. With several it is
+    refused (`organization_required`: choose with --org); with none, one named "default" is made when
+    `create_default` (enrolling a person: a single press office never has to think about organisations), and
+    otherwise it is refused too."""
     if name_or_id:
         return find_organization(session, name_or_id)
     existing = list(session.exec(select(Organization).order_by(Organization.name).limit(11)))
     if not existing:
-        return create_organization(session, "default")
+        if create_default:
+            return create_organization(session, "default")
+        raise InputRejected(
+            "organization_required",
+            "there is no organisation yet: create one with `impwatch org create NAME`",
+        )
     if len(existing) > 1:
         names = ", ".join(organization.name for organization in existing[:10])
         raise InputRejected("organization_required", f"there are several organisations ({names}): choose with --org")
@@ -173,6 +187,65 @@ def claim_invitation(session: Session, token: str, now: datetime) -> Invitation:
     if invitation.expires_at <= now:
         raise Forbidden("invitation_expired", "the invitation has expired")
     return invitation
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the journalist agreed to, as their client sent it, and from where."""
+
+    given: bool
+    text: str
+    version: str
+    client_address: str | None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    invitation: Invitation
+    person: Person
+    enrolment: EnrolmentOutcome
+    key: IssuedKey
+
+
+def redeem_invitation(
+    session: Session,
+    token: str,
+    display_name: str,
+    consent: Consent,
+    photos: Sequence[EnrolmentPhoto],
+    engine: FaceEngine,
+    policy: EnrolmentPolicy,
+    now: datetime,
+) -> Redemption:
+    """Self-enrolment: with explicit consent and an open invitation, the journalist becomes a person of the
+    invitation's organisation, enrolled from their usable photos, with a `subject` key of their own; the consent is
+    recorded on the invitation, which is used up. Refused (`consent_required`, an invitation refusal, or
+    `no_usable_photo`) with nothing kept and the invitation still open."""
+    from watchlist import service as watchlist_service  # face work: imported by its one user, not with the keys
+    from watchlist.schemas import PersonCreate
+
+    if not consent.given:
+        raise InputRejected("consent_required", "enrolment needs explicit consent (consent=true)")
+    invitation = claim_invitation(session, token, now)
+    scope = Scope(role="org_admin", organization_id=invitation.organization_id)
+    person, enrolment = watchlist_service.create_enrolled_person(
+        session, PersonCreate(display_name=display_name), scope, photos, engine, policy
+    )
+    invitation.redeemed_at, invitation.person_id = now, person.id
+    invitation.consent_text, invitation.consent_version = consent.text, consent.version
+    invitation.consent_client_address = consent.client_address
+    session.add(invitation)
+    issued = issue_key(session, "subject", invitation.organization_id, display_name, person_id=person.id)
+    audit(
+        session,
+        scope_of(issued.key),
+        "person.self_enrolled",
+        "person",
+        person.id,
+        consent_version=consent.version,
+        reference_faces=len(enrolment.faces),
+    )
+    return Redemption(invitation, person, enrolment, issued)
 
 
 def audit(

@@ -58,7 +58,7 @@ def create_endpoint(
 ) -> EndpointCreated:
     """Add a receiver. The answer holds its `whsec_` signing secret, which is never shown again. A URL whose host
     resolves to a private, loopback or link-local address is refused (422 `private_webhook_url`)."""
-    endpoint, secret = service.create_endpoint(session, data, url_policy, scope)
+    endpoint, secret = service.create_endpoint(session, scope.organization_id, data, url_policy)
     session.commit()
     return EndpointCreated(**endpoint_read(endpoint).model_dump(), secret=secret)
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert
+from app.auth.models import Organization
 from app.webhooks import payloads
 from app.webhooks.models import (
     ALL_EVENTS,
@@ -49,13 +50,20 @@ class EndpointDisabled(InputRejected):
 
 
 def create_endpoint(
-    session: Session, data: EndpointCreate, url_policy: WebhookUrlPolicy, scope: Scope = INSTALLATION
+    session: Session, organization_id: uuid.UUID | None, data: EndpointCreate, url_policy: WebhookUrlPolicy
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint of the caller's organisation and its secret (returned here so the caller can show it once)."""
+    """A new endpoint of the organisation and its secret (returned here so the caller can show it once). The
+    organisation is required: alert events go only to endpoints of the person's organisation, so an endpoint of
+    none would never receive one (None, the operator's scope, is refused). `person_ids` must be people of that
+    organisation."""
+    if organization_id is None:
+        raise InputRejected("organization_required", "a webhook endpoint belongs to an organisation")
+    if session.get(Organization, organization_id) is None:
+        raise NotFound(f"organisation {organization_id} not found")
     url_policy.check(str(data.url))
-    _check_persons_exist(session, data.person_ids, scope)
+    _check_persons_exist(session, data.person_ids, Scope(role="org_admin", organization_id=organization_id))
     endpoint = WebhookEndpoint(
-        organization_id=scope.organization_id,
+        organization_id=organization_id,
         url=str(data.url),
         description=data.description,
         events=sorted(set(data.events)),

@@ -2,10 +2,15 @@
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.impwatch import run
+from sqlmodel import Session, select
+
+from app.db import make_engine
+from tests.impwatch import Ran, run
 from tests.support import fixture_path
+from watchers.models import Watch
 
 
 def test_watch_a_folder_run_it_and_list_alerts(tmp_path: Path) -> None:
@@ -51,3 +56,24 @@ def test_watch_add_refuses_a_setting_the_kind_does_not_have(tmp_path: Path) -> N
     assert refused.returncode == 2
     assert "unknown setting 'channel' for a folder source" in refused.stderr
     assert str(inbox) not in run(tmp_path, "watch", "list").stdout
+
+
+def stored_watches(tmp_path: Path) -> list[Watch]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'impwatch.db'}")
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(Watch)))
+    finally:
+        engine.dispose()
+
+
+def test_watch_add_refuses_an_interval_under_the_minimum(impwatch: Callable[..., Ran], tmp_path: Path) -> None:
+    refused = impwatch("watch", "add", "folder", str(tmp_path), "--interval", "1")
+    assert refused.returncode == 2
+    assert "interval_seconds must be at least 30" in refused.stderr
+    assert stored_watches(tmp_path) == []
+
+    every_second = {"IMPWATCH_MIN_WATCH_INTERVAL_SECONDS": "1"}
+    allowed = impwatch("watch", "add", "folder", str(tmp_path), "--interval", "1", settings=every_second)
+    assert allowed.returncode == 0 and "every 1 s" in allowed.stdout, "the minimum is the operator's setting"
+    assert [watch.interval_seconds for watch in stored_watches(tmp_path)] == [1]

@@ -12,7 +12,7 @@ from app.scheduling import build_watch_runner
 from app.webhooks.jobs import WebhookDispatcher
 from tests.app.webhooks.builders import FAST_RETRIES, add_endpoint, add_person, dispatch_until, raise_alert
 from tests.app.webhooks.receiver import Receiver, Reply
-from tests.factories import enrol_person
+from tests.factories import WATCH_INTERVALS, enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
@@ -48,7 +48,7 @@ def test_counters_move_after_a_watch_scans_a_channel(
     channels.add_post("metrics_channel", video=fixture_bytes("short_hamilton_clip.mp4"))
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "metrics_channel"}})
-        watch = service.create_watch(session, data, 60)
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
     before = samples(operator_api)
 
@@ -82,7 +82,7 @@ def test_counters_move_after_a_watch_scans_a_channel(
 def test_failed_watch_runs_are_counted(operator_api: httpx.Client, runtime: Runtime) -> None:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "missing_channel"}})
-        watch = service.create_watch(session, data, 60)
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
     before = value(samples(operator_api), "impwatch_watch_runs_total", source="tme_preview", outcome="failure")
     build_watch_runner(runtime).run(watch.id)

@@ -19,7 +19,7 @@ from app.jobs import build_retention_job
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from core.clock import utcnow
-from tests.factories import bearer, enrol_person, faceless_photo
+from tests.factories import WATCH_INTERVALS, bearer, enrol_person, faceless_photo
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service as watch_service
@@ -63,9 +63,8 @@ def run_watch_on_post(runtime: Runtime, channels: ChannelServer, channel: str, p
     channels.add_channel(channel)
     channels.add_post(channel, "Sign a military contract today!", photo=fixture_bytes(photo))
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        watch = watch_service.create_watch(
-            session, WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}}), 60
-        )
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
+        watch = watch_service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
     assert build_watch_runner(runtime).run(watch.id).error is None
 

@@ -13,7 +13,7 @@ from app.alerts.models import Alert, AlertOccurrence
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from core.clock import utcnow
-from tests.factories import enrol_person
+from tests.factories import WATCH_INTERVALS, enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service
@@ -32,7 +32,7 @@ def runtime(make_runtime: Callable[..., Runtime], channels: ChannelServer) -> Ru
 def add_watch(runtime: Runtime, channel: str) -> Watch:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
-        watch = service.create_watch(session, data, 60)
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
         return watch
 

@@ -177,3 +177,13 @@ def test_a_typo_in_a_source_key_is_refused_for_every_kind(operator_api: httpx.Cl
         [typo] = set(source) - {"channel", "path"}
         assert f"unknown setting '{typo}' for a {kind} source" in refused.text, refused.text
     assert operator_api.get("/v1/watches").json() == []
+
+
+def test_a_watch_cannot_be_changed_to_run_more_often_than_the_minimum(operator_api: httpx.Client) -> None:
+    watch = create_watch(operator_api, kind="tme_preview", channel="some_channel").json()
+    too_fast = operator_api.patch(f"/v1/watches/{watch['id']}", json={"interval_seconds": 29})
+    assert too_fast.status_code == 422 and too_fast.json()["code"] == "interval_too_short"
+    assert "at least 30" in too_fast.json()["detail"]
+    assert operator_api.get(f"/v1/watches/{watch['id']}").json()["interval_seconds"] == 60
+    at_minimum = operator_api.patch(f"/v1/watches/{watch['id']}", json={"interval_seconds": 30})
+    assert at_minimum.status_code == 200 and at_minimum.json()["interval_seconds"] == 30

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from app.runtime import Runtime
+from tests.factories import WATCH_INTERVALS
 from tests.support import wait_for
 from watchers import service
 from watchers.models import Watch
@@ -59,7 +60,7 @@ def add_folder_watch(runtime: Runtime, tmp_path, name: str, interval: int) -> Wa
         data = WatchCreate.model_validate(
             {"source": {"kind": "folder", "path": str(tmp_path / name)}, "interval_seconds": interval}
         )
-        watch = service.create_watch(session, data, 60)
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
         return watch
 
@@ -70,7 +71,7 @@ def change(runtime: Runtime, watch: Watch, **fields: object) -> None:
         if fields.pop("run_now", False):
             service.request_run(session, stored)
         if fields:
-            service.update_watch(session, stored, WatchUpdate(**fields))
+            service.update_watch(session, stored, WatchUpdate(**fields), WATCH_INTERVALS)
         session.commit()
 
 

@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 from sqlmodel import Session
 
 from app.runtime import Runtime
+from core.scope import INSTALLATION
 from tests.factories import enrol_person, faceless_photo
 from tests.support import fixture_bytes, fixture_path
 from watchers.frames import FrameSampling
@@ -134,3 +137,62 @@ def test_deleting_a_person_removes_their_reference_faces(runtime: Runtime) -> No
         assert service.reference_face_counts(session, [person.id]) == {}
         with pytest.raises(service.NotFound):
             service.get_person(session, person.id)
+
+
+def photo(name: str, data: bytes) -> service.EnrolmentPhoto:
+    return service.EnrolmentPhoto(name, lambda: data)
+
+
+def test_several_photos_enrol_the_usable_ones_and_say_why_the_others_were_refused(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.jpg"
+    photos = [
+        photo("obama.jpg", fixture_bytes("obama.jpg")),
+        photo("group.jpg", fixture_bytes("two_people.jpg")),
+        service.EnrolmentPhoto(str(missing), missing.read_bytes),
+        photo("gradient.png", faceless_photo()),
+        photo("obama-again.jpg", fixture_bytes("obama.jpg")),
+        photo("obama2.jpg", fixture_bytes("obama2.jpg")),
+    ]
+    with Session(runtime.db_engine) as session:
+        person = service.create_person(session, PersonCreate(display_name="Barack Obama"))
+        outcome = service.enrol_faces(session, person, photos, runtime.face_engine, runtime.enrolment_policy)
+        session.commit()
+        assert [(refused.name, refused.code) for refused in outcome.refused] == [
+            ("group.jpg", "multiple_faces"),
+            (str(missing), "unreadable"),
+            ("gradient.png", "no_face"),
+            ("obama-again.jpg", "duplicate_reference"),
+        ]
+        assert len(outcome.faces) == 2
+        assert {face.id for face in service.list_reference_faces(session, person)} == {f.id for f in outcome.faces}
+
+
+def test_a_person_with_no_usable_photo_is_not_kept_even_when_the_caller_commits(runtime: Runtime) -> None:
+    with Session(runtime.db_engine) as session:
+        with pytest.raises(service.NoUsablePhoto) as refused:
+            service.create_enrolled_person(
+                session,
+                PersonCreate(display_name="Nobody"),
+                INSTALLATION,
+                [photo("gradient.png", faceless_photo())],
+                runtime.face_engine,
+                runtime.enrolment_policy,
+            )
+        assert refused.value.code == "no_usable_photo" and "gradient.png" in refused.value.message
+        assert [photo.code for photo in refused.value.refused] == ["no_face"]
+        session.commit()
+        assert service.list_persons(session) == []
+
+        person, outcome = service.create_enrolled_person(
+            session,
+            PersonCreate(display_name="Barack Obama"),
+            INSTALLATION,
+            [photo("obama.jpg", fixture_bytes("obama.jpg")), photo("gradient.png", faceless_photo())],
+            runtime.face_engine,
+            runtime.enrolment_policy,
+        )
+        session.commit()
+        assert len(outcome.faces) == 1 and [photo.code for photo in outcome.refused] == ["no_face"]
+        assert [stored.id for stored in service.list_persons(session)] == [person.id]

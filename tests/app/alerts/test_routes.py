@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
-from tests.factories import enrol_person
+from tests.factories import WATCH_INTERVALS, enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
@@ -33,7 +33,7 @@ def watched(runtime: Runtime, channels: ChannelServer) -> dict[str, object]:
         channels.add_post("fake_news_kz", f"post with {name}", photo=fixture_bytes(name))
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "fake_news_kz"}})
-        watch = service.create_watch(session, data, 60)
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
     assert build_watch_runner(runtime).run(watch.id).error is None
     return {"obama": obama.id, "biden": biden.id, "watch": watch.id}

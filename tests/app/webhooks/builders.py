@@ -17,7 +17,6 @@ from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
-from core.scope import Scope
 from tests.factories import organization_id
 from tests.support import wait_for
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
@@ -28,16 +27,11 @@ FAST_RETRIES = [0.05, 0.05, 0.05, 0.05]
 _message_ids = itertools.count(1)
 
 
-def default_scope(runtime: Runtime) -> Scope:
-    """An administrator of the test organisation, which the people made here belong to."""
-    return Scope(role="org_admin", organization_id=organization_id(runtime))
-
-
 def add_endpoint(runtime: Runtime, url: str, **fields: object) -> tuple[WebhookEndpoint, str]:
-    """A committed endpoint and its secret."""
+    """A committed endpoint of the test organisation (which the people made here belong to) and its secret."""
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = EndpointCreate.model_validate({"url": url, **fields})
-        endpoint, secret = service.create_endpoint(session, data, runtime.webhook_url_policy, default_scope(runtime))
+        endpoint, secret = service.create_endpoint(session, organization_id(runtime), data, runtime.webhook_url_policy)
         session.commit()
         return endpoint, secret
 

@@ -32,7 +32,7 @@ from tests.app.webhooks.builders import (
     record_post,
 )
 from tests.app.webhooks.receiver import Receiver, Reply, ids_of
-from tests.factories import enrol_person
+from tests.factories import WATCH_INTERVALS, enrol_person
 from tests.support import fixture_bytes
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service as watch_service
@@ -59,7 +59,7 @@ def only_delivery(runtime: Runtime) -> WebhookDelivery:
 def watch_of(runtime: Runtime, channel: str) -> WatchCreate:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
-        watch = watch_service.create_watch(session, data, 60)
+        watch = watch_service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
         return watch
 

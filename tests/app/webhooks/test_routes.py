@@ -4,13 +4,17 @@ their attempts, retry by hand, and alert triage queueing `alert.updated`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import httpx
+from sqlmodel import Session
 
 from app.runtime import Runtime
 from app.webhooks.jobs import WebhookDispatcher
-from tests.app.webhooks.builders import add_person, dispatch_until, raise_alert
+from app.webhooks.models import WebhookEndpoint
+from tests.app.webhooks.builders import add_person, deliveries, dispatch_until, raise_alert
 from tests.app.webhooks.receiver import Receiver, Reply
+from tests.factories import organization_id
 
 
 def create(api: httpx.Client, url: str, **fields: object) -> dict:
@@ -123,3 +127,22 @@ def test_removing_an_endpoint_removes_its_deliveries(api: httpx.Client, runtime:
     assert api.get(f"/v1/webhooks/{endpoint['id']}").status_code == 404
     assert api.get("/v1/webhooks").json() == []
     assert api.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 404
+
+
+def test_an_endpoint_is_its_admins_organisations_and_gets_only_that_organisations_alerts(
+    client_as: Callable[..., httpx.Client], runtime: Runtime, dispatcher: WebhookDispatcher, receiver: Receiver
+) -> None:
+    ours = create(client_as("org_admin"), receiver.url)
+    with Receiver() as elsewhere:
+        theirs = create(client_as("org_admin", organization="Another newsroom"), elsewhere.url)
+        with Session(runtime.db_engine) as session:
+            assert session.get(WebhookEndpoint, uuid.UUID(ours["id"])).organization_id == organization_id(runtime)
+            assert session.get(WebhookEndpoint, uuid.UUID(theirs["id"])).organization_id == organization_id(
+                runtime, "Another newsroom"
+            )
+        raise_alert(runtime, add_person(runtime))
+        dispatch_until(dispatcher, lambda: receiver.count() == 1, what="the alert at its organisation's endpoint")
+        assert [str(delivery.endpoint_id) for delivery in deliveries(runtime)] == [ours["id"]]
+        assert elsewhere.count() == 0
+    operator = client_as("operator").post("/v1/webhooks", json={"url": receiver.url})
+    assert operator.status_code == 403, "an endpoint of no organisation cannot be made over the API"
