@@ -15,6 +15,7 @@ from app.alerts import service
 from app.jobs import RETENTION_JOB_ID, build_retention_job
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
+from app.webhooks.deadline import DeadlineTransport
 from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
 from watchers.analysis import LocalExecutor
 from watchers.jobs import WatchRunner
@@ -48,16 +49,18 @@ def build_scheduler(runtime: Runtime) -> WatchScheduler:
 
 
 def build_webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
-    """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment); the caller
-    closes it. A run stops draining a backlog before the next tick is due, so the scheduler never has to skip one
-    (which it logs as a warning); the next run goes on with the backlog."""
+    """The dispatcher with its own HTTP client (redirects not followed, no proxy from the environment, each attempt
+    held to its deadline); the caller closes it. A run stops draining a backlog before the next tick is due, so the
+    scheduler never has to skip one (which it logs as a warning); the next run goes on with the backlog, and senders
+    still at work go on beside it."""
     settings = runtime.settings
     return WebhookDispatcher(
         db_engine=runtime.db_engine,
-        client=httpx.Client(follow_redirects=False, trust_env=False),
+        client=httpx.Client(transport=DeadlineTransport(trust_env=False), follow_redirects=False, trust_env=False),
         retry_schedule=list(settings.webhook_retry_schedule_seconds),
         timeout_seconds=settings.webhook_timeout_seconds,
         batch_size=settings.webhook_batch_size,
+        concurrency=settings.webhook_concurrency,
         drain_seconds=0.8 * settings.webhook_dispatch_seconds,
         url_policy=runtime.webhook_url_policy,
     )

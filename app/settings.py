@@ -68,12 +68,17 @@ class Settings(BaseSettings):
         default=[5, 300, 1800, 7200, 18000, 36000, 36000],
         description="Waits before each retry of a webhook delivery; after the last one the delivery is dead.",
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="One deadline per attempt: connect, TLS, send and answer together."
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, description="Endpoints sent to at once; deliveries to one endpoint go one at a time."
+    )
     webhook_dispatch_seconds: float = Field(default=1.0, gt=0, description="How often due deliveries are sent.")
     webhook_batch_size: int = Field(default=50, ge=1)
     webhook_allow_private_urls: bool = Field(
         default=False,
-        description="Allow webhook URLs that resolve to private, loopback or link-local addresses (tests, intranets).",
+        description="Allow webhook URLs that resolve to addresses that are not globally routable (tests, intranets).",
     )
 
     analysis_timeout_seconds: float = Field(

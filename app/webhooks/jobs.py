@@ -2,15 +2,23 @@
 
 A delivery is claimed (committed) before it is sent and its outcome is committed after, so a process killed in
 between sends it again after the claim's lease, with the same `webhook-id`: delivery is at least once.
+
+Deliveries to different endpoints go out at once, from a bounded pool of senders (`concurrency`); those to one
+endpoint go one after another, from one sender. Each attempt has one deadline (`timeout_seconds`) for everything:
+connecting, TLS, sending and reading the answer, less what the name lookup before them took (the system resolver
+itself cannot be cut short). So a slow receiver holds one sender for at most the deadline per delivery, and costs
+the other endpoints nothing while senders are free.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,10 +28,11 @@ from sqlmodel import Session
 
 from app.metrics import record_webhook_attempt
 from app.webhooks import service
+from app.webhooks.deadline import attempt_deadline
 from app.webhooks.models import DeliveryStatus
-from app.webhooks.service import AttemptResult, Outgoing
+from app.webhooks.service import AttemptResult, DueDelivery, Outgoing
 from app.webhooks.signing import signature_headers
-from app.webhooks.urls import WebhookUrlPolicy
+from app.webhooks.urls import SendTarget, WebhookUrlPolicy
 from core.clock import utcnow
 from core.errors import InputRejected
 
@@ -41,7 +50,10 @@ RESPONSE_EXCERPT_BYTES = 1000
 
 @dataclass
 class WebhookDispatcher:
-    """Everything a run needs, injected: the database, the HTTP client, the clock, the retry schedule."""
+    """Everything a run needs, injected: the database, the HTTP client, the clock, the retry schedule.
+
+    The client's transport holds each attempt to its deadline when it is a `deadline.DeadlineTransport`, as in
+    `app.scheduling.build_webhook_dispatcher`; any other transport only has httpx's timeout per operation."""
 
     db_engine: Engine
     client: httpx.Client
@@ -49,27 +61,39 @@ class WebhookDispatcher:
     timeout_seconds: float = 10.0
     batch_size: int = 50
     drain_seconds: float = 30.0
+    concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     url_policy: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
+    _senders: ThreadPoolExecutor = field(init=False, repr=False)
+    _sending: dict[uuid.UUID, Future[int]] = field(init=False, repr=False, default_factory=dict)
+    """The sender at work for each endpoint, whichever run started it."""
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._senders = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="webhook-sender")
 
     @property
     def lease(self) -> timedelta:
-        """How long a claimed delivery is left alone: past any send's timeout."""
+        """How long a claimed delivery is left alone: past any attempt's deadline."""
         return timedelta(seconds=2 * self.timeout_seconds + 1)
 
     def run(self) -> int:
-        """Send what is due, batch after batch, until the outbox has nothing due or `drain_seconds` have passed;
-        returns the number of attempts made."""
-        attempts = 0
+        """Send what is due until nothing is or `drain_seconds` have passed: a sender per endpoint with due
+        deliveries, up to `concurrency` at once, each going through its endpoint's deliveries oldest first. A sender
+        still busy when the run ends (a slow receiver) finishes its attempt in the background, and the runs after
+        leave its endpoint to it. Returns the number of attempts made by this run's senders that have finished."""
         deadline = time.monotonic() + self.drain_seconds
+        started: list[Future[int]] = []
         while True:
-            due = self._due()
-            for delivery_id in due:
-                attempts += self.deliver(delivery_id) is not None
-                if time.monotonic() > deadline:
-                    return attempts
-            if len(due) < self.batch_size:
-                return attempts
+            launched, left_waiting = self._launch(deadline)
+            started += launched
+            if not left_waiting and all(sender.done() for sender in started):
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            wait(self._busy(), timeout=left, return_when=FIRST_COMPLETED)
+        return sum(sender.result() for sender in started if sender.done() and not sender.cancelled())
 
     def deliver(self, delivery_id: uuid.UUID) -> AttemptResult | None:
         """Claim, send and record one delivery. None when it was not sent (not due, taken, or broken)."""
@@ -85,12 +109,60 @@ class WebhookDispatcher:
         return result
 
     def close(self) -> None:
+        """Let the senders finish the attempts they are making (each ends by its deadline), then close the client."""
+        self._senders.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
-    def _due(self) -> list[uuid.UUID]:
+    def _launch(self, deadline: float) -> tuple[list[Future[int]], bool]:
+        """Start a sender for each endpoint with due deliveries and none at work, while the pool has room; also
+        says whether due deliveries were left for want of room."""
+        launched: list[Future[int]] = []
+        while True:
+            with self._lock:
+                busy, room = set(self._sending), self.concurrency - len(self._sending)
+            if room <= 0:
+                return launched, bool(self._due(busy, 1))
+            due = self._due(busy, self.batch_size)
+            by_endpoint: dict[uuid.UUID, list[uuid.UUID]] = {}
+            for delivery in due:
+                by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery.delivery_id)
+            for endpoint_id, delivery_ids in list(by_endpoint.items())[:room]:
+                launched.append(self._start_sender(endpoint_id, delivery_ids, deadline))
+            if len(by_endpoint) > room:
+                return launched, True
+            if len(due) < self.batch_size:
+                return launched, False
+            if time.monotonic() > deadline:
+                return launched, True
+
+    def _start_sender(self, endpoint_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> Future[int]:
+        with self._lock:
+            sender = self._senders.submit(self._send_in_turn, endpoint_id, delivery_ids, deadline)
+            self._sending[endpoint_id] = sender
+        return sender
+
+    def _send_in_turn(self, endpoint_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> int:
+        """One endpoint's deliveries, one at a time; after the run's deadline no new one is begun (the next run
+        goes on with them)."""
+        attempts = 0
+        try:
+            for index, delivery_id in enumerate(delivery_ids):
+                if index and time.monotonic() > deadline:
+                    break
+                attempts += self.deliver(delivery_id) is not None
+        finally:
+            with self._lock:
+                self._sending.pop(endpoint_id, None)
+        return attempts
+
+    def _busy(self) -> list[Future[int]]:
+        with self._lock:
+            return list(self._sending.values())
+
+    def _due(self, busy: set[uuid.UUID], limit: int) -> list[DueDelivery]:
         try:
             with Session(self.db_engine) as session:
-                return service.due_deliveries(session, self.clock(), self.batch_size)
+                return service.due_deliveries(session, self.clock(), limit, skip_endpoints=busy)
         except Exception:
             log.exception("could not read the webhook outbox; retried at the next run")
             return []
@@ -102,12 +174,17 @@ class WebhookDispatcher:
             return outgoing
 
     def _send(self, outgoing: Outgoing) -> AttemptResult:
-        """POST the event to the address the URL policy checked; a URL that now resolves to a refused address is not
-        contacted and counts as a failed attempt, retried on the usual schedule (the name may be pointed back)."""
-        try:
-            target = self.url_policy.target(outgoing.url)
-        except InputRejected as refused:
-            return AttemptResult(None, 0.0, error=refused.message)
+        """POST the event to the address the URL policy checked, all within the attempt's deadline; a URL that now
+        resolves to a refused address is not contacted and counts as a failed attempt, retried on the usual
+        schedule (the name may be pointed back)."""
+        with attempt_deadline(self.timeout_seconds):
+            try:
+                target = self.url_policy.target(outgoing.url)
+            except InputRejected as refused:
+                return AttemptResult(None, 0.0, error=refused.message)
+            return self._post(outgoing, target)
+
+    def _post(self, outgoing: Outgoing, target: SendTarget) -> AttemptResult:
         timestamp = int(self.clock().timestamp())
         headers = {
             "content-type": "application/json",
@@ -126,6 +203,9 @@ class WebhookDispatcher:
                 extensions=target.extensions,
             ) as response:
                 excerpt = _excerpt(response)
+        except httpx.TimeoutException as exc:
+            error = f"{exc.__class__.__name__}: no complete answer within the {self.timeout_seconds:g} s deadline"
+            return AttemptResult(None, _ms_since(started), error=error)
         except httpx.HTTPError as exc:
             return AttemptResult(None, _ms_since(started), error=_describe(exc))
         return AttemptResult(

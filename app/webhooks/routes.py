@@ -57,7 +57,7 @@ def create_endpoint(
     data: EndpointCreate, session: SessionDep, scope: ScopeDep, url_policy: UrlPolicyDep
 ) -> EndpointCreated:
     """Add a receiver. The answer holds its `whsec_` signing secret, which is never shown again. A URL whose host
-    resolves to a private, loopback or link-local address is refused (422 `private_webhook_url`)."""
+    resolves to an address that is not globally routable is refused (422 `private_webhook_url`)."""
     endpoint, secret = service.create_endpoint(session, scope.organization_id, data, url_policy)
     session.commit()
     return EndpointCreated(**endpoint_read(endpoint).model_dump(), secret=secret)

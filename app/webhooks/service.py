@@ -7,7 +7,7 @@ event exists exactly when its cause was committed. The dispatcher (app.webhooks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -326,10 +326,19 @@ def outbox_backlog(session: Session, now: datetime) -> OutboxBacklog:
     return OutboxBacklog(count, max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
 
 
-def due_deliveries(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Pending deliveries whose time has come, to enabled endpoints, oldest due first."""
+@dataclass(frozen=True)
+class DueDelivery:
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+
+
+def due_deliveries(
+    session: Session, now: datetime, limit: int, skip_endpoints: Collection[uuid.UUID] = ()
+) -> list[DueDelivery]:
+    """Pending deliveries whose time has come, to enabled endpoints, oldest due first; none to `skip_endpoints`
+    (those a sender is already working through)."""
     statement = (
-        select(WebhookDelivery.id)
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
         .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING,
@@ -339,7 +348,9 @@ def due_deliveries(session: Session, now: datetime, limit: int) -> list[uuid.UUI
         .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
         .limit(limit)
     )
-    return list(session.exec(statement))
+    if skip_endpoints:
+        statement = statement.where(col(WebhookDelivery.endpoint_id).not_in(list(skip_endpoints)))
+    return [DueDelivery(delivery_id, endpoint_id) for delivery_id, endpoint_id in session.exec(statement)]
 
 
 def begin_attempt(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta) -> Outgoing | None:

@@ -17,7 +17,7 @@ from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
-from tests.factories import organization_id
+from tests.factories import DEFAULT_ORGANIZATION, organization_id
 from tests.support import wait_for
 from watchers.models import Detection, MediaAnalysis, MediaItem, Post, Watch
 from watchlist.models import Person
@@ -27,22 +27,26 @@ FAST_RETRIES = [0.05, 0.05, 0.05, 0.05]
 _message_ids = itertools.count(1)
 
 
-def add_endpoint(runtime: Runtime, url: str, **fields: object) -> tuple[WebhookEndpoint, str]:
-    """A committed endpoint of the test organisation (which the people made here belong to) and its secret."""
+def add_endpoint(
+    runtime: Runtime, url: str, organization: str = DEFAULT_ORGANIZATION, **fields: object
+) -> tuple[WebhookEndpoint, str]:
+    """A committed endpoint of the organisation (the test organisation, which the people made here belong to,
+    unless named) and its secret."""
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = EndpointCreate.model_validate({"url": url, **fields})
-        endpoint, secret = service.create_endpoint(session, organization_id(runtime), data, runtime.webhook_url_policy)
+        owner = organization_id(runtime, organization)
+        endpoint, secret = service.create_endpoint(session, owner, data, runtime.webhook_url_policy)
         session.commit()
         return endpoint, secret
 
 
-def add_person(runtime: Runtime, name: str = "Barack Obama") -> Person:
+def add_person(runtime: Runtime, name: str = "Barack Obama", organization: str = DEFAULT_ORGANIZATION) -> Person:
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         person = Person(
             display_name=name,
             aliases=["Барак Обама"],
             role_title="former president",
-            organization_id=organization_id(runtime),
+            organization_id=organization_id(runtime, organization),
         )
         session.add(person)
         session.commit()

@@ -1,9 +1,11 @@
-"""A real webhook receiver on 127.0.0.1 for tests: answers from a script, and checks signatures with the spec's own
-`standardwebhooks` package, never with this project's code."""
+"""Real webhook receivers on 127.0.0.1 for tests: one that answers from a script, and checks signatures with the
+spec's own `standardwebhooks` package, never with this project's code; and a raw socket one that answers a byte a
+second."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -134,3 +136,82 @@ class Receiver:
 
 def ids_of(received: Iterator[Received] | list[Received]) -> list[str]:
     return [request.webhook_id for request in received]
+
+
+class Trickler:
+    """A raw socket server on 127.0.0.1 that reads a request and answers it one byte a second: the status line and
+    headers at once and then the body (a receiver that is alive but slow), or everything byte by byte with
+    `trickle_headers`. `arrivals` holds the time.perf_counter() of each request."""
+
+    BODY_BYTES = 60
+
+    def __init__(self, trickle_headers: bool = False) -> None:
+        self.trickle_headers = trickle_headers
+        self.arrivals: list[float] = []
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.port = self._listener.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self) -> Trickler:
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop answering and close every connection (the client then sees the answer cut short)."""
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            handler = threading.Thread(target=self._answer, args=(connection,), daemon=True)
+            self._threads.append(handler)
+            handler.start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(5)
+            try:
+                self._read_request(connection)
+                self.arrivals.append(time.perf_counter())
+                head = f"HTTP/1.1 200 OK\r\ncontent-length: {self.BODY_BYTES}\r\n\r\n".encode()
+                if not self.trickle_headers:
+                    connection.sendall(head)
+                    head = b""
+                for byte in head + b"x" * self.BODY_BYTES:
+                    if self._stop.wait(1.0):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    @staticmethod
+    def _read_request(connection: socket.socket) -> None:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the client left before its request was complete")
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
+        length = int(next((value for name, value in fields.items() if name.lower() == b"content-length"), 0))
+        while len(body) < length:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the client left before its request was complete")
+            body += chunk

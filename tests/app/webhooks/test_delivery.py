@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,7 +18,7 @@ from app.alerts import service as alert_service
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertUpdate
 from app.runtime import Runtime
-from app.scheduling import build_watch_runner
+from app.scheduling import build_watch_runner, register_webhook_dispatcher
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
 from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -31,12 +33,15 @@ from tests.app.webhooks.builders import (
     raise_alert,
     record_post,
 )
-from tests.app.webhooks.receiver import Receiver, Reply, ids_of
+from tests.app.webhooks.receiver import Receiver, Reply, Trickler, ids_of
 from tests.factories import WATCH_INTERVALS, enrol_person
-from tests.support import fixture_bytes
+from tests.support import fixture_bytes, wait_for
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service as watch_service
+from watchers.scheduler import WatchScheduler
 from watchers.schemas import WatchCreate
+
+OTHER_ORGANIZATION = "Another press office"
 
 
 def attempts(runtime: Runtime, delivery: WebhookDelivery) -> list[WebhookAttempt]:
@@ -53,6 +58,11 @@ def endpoint_of(runtime: Runtime, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 def only_delivery(runtime: Runtime) -> WebhookDelivery:
     [delivery] = deliveries(runtime)
+    return delivery
+
+
+def delivery_to(runtime: Runtime, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    [delivery] = [delivery for delivery in deliveries(runtime) if delivery.endpoint_id == endpoint.id]
     return delivery
 
 
@@ -263,6 +273,73 @@ def test_one_broken_endpoint_never_stops_the_others(runtime: Runtime, receiver: 
         dispatcher.close()
     statuses = sorted(delivery.status for delivery in deliveries(runtime))
     assert statuses == [DeliveryStatus.DELIVERED, DeliveryStatus.PENDING], "the broken one waits for its lease"
+
+
+def test_a_trickling_receiver_costs_another_organisations_receiver_nothing(
+    make_runtime: Callable[..., Runtime], receiver: Receiver
+) -> None:
+    """One organisation's receiver answers a byte a second (it would take 60 s); another organisation's delivery,
+    due while that attempt is under way, arrives at once, from the dispatcher scheduled as in `impwatch serve`; the
+    trickled attempt is recorded as failed at its deadline (2 s) and waits for its retry."""
+    runtime = make_runtime(
+        public_base_url=PUBLIC_BASE_URL,
+        webhook_timeout_seconds=2.0,
+        webhook_dispatch_seconds=0.2,
+        webhook_retry_schedule_seconds=[60],
+    )
+    scheduler = WatchScheduler(runtime.db_engine, lambda _watch_id: None, sync_seconds=60, jitter_seconds=0)
+    with Trickler() as slow:
+        slow_endpoint, _ = add_endpoint(runtime, slow.url)
+        _, secret = add_endpoint(runtime, receiver.url, organization=OTHER_ORGANIZATION)
+        dispatcher = register_webhook_dispatcher(scheduler, runtime)
+        scheduler.start()
+        try:
+            raise_alert(runtime, add_person(runtime), "obama fake")
+            wait_for(lambda: slow.arrivals, what="the attempt to the trickling receiver under way")
+            due = time.perf_counter()
+            raise_alert(runtime, add_person(runtime, "Joe Biden", organization=OTHER_ORGANIZATION), "biden fake")
+
+            wait_for(lambda: receiver.count() == 1, timeout=5, what="the other organisation's delivery")
+            [request] = receiver.received
+            assert request.at - due < 2.0, "delivered within 2 s of being due"
+            assert request.verify(secret)["data"]["person"]["display_name"] == "Joe Biden"
+            [trickled] = wait_for(
+                lambda: [a for a in attempts(runtime, delivery_to(runtime, slow_endpoint)) if a.duration_ms],
+                timeout=5,
+                what="the trickled attempt's outcome",
+            )
+        finally:
+            slow.stop()
+            scheduler.shutdown()
+            dispatcher.close()
+    assert trickled.status_code is None and "2 s deadline" in (trickled.error or "")
+    assert 1900 <= trickled.duration_ms < 3000, "ended by the deadline, not by the trickle"
+    waiting = delivery_to(runtime, slow_endpoint)
+    assert waiting.status == DeliveryStatus.PENDING and waiting.attempts == 1 and "deadline" in waiting.last_error
+    assert len(slow.arrivals) == 1, "the retry waits for the schedule"
+
+
+def test_one_endpoint_gets_its_deliveries_one_at_a_time_beside_the_others(
+    runtime: Runtime, dispatcher: WebhookDispatcher, receiver: Receiver
+) -> None:
+    obama, biden = add_person(runtime, "Barack Obama"), add_person(runtime, "Joe Biden")
+    receiver.script(Reply(hold=True))
+    add_endpoint(runtime, receiver.url, person_ids=[str(obama.id)])
+    with Receiver() as other:
+        add_endpoint(runtime, other.url, person_ids=[str(biden.id)])
+        for media in ("first", "second"):
+            raise_alert(runtime, obama, f"obama {media}")
+            raise_alert(runtime, biden, f"biden {media}")
+
+        dispatch_until(dispatcher, lambda: other.count() == 2, "the other endpoint's two deliveries")
+        assert receiver.count() == 1, "the second delivery to the held endpoint waits for the first"
+        receiver.release()
+        dispatch_until(
+            dispatcher,
+            lambda: all(delivery.status == DeliveryStatus.DELIVERED for delivery in deliveries(runtime)),
+            "every delivery",
+        )
+    assert len(set(ids_of(receiver.received))) == 2 and len(set(ids_of(other.received))) == 2
 
 
 def test_filters_by_event_and_person(runtime: Runtime, dispatcher: WebhookDispatcher, receiver: Receiver) -> None:

@@ -38,6 +38,31 @@ REFUSED_ADDRESSES = [
 ]
 
 
+NOT_GLOBAL_ADDRESSES = [
+    "::127.0.0.1",  # IPv4-compatible, carrying loopback
+    "64:ff9b:1::7f00:1",  # local-use NAT64, carrying loopback
+    "::ffff:0:7f00:1",  # IPv4-translated (outside global unicast)
+    "fec0::1",  # site-local, deprecated
+    "192.0.0.8",  # IETF protocol assignments: the IPv4 dummy address
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, its client 10.0.0.1
+    "64:ff9b:1:a00:0:100:5db8:d822",  # local-use NAT64: 93.184.216.34 read as a /96, 10.0.0.1 as a /48
+    "ff0e::1",  # global-scope multicast
+]
+PUBLIC_ADDRESSES = [
+    "93.184.216.34",
+    "2606:4700::1111",
+    "::ffff:93.184.216.34",  # IPv4-mapped
+    "64:ff9b::5db8:d822",  # well-known NAT64
+    "2002:5db8:d822::1",  # 6to4
+    "2001:0:4136:e378:8000:63bf:a247:27dd",  # Teredo, server 65.54.227.120, client 93.184.216.34
+]
+
+
+def url_of(address: str) -> str:
+    return f"https://[{address}]/hook" if ":" in address else f"https://{address}/hook"
+
+
 def names(table: dict[str, list[str]]) -> Callable[[str], list[str]]:
     """A resolver for made-up host names: this machine has no DNS (IP literals need none: see `STRICT`)."""
 
@@ -55,6 +80,21 @@ def test_private_loopback_link_local_and_reserved_addresses_are_refused(address:
     with pytest.raises(PrivateWebhookUrl) as refused:
         STRICT.check(f"https://{host}:8443/hook")
     assert refused.value.code == "private_webhook_url" and address in refused.value.message
+
+
+@pytest.mark.parametrize("address", NOT_GLOBAL_ADDRESSES)
+def test_only_globally_routable_addresses_are_allowed(address: str) -> None:
+    """Not by a list of what is refused: embedded IPv4 addresses are unwrapped, then only global unicast passes."""
+    with pytest.raises(PrivateWebhookUrl) as refused:
+        STRICT.check(url_of(address))
+    assert refused.value.code == "private_webhook_url"
+    with pytest.raises(PrivateWebhookUrl):
+        STRICT.target(url_of(address))
+
+
+@pytest.mark.parametrize("address", PUBLIC_ADDRESSES)
+def test_public_addresses_are_allowed_also_inside_ipv6(address: str) -> None:
+    STRICT.check(url_of(address))
 
 
 def test_names_are_judged_by_every_address_they_resolve_to() -> None:
@@ -112,6 +152,17 @@ def test_the_api_refuses_a_private_url_and_stores_nothing(strict_api: httpx.Clie
     moved = strict_api.patch(f"/v1/webhooks/{public.json()['id']}", json={"url": receiver.url})
     assert moved.status_code == 422 and moved.json()["code"] == "private_webhook_url"
     assert strict_api.get(f"/v1/webhooks/{public.json()['id']}").json()["url"] == "https://8.8.8.8/hook"
+
+
+def test_the_api_refuses_every_address_that_is_not_globally_routable(strict_api: httpx.Client) -> None:
+    for address in NOT_GLOBAL_ADDRESSES:
+        refused = strict_api.post("/v1/webhooks", json={"url": url_of(address)})
+        assert refused.status_code == 422 and refused.json()["code"] == "private_webhook_url", (address, refused.text)
+    assert strict_api.get("/v1/webhooks").json() == []
+    for address in PUBLIC_ADDRESSES[:2]:
+        accepted = strict_api.post("/v1/webhooks", json={"url": url_of(address)})
+        assert accepted.status_code == 201, (address, accepted.text)
+    assert len(strict_api.get("/v1/webhooks").json()) == 2
 
 
 def send_due_deliveries(runtime: Runtime, url_policy: WebhookUrlPolicy) -> None:
