@@ -138,7 +138,7 @@ def watch_run(watch_id: uuid.UUID) -> None:
     report = build_watch_runner(runtime).run(watch_id)
     out.print(
         f"posts stored: {report.posts_stored}, media analysed: {report.media_analysed}, "
-        f"from cache: {report.media_cached}, failed: {report.media_failed}"
+        f"from cache: {report.media_cached}, failed: {report.media_failed}, skipped: {len(report.media_skipped)}"
     )
     if report.error:
         err.print(f"[red]error:[/] {report.error}")

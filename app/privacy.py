@@ -67,13 +67,8 @@ def erase_person(session: Session, person: Person, scope: Scope, media_store: Me
 
 
 def _remove_kept_media(media_store: MediaStore, sha256s: list[str]) -> int:
-    removed = 0
-    for sha256 in sha256s:
-        path = media_store.path_of(sha256)
-        if path.exists():
-            path.unlink()
-            removed += 1
-    return removed
+    """Every copy of the person's media on disk: the kept file and any download or reading a crash left behind."""
+    return sum(media_store.remove_all_copies(sha256) for sha256 in set(sha256s))
 
 
 def expire_closed_alert_crops(session: Session, now: datetime, retention: timedelta) -> int:

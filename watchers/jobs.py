@@ -35,6 +35,9 @@ class RunReport:
     media_analysed: int = 0
     media_cached: int = 0
     media_failed: int = 0
+    """Items left `failed`, retried on the next run."""
+    media_skipped: list[str] = field(default_factory=list)
+    """Why each item skipped for good during the run was skipped."""
     error: str | None = None
 
 
@@ -70,7 +73,7 @@ class WatchRunner:
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
                 now = self.clock()
-                service.record_run_success(watch, now, report.media_failed)
+                service.record_run_success(watch, now, report.media_failed, report.media_skipped)
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
@@ -119,6 +122,8 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            if outcome.skipped is not None:
+                report.media_skipped.append(outcome.skipped)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
 
     def _record_failure(self, watch_id: uuid.UUID, error: Exception) -> None:

@@ -88,6 +88,28 @@ class MediaStore:
             return
         os.replace(download.path, self.path_of(download.sha256))
 
+    def remove_leftovers(self) -> int:
+        """Delete the downloads and readings a killed process left behind (`download-*` in the root, and
+        `<sha256>.download-*` / `<sha256>.read-*` beside the content); never a kept file `ab/<sha256>`. Only safe
+        while no other process uses the store: `app.runtime` calls it under the data folder's exclusive lock."""
+        if not self.root.is_dir():
+            return 0
+        leftovers = [*self.root.glob("download-*"), *self.root.glob("*/*.download-*"), *self.root.glob("*/*.read-*")]
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
+
+    def remove_all_copies(self, sha256: str) -> int:
+        """Erasure: delete the kept file of the content and any download or reading of it left on disk."""
+        removed = 0
+        for copy in self._copies(sha256):
+            try:
+                copy.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+        return removed
+
     def _own_name(self, sha256: str, tag: str) -> Path:
         kept = self.path_of(sha256)
         return kept.with_name(f"{kept.name}.{tag}")

@@ -79,10 +79,13 @@ class MediaOutcome:
     analysed: bool = False
     cached: bool = False
     failed: str | None = None
+    """Why the item is not analysed yet, when it is left `failed` and retried on the next run."""
+    skipped: str | None = None
+    """Why the item is skipped for good (too large, outside the folder, not a regular file, out of attempts)."""
 
     @property
     def label(self) -> str:
-        return "failed" if self.failed else "cached" if self.cached else "analysed"
+        return "failed" if self.failed else "skipped" if self.skipped else "cached" if self.cached else "analysed"
 
 
 def process_media(
@@ -133,4 +136,6 @@ def _give_up(session: Session, item: MediaItem, status: str, reason: str) -> Med
     item.status, item.error = status, reason[:2000]
     session.add(item)
     session.flush()
-    return MediaOutcome(failed=reason)
+    if status == MediaStatus.FAILED:
+        return MediaOutcome(failed=reason)
+    return MediaOutcome(skipped=reason)

@@ -7,6 +7,7 @@ does with posts and media is `watchers.pipeline`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,10 +100,19 @@ def delete_watch(session: Session, watch: Watch) -> None:
     session.flush()
 
 
-def record_run_success(watch: Watch, now: datetime, media_failures: int) -> None:
+def record_run_success(watch: Watch, now: datetime, media_failures: int, media_skipped: Sequence[str] = ()) -> None:
+    """A run that finished: `last_error` says how many downloads failed (retried on the next run) and, apart from
+    them, how many media items were skipped for good and why (the first reason)."""
     watch.last_run_at = watch.last_success_at = now
     watch.state, watch.retry_at, watch.consecutive_failures = WatchState.OK, None, 0
-    watch.last_error = f"{media_failures} media download(s) failed; retried on the next run" if media_failures else None
+    notes = []
+    if media_failures:
+        notes.append(f"{media_failures} media download(s) failed; retried on the next run")
+    if media_skipped:
+        count = len(media_skipped)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        notes.append(f"{count} media item{'s' if count > 1 else ''} skipped for good: {media_skipped[0]}{more}")
+    watch.last_error = "; ".join(notes)[:2000] if notes else None
 
 
 def record_run_failure(watch: Watch, now: datetime, error: Exception) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -211,3 +215,63 @@ def test_downloaded_media_is_not_kept_after_analysis(runtime: Runtime, channels:
     assert len(alerts_of(runtime)) == 1
     kept = [path for path in runtime.media_store.root.rglob("*") if path.is_file()]
     assert kept == []
+
+
+def add_export_watch(runtime: Runtime, folder: object) -> Watch:
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "telegram_export", "path": str(folder)}})
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+        return watch
+
+
+def write_export(folder: Path, messages: list[dict[str, object]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {"name": "Chat", "type": "public_channel", "id": 1, "messages": messages}
+    (folder / "result.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def photo_message(message_id: int, photo: str) -> dict[str, object]:
+    return {"id": message_id, "type": "message", "date_unixtime": "1700000000", "text": "", "photo": photo}
+
+
+def run_in_thread(runner: WatchRunner, watch: Watch) -> object:
+    """Run the watch in a thread and fail (not hang) when it does not finish within seconds."""
+    reports: list[object] = []
+    thread = threading.Thread(target=lambda: reports.append(runner.run(watch.id)), daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "the watch run hangs"
+    return reports[0]
+
+
+def test_media_outside_the_export_is_reported_as_skipped_not_as_failed(runtime: Runtime, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    (tmp_path / "secret.jpg").write_bytes(fixture_bytes("biden.jpg"))
+    write_export(export, [photo_message(1, "../secret.jpg")])
+    watch = add_export_watch(runtime, export)
+
+    run_in_thread(build_watch_runner(runtime), watch)
+
+    last_error = reload(runtime, watch).last_error
+    assert last_error is not None
+    assert "1 media item skipped for good" in last_error and "outside" in last_error
+    assert "retried" not in last_error
+
+
+def test_a_fifo_in_an_export_is_skipped_and_the_run_finishes(runtime: Runtime, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    (export / "photos").mkdir(parents=True)
+    os.mkfifo(export / "photos" / "fifo.jpg")
+    (export / "photos" / "real.jpg").write_bytes(fixture_bytes("biden.jpg"))
+    write_export(export, [photo_message(1, "photos/fifo.jpg"), photo_message(2, "photos/real.jpg")])
+    watch = add_export_watch(runtime, export)
+
+    run_in_thread(build_watch_runner(runtime), watch)
+
+    with Session(runtime.db_engine) as session:
+        items = {item.locator: item for item in session.exec(select(MediaItem))}
+    assert items["photos/fifo.jpg"].status == MediaStatus.SKIPPED
+    assert "not a regular file" in (items["photos/fifo.jpg"].error or "")
+    assert items["photos/real.jpg"].status == MediaStatus.DONE
+    assert "not a regular file" in (reload(runtime, watch).last_error or "")

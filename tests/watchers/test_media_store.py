@@ -3,11 +3,13 @@ link of its own, so no run's release takes the bytes from another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
 
+from app.runtime import Runtime
 from tests.support import fixture_bytes
 from watchers.media_store import MediaMissing, MediaStore
 from watchers.models import MediaItem
@@ -68,3 +70,51 @@ def test_kept_content_is_read_by_sha256(tmp_path: Path) -> None:
         assert reading != store.path_of(download.sha256)
         assert reading.read_bytes() == fixture_bytes("obama.jpg")
     assert [path for path in store.root.rglob("*") if path.is_file()] == [store.path_of(download.sha256)]
+
+
+def test_crash_leftovers_go_at_start_and_kept_media_stays(make_runtime: Callable[..., Runtime], tmp_path: Path) -> None:
+    media = tmp_path / "data" / "media"
+    sha256 = "ab" + "0" * 62
+    (media / "ab").mkdir(parents=True)
+    kept = media / "ab" / sha256
+    kept.write_bytes(b"kept")
+    leftovers = [
+        media / "download-x1y2",
+        media / "ab" / f"{sha256}.download-x1y2",
+        media / "ab" / f"{sha256}.read-0123abcd",
+        tmp_path / "data" / "tmp" / "scan-q9w8",
+    ]
+    leftovers[-1].parent.mkdir(parents=True)
+    for leftover in leftovers:
+        leftover.write_bytes(b"left behind")
+
+    make_runtime()
+
+    assert [path for path in leftovers if path.exists()] == []
+    assert kept.read_bytes() == b"kept"
+
+
+def test_a_second_process_never_removes_a_live_processs_files(
+    make_runtime: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    make_runtime()
+    in_flight = tmp_path / "data" / "tmp" / "scan-live"
+    in_flight.parent.mkdir(parents=True, exist_ok=True)
+    in_flight.write_bytes(b"being scanned")
+
+    make_runtime()
+
+    assert in_flight.exists()
+
+
+def test_erasure_removes_leftover_copies_too(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path, 1000, keep=True)
+    sha256 = "cd" + "1" * 62
+    kept = store.path_of(sha256)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"kept")
+    leftover = kept.with_name(f"{sha256}.download-zz")
+    leftover.write_bytes(b"left")
+
+    assert store.remove_all_copies(sha256) == 2
+    assert not kept.exists() and not leftover.exists()

@@ -13,7 +13,13 @@ ctime to "now" whenever a file is created, renamed into the folder or written, a
 modification time alone would not do: `mv`, `rsync -a`, Syncthing, rclone, unzip and most file managers keep a
 file's original modification time, so a photo taken last year and dropped in today would sort before files already
 processed and be skipped for ever. A file whose arrival time is less than `settle_seconds` before now is still
-being written (or was just moved in) and is left for the next run.
+being written (or was just moved in) and is left for the next run. A modification time ahead of the watch's own
+clock is not believed (the file would otherwise wait until that date, then jump the cursor past files that arrived
+in between): such a file arrives at its ctime. Once the clock passes that modification time the file arrives again
+(and is yielded again; the media cache knows its bytes).
+
+FIFOs, devices and sockets are never opened (a FIFO would block a run for ever): they are skipped with a warning,
+and every file is opened without blocking and checked to be a regular file before it is read.
 
 Order and cursor
 ----------------
@@ -129,10 +135,11 @@ class FolderSource:
         )
 
     def _settled_files(self) -> list[_DroppedFile]:
-        settled_before_ns = int((self._clock() - self._config.settle_seconds) * 1_000_000_000)
+        now_ns = int(self._clock() * 1_000_000_000)
+        settled_before_ns = now_ns - int(self._config.settle_seconds * 1_000_000_000)
         settled = []
         for path, stat in self._visible_files():
-            arrival_ns = max(stat.st_mtime_ns, stat.st_ctime_ns)
+            arrival_ns = _arrival_ns(stat, now_ns)
             if arrival_ns > settled_before_ns:
                 logger.debug("%s is still settling; left for the next run", path)
                 continue
@@ -152,7 +159,9 @@ class FolderSource:
                 if entry.is_dir(follow_symlinks=False):
                     if self._config.recursive:
                         folders.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False) and not _is_temporary_name(entry.name):
+                elif not entry.is_file(follow_symlinks=False):
+                    logger.warning("skipping %s: not a regular file (a FIFO, device or socket)", entry.path)
+                elif not _is_temporary_name(entry.name):
                     try:
                         yield Path(entry.path), entry.stat(follow_symlinks=False)
                     except FileNotFoundError:
@@ -199,6 +208,15 @@ def path_slot(relative: str) -> int:
     """A stable number in 0..999_999 for a relative path."""
     digest = hashlib.blake2b(relative.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % SLOTS_PER_MILLISECOND
+
+
+def _arrival_ns(stat: os.stat_result, now_ns: int) -> int:
+    """The later of modification and status-change time, except that a modification time ahead of the watch's
+    clock (set into the future by `touch -d`, a camera with a wrong clock, an archive) is not believed: the
+    status-change time, which the kernel sets to the real "now", decides instead."""
+    if stat.st_mtime_ns > now_ns:
+        return stat.st_ctime_ns
+    return max(stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def _is_hidden(name: str) -> bool:

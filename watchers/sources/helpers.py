@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,13 +76,29 @@ def read_chunks(source: IO[bytes], size: int = COPY_CHUNK_BYTES) -> Iterator[byt
 def copy_file_capped(path: Path, dest: IO[bytes], max_bytes: int) -> None:
     """Copy a local file to `dest`; `MediaTooLarge` before writing anything when it is over `max_bytes`, and as
     soon as a file that grows while it is copied passes it. An unreadable file raises `NeedsAttention`."""
-    try:
-        source = path.open("rb")
-    except OSError as error:
-        raise NeedsAttention(f"cannot read media file {path}: {error.strerror}") from error
-    with source:
+    with open_regular_file(path) as source:
         refuse_declared_size(os.fstat(source.fileno()).st_size, max_bytes)
         copy_capped(read_chunks(source), dest, max_bytes)
+
+
+def open_regular_file(path: Path) -> IO[bytes]:
+    """`path` opened for reading, only if it is a regular file: `NeedsAttention` for a FIFO, a device, a socket or
+    a folder, and for a file that cannot be read.
+
+    The file is opened without blocking (O_NONBLOCK) and checked with fstat on the opened descriptor, so a FIFO put
+    in a watched folder (or swapped in for a file after it was listed) never hangs a run waiting for a writer."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise NeedsAttention(f"cannot read media file {path}: {error.strerror}") from error
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NeedsAttention(f"media file {path} is not a regular file (a FIFO, device or socket); skipped")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def file_inside(root: Path, locator: str) -> Path:
@@ -108,7 +125,11 @@ def sniff_media(path: Path) -> SniffedMedia | None:
     """A local file's media kind by content: images are photos (an animated GIF is an animation), videos are
     videos; None when it is neither, or cannot be read (logged)."""
     try:
-        sniffed = media_types.sniff_file(path)
+        with open_regular_file(path) as file:
+            sniffed = media_types.sniff(file.read(media_types.HEADER_BYTES))
+    except NeedsAttention as error:
+        logger.warning("skipping %s: %s", path, error.reason)
+        return None
     except OSError as error:
         logger.warning("cannot read %s, skipping it: %s", path, error.strerror)
         return None

@@ -24,9 +24,11 @@ Choices:
 - Photos, video files, animations, round videos, images sent as files and videos sent as files (no `media_type`
   but an image or video MIME type the scanner opens, `core.media_types`) are media; stickers, voice, audio and
   other documents are not.
-- A media file that was not downloaded, is missing from the folder, or whose path leads outside the folder is left
-  out of the post (the post itself is still yielded, its text may still matter); the last two are logged as
-  warnings.
+- A media file that was not downloaded or is missing from the folder is left out of the post (the post itself is
+  still yielded, its text may still matter; a missing file is logged as a warning). One whose path leads outside
+  the folder stays in the post with its path as the locator, so that `download` refuses it and the watch's status
+  says a media item was skipped and why; one that is not a regular file (a FIFO) is refused the same way, never
+  opened blocking.
 - The export does not record the chat's public username. With `channel` configured, permalinks are
   `https://t.me/<channel>/<id>` and posts carry that channel; without it, posts carry the export's `name` and the
   permalink is the `file://` URI of `result.json` with `#message-<id>`, which at least says where to look.
@@ -233,7 +235,8 @@ def _media_refs(folder: Path, message_id: int, message: dict[str, Any]) -> tuple
     locator = _locator(exported.path_or_note)
     if locator is None:
         logger.warning("message %s: media path %r leads outside the export", message_id, exported.path_or_note)
-        return ()
+        name = exported.file_name or PurePosixPath(exported.path_or_note).name
+        return (MediaRef(exported.kind, exported.path_or_note, name, exported.mime_type, None),)
     try:
         size = (folder / locator).stat().st_size
     except OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -382,3 +383,30 @@ def test_a_file_given_as_the_folder_needs_attention(tmp_path: Path, clock: Clock
 def test_an_unreadable_cursor_needs_attention(drop_folder: Path, clock: Clock) -> None:
     with pytest.raises(NeedsAttention, match="cursor"):
         make_source(drop_folder, clock).fetch("yesterday", 10)
+
+
+def test_a_fifo_is_skipped_with_a_reason_and_never_opened(
+    drop_folder: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    drop(drop_folder, "photo.png", image_bytes("PNG"), clock)
+    os.mkfifo(drop_folder / "pipe.jpg")
+    posts: list[FetchedPost] = []
+    thread = threading.Thread(target=lambda: posts.extend(fetch_all(make_source(drop_folder, clock))), daemon=True)
+
+    with caplog.at_level("WARNING"):
+        thread.start()
+        thread.join(timeout=20)
+
+    assert not thread.is_alive(), "the fetch hangs on the FIFO"
+    assert names(posts) == ["photo.png"]
+    assert "pipe.jpg" in caplog.text and "not a regular file" in caplog.text
+
+
+def test_a_file_dated_in_the_future_is_not_left_waiting(drop_folder: Path) -> None:
+    clock = Clock(time.time() + 10)
+    photo = drop_folder / "from-the-future.png"
+    photo.write_bytes(image_bytes("PNG"))
+    future = clock.now + 30 * 24 * 3600
+    os.utime(photo, (future, future))
+
+    assert names(fetch_all(make_source(drop_folder, clock, settle_seconds=2))) == ["from-the-future.png"]

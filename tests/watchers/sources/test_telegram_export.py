@@ -234,7 +234,9 @@ def test_download_refuses_a_locator_outside_the_export(tmp_path: Path, locator: 
         source.download(type(media)(media.kind, locator), io.BytesIO(), 10_000_000)
 
 
-def test_a_media_path_leading_outside_the_export_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_media_path_leading_outside_the_export_is_kept_to_be_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "secret.jpg").write_bytes(fixture("obama_small.jpg").read_bytes())
     folder = build_export(
         tmp_path / "export",
@@ -244,9 +246,12 @@ def test_a_media_path_leading_outside_the_export_is_left_out(tmp_path: Path, cap
     with caplog.at_level(logging.WARNING):
         [post] = fetch_all(make_source(folder))
 
-    assert post.media == ()
+    [media] = post.media
+    assert media.locator == "../secret.jpg"
     assert post.text == "tampered"
     assert "outside the export" in caplog.text
+    with pytest.raises(NeedsAttention, match="outside"):
+        make_source(folder).download(media, io.BytesIO(), 10_000_000)
 
 
 def test_a_media_file_missing_from_the_folder_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
