@@ -277,7 +277,7 @@ def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSE
 
 
 def _where(found: PersonFound, outcome: ScanResult) -> str:
-    if outcome.kind == "video":
+    if outcome.kind != "photo":
         first, last = found.timestamps[0], found.timestamps[-1]
         return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
     box = found.best_box

@@ -35,7 +35,12 @@ class Settings(BaseSettings):
 
     min_face_pixels: int = Field(default=60, ge=20, description="Enrolment: smallest accepted face side.")
     min_sharpness: float = Field(default=25.0, ge=0, description="Enrolment: smallest accepted sharpness.")
-    max_image_pixels: int = Field(default=50_000_000, ge=1_000_000)
+    max_image_pixels: int = Field(
+        default=50_000_000, ge=1_000_000, description="Largest photo, animation or video frame, in pixels."
+    )
+    max_faces_per_image: int = Field(
+        default=100, ge=1, description="Faces encoded per photo or frame, the largest first; more: truncated."
+    )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
 
     video_sample_fps: float = Field(default=1.0, gt=0, le=30)
@@ -103,6 +108,7 @@ class Settings(BaseSettings):
             small_image_side=self.small_image_side,
             detector_model=self.detector_model,
             max_image_pixels=self.max_image_pixels,
+            max_faces=self.max_faces_per_image,
         )
 
     @cached_property

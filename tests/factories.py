@@ -137,6 +137,9 @@ MEDIA_SAMPLES = {
     "png": ("photo", "image/png"),
     "webp": ("photo", "image/webp"),
     "gif": ("photo", "image/gif"),
+    "animated_gif": ("animation", "image/gif"),
+    "animated_webp": ("animation", "image/webp"),
+    "animated_png": ("animation", "image/png"),
     "bmp": ("photo", "image/bmp"),
     "tiff": ("photo", "image/tiff"),
     "mp4": ("video", "video/mp4"),
@@ -158,11 +161,92 @@ _VIDEO_MUXERS = {
 
 
 def media_sample(name: str, folder: Path) -> bytes:
-    """A small real file of the `MEDIA_SAMPLES` format `name`: a faceless image saved by Pillow, or the first second
-    of the sample clip re-encoded (written under `folder` on the way)."""
+    """A small real file of the `MEDIA_SAMPLES` format `name`: a faceless image (or animation) saved by Pillow, or
+    the first second of the sample clip re-encoded (written under `folder` on the way)."""
     if name in _VIDEO_MUXERS:
         container, codec = _VIDEO_MUXERS[name]
         return clip_in_container(folder / f"sample.{name}", container, codec, seconds=1.0).read_bytes()
+    if name.startswith("animated_"):
+        colours = [(90, 140, 200), (200, 140, 90), (90, 200, 140)]
+        frames = [np.full((48, 64, 3), colour, np.uint8) for colour in colours]
+        return animation_bytes(name.removeprefix("animated_").upper(), frames)
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (90, 140, 200)).save(buffer, format=name.upper())
     return buffer.getvalue()
+
+
+def fixture_rgb(name: str, scale: float = 1.0) -> np.ndarray:
+    """A fixture photo as RGB pixels, resized by `scale`, cropped to even sides (what yuv420p video needs)."""
+    image = Image.open(fixture_path(name)).convert("RGB")
+    if scale != 1.0:
+        image = image.resize((round(image.width * scale), round(image.height * scale)))
+    pixels = np.asarray(image)
+    return np.ascontiguousarray(pixels[: pixels.shape[0] // 2 * 2, : pixels.shape[1] // 2 * 2])
+
+
+def video_of(
+    path: Path, container: str, codec: str, pixels: np.ndarray, *, seconds: float, rate: int, start_seconds: float = 0
+) -> Path:
+    """`seconds` of the same picture, `rate` frames a second, the first frame's timestamp at `start_seconds` (a
+    clip cut from a long recording keeps its timestamps), encoded with `codec` into `container`."""
+    time_base = fractions.Fraction(1, rate)
+    with av.open(str(path), "w", container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = pixels.shape[1], pixels.shape[0], "yuv420p"
+        stream.time_base = time_base
+        if codec == "libvpx":
+            stream.options = {"deadline": "realtime", "cpu-used": "8"}  # its default takes seconds a frame
+        picture = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")
+        for index in range(round(seconds * rate)):
+            picture.pts, picture.time_base = round(start_seconds * rate) + index, time_base
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode(None))
+    return path
+
+
+def face_clip(path: Path, container: str, codec: str, start_seconds: float = 0, seconds: float = 10) -> Path:
+    """A clip with Barack Obama's face (obama.jpg at half size) in every frame, two frames a second."""
+    return video_of(
+        path, container, codec, fixture_rgb("obama.jpg", 0.5), seconds=seconds, rate=2, start_seconds=start_seconds
+    )
+
+
+def pixel_bomb_video(path: Path, *sides: int, container: str = "mov", codec: str = "libx264") -> Path:
+    """A video stream per side, each of two uniform grey frames of `side` x `side` pixels: a small file (uniform
+    frames compress to almost nothing) whose decoded frames are as large as one likes."""
+    with av.open(str(path), "w", container) as out:
+        streams = []
+        for side in sides:
+            stream = out.add_stream(codec, rate=1)
+            stream.width, stream.height, stream.pix_fmt = side, side, "yuv420p"
+            streams.append(stream)
+        for index in range(2):
+            for side, stream in zip(sides, streams, strict=True):
+                picture = av.VideoFrame(side, side, "yuv420p")
+                for plane in picture.planes:
+                    plane.update(bytes([128]) * plane.buffer_size)
+                picture.pts = index
+                out.mux(stream.encode(picture))
+        for stream in streams:
+            out.mux(stream.encode(None))
+    return path
+
+
+def animation_bytes(image_format: str, frames: list[np.ndarray], duration_ms: int = 500) -> bytes:
+    """An animation of these frames (all of one size), each shown `duration_ms`, in `image_format` (Pillow's name:
+    GIF, WEBP, or PNG for an APNG)."""
+    images = [Image.fromarray(frame) for frame in frames]
+    buffer = io.BytesIO()
+    images[0].save(buffer, image_format, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return buffer.getvalue()
+
+
+def face_mosaic(*tiles: tuple[str, float], columns: int) -> bytes:
+    """A PNG of fixture photos, each resized by its scale, in a grid of `columns`: many real faces of known sizes."""
+    images = [Image.fromarray(fixture_rgb(name, scale)) for name, scale in tiles]
+    cell_width, cell_height = max(image.width for image in images), max(image.height for image in images)
+    rows = -(-len(images) // columns)
+    canvas = Image.new("RGB", (cell_width * columns, cell_height * rows), (128, 128, 128))
+    for index, image in enumerate(images):
+        canvas.paste(image, ((index % columns) * cell_width, (index // columns) * cell_height))
+    return png_bytes(np.asarray(canvas))

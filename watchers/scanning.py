@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +13,9 @@ import numpy as np
 
 from core import media_types
 from core.errors import InputRejected
-from watchers.frames import FrameSampling, SampledVideo
+from watchers.frames import FrameSampling, SampledAnimation, SampledVideo
 from watchlist.engine import Box, FaceEngine, face_crop
-from watchlist.images import decode_image, encode_jpeg
+from watchlist.images import decode_image, encode_jpeg, open_animation
 from watchlist.matcher import Match, Matcher
 
 _HASH_CHUNK = 1024 * 1024
@@ -27,21 +27,25 @@ class AnalysisTimeout(InputRejected):
         return cls("analysis_timeout", f"the analysis took longer than the limit of {seconds:g} s and was stopped")
 
 
-@dataclass(frozen=True)
 class TimeLimit:
-    """A limit on one analysis, checked between frames (a single frame is bounded by the pixel limit)."""
+    """A limit on one analysis, checked between frames and between the faces of a frame (detection in one frame is
+    bounded by the pixel limit and the detector's downscaling, encoding by the face cap). `clock` is monotonic
+    seconds."""
 
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self.started = clock()
 
     def check(self) -> None:
-        if time.monotonic() - self.started > self.seconds:
+        if self._clock() - self.started > self.seconds:
             raise AnalysisTimeout.after(self.seconds)
 
 
 @dataclass(frozen=True)
 class FaceSighting:
-    """One face found in one frame (a photo has one frame, at timestamp None)."""
+    """One face found in one frame (a photo has one frame, at timestamp None; a video's or an animation's are
+    timed in seconds from the first frame)."""
 
     box: Box
     timestamp: float | None
@@ -77,7 +81,10 @@ class PersonEvidence:
 @dataclass
 class FileAnalysis:
     """What one file showed, in memory: its measures, every face found and, per matched person, the evidence. A
-    scan answers with it; `watchers.analysis.analyse_media` stores it as a `MediaAnalysis` row and `Detection` rows."""
+    scan answers with it; `watchers.analysis.analyse_media` stores it as a `MediaAnalysis` row and `Detection` rows.
+
+    `kind` is photo, video or animation (an animated GIF, WebP or PNG); `truncated` says that frames were left out
+    (the frame or time cap) or faces were (more in one frame than the face cap)."""
 
     kind: str
     sha256: str
@@ -109,18 +116,28 @@ def analyse_file(
     matcher: Matcher,
     sampling: FrameSampling,
     time_limit_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FileAnalysis:
-    """Find faces and matches in a photo or a video, decided by the file's content, not its name.
+    """Find faces and matches in a photo, an animation or a video, decided by the file's content, not its name.
 
     Raises `InputRejected` (empty, not an image or video, damaged, too large, too long, or analysed for longer than
-    `time_limit_seconds`) with a reason.
+    `time_limit_seconds` by `clock`) with a reason.
     """
+    limit = TimeLimit(time_limit_seconds, clock) if time_limit_seconds is not None else None
     sniffed = media_types.sniff_file(path)
     if sniffed is not None and sniffed.is_video:
-        limit = TimeLimit(time_limit_seconds) if time_limit_seconds is not None else None
-        return _analyse_video(path, engine, matcher, sampling, limit)
+        video = SampledVideo(path, sampling, engine.options.max_image_pixels)
+        analysis = FileAnalysis(
+            kind="video",
+            sha256=sha256_of_file(path),
+            size=path.stat().st_size,
+            width=video.info.width,
+            height=video.info.height,
+            duration=video.info.duration,
+        )
+        return _analyse_frames(analysis, video, engine, matcher, limit)
     if (sniffed is not None and sniffed.is_image) or path.stat().st_size == 0:
-        return _analyse_photo(path, engine, matcher)  # an empty file is refused there, as `empty_file`
+        return _analyse_image(path, engine, matcher, sampling, limit)  # an empty file is refused there, as `empty_file`
     raise InputRejected(
         "unsupported_media",
         f"the file is neither a photo ({', '.join(media_types.IMAGE_FORMATS)}) "
@@ -128,54 +145,66 @@ def analyse_file(
     )
 
 
-def _analyse_photo(path: Path, engine: FaceEngine, matcher: Matcher) -> FileAnalysis:
-    data = path.read_bytes()
-    rgb = decode_image(data, engine.options.max_image_pixels)
-    analysis = FileAnalysis(
-        kind="photo", sha256=hashlib.sha256(data).hexdigest(), size=len(data), width=rgb.shape[1], height=rgb.shape[0]
-    )
-    _record(analysis, _sightings(rgb, None, engine, matcher))
-    return analysis
-
-
-def _analyse_video(
+def _analyse_image(
     path: Path, engine: FaceEngine, matcher: Matcher, sampling: FrameSampling, limit: TimeLimit | None
 ) -> FileAnalysis:
-    video = SampledVideo(path, sampling)
-    analysis = FileAnalysis(
-        kind="video",
-        sha256=sha256_of_file(path),
-        size=path.stat().st_size,
-        width=video.info.width,
-        height=video.info.height,
-        duration=video.info.duration,
-    )
-    for frame in video.frames():
-        if limit is not None:
-            limit.check()
-        _record(analysis, _sightings(frame.rgb, frame.timestamp, engine, matcher))
-    analysis.frames_scanned = video.info.frames_sampled
-    analysis.truncated = video.info.truncated
+    """A photo, or an animation (more than one frame of GIF, WebP or PNG), which is sampled like a video."""
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    animation = open_animation(data, engine.options.max_image_pixels)
+    if animation is not None:
+        frames = SampledAnimation(animation, sampling)
+        analysis = FileAnalysis("animation", sha256, len(data), animation.width, animation.height)
+        _analyse_frames(analysis, frames, engine, matcher, limit)
+        analysis.duration = frames.info.duration
+        return analysis
+    rgb = decode_image(data, engine.options.max_image_pixels)
+    analysis = FileAnalysis("photo", sha256, len(data), rgb.shape[1], rgb.shape[0])
+    _analyse_pixels(analysis, rgb, None, engine, matcher, limit)
     return analysis
 
 
-def _sightings(
-    rgb: np.ndarray, timestamp: float | None, engine: FaceEngine, matcher: Matcher
-) -> Iterator[FaceSighting]:
-    for face in engine.find_faces(rgb):
+def _analyse_frames(
+    analysis: FileAnalysis,
+    source: SampledVideo | SampledAnimation,
+    engine: FaceEngine,
+    matcher: Matcher,
+    limit: TimeLimit | None,
+) -> FileAnalysis:
+    for frame in source.frames():
+        _analyse_pixels(analysis, frame.rgb, frame.timestamp, engine, matcher, limit)
+    analysis.frames_scanned = source.info.frames_sampled
+    analysis.truncated = analysis.truncated or source.info.truncated
+    return analysis
+
+
+def _analyse_pixels(
+    analysis: FileAnalysis,
+    rgb: np.ndarray,
+    timestamp: float | None,
+    engine: FaceEngine,
+    matcher: Matcher,
+    limit: TimeLimit | None,
+) -> None:
+    """The faces of one photo or frame, recorded in `analysis`; `limit` is checked before the frame is searched and
+    before each of its faces is encoded."""
+    if limit is not None:
+        limit.check()
+    search = engine.search(rgb, limit.check if limit is not None else None)
+    analysis.truncated = analysis.truncated or search.truncated
+    for face in search.faces:
         matches = matcher.match(face.encoding)
         crop = encode_jpeg(face_crop(rgb, face.box)) if matches else None
-        yield FaceSighting(face.box, timestamp, matches, crop)
+        _record(analysis, FaceSighting(face.box, timestamp, matches, crop))
 
 
-def _record(analysis: FileAnalysis, sightings: Iterator[FaceSighting]) -> None:
-    for sighting in sightings:
-        analysis.faces.append(sighting)
-        for match in sighting.matches:
-            evidence = analysis.evidence.get(match.person_id)
-            if evidence is None:
-                evidence = PersonEvidence(
-                    match.person_id, np.inf, match.reference_id, sighting.box, sighting.timestamp, None
-                )
-                analysis.evidence[match.person_id] = evidence
-            evidence.add(sighting, match)
+def _record(analysis: FileAnalysis, sighting: FaceSighting) -> None:
+    analysis.faces.append(sighting)
+    for match in sighting.matches:
+        evidence = analysis.evidence.get(match.person_id)
+        if evidence is None:
+            evidence = PersonEvidence(
+                match.person_id, np.inf, match.reference_id, sighting.box, sighting.timestamp, None
+            )
+            analysis.evidence[match.person_id] = evidence
+        evidence.add(sighting, match)

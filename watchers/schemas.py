@@ -27,7 +27,9 @@ class MatchRead(BaseModel):
 
 class FaceRead(BaseModel):
     box: FaceBox
-    timestamp: float | None = Field(description="Seconds into the video; null for a photo")
+    timestamp: float | None = Field(
+        description="Seconds from the first frame of the video or animation; null for a photo"
+    )
     matches: list[MatchRead]
 
 
@@ -38,19 +40,25 @@ class PersonFound(BaseModel):
     reference_face_id: uuid.UUID
     best_box: FaceBox
     best_timestamp: float | None
-    frames_matched: int = Field(description="Video frames in which the person was matched (0 for a photo)")
+    frames_matched: int = Field(
+        description="Frames of the video or animation in which the person was matched (0 for a photo)"
+    )
     timestamps: list[float]
 
 
 class ScanResult(BaseModel):
-    kind: str = Field(description="photo or video, decided by the file's content")
+    kind: str = Field(
+        description="photo, video or animation (an animated GIF, WebP or PNG), decided by the file's content"
+    )
     sha256: str
     size: int
     width: int
     height: int
     duration: float | None = None
     frames_scanned: int
-    truncated: bool = Field(description="True when the video was longer than the frame or time cap")
+    truncated: bool = Field(
+        description="True when frames were left out (the frame or time cap) or faces were (the face cap per image)"
+    )
     faces: list[FaceRead]
     persons: list[PersonFound] = Field(description="Each matched person once, nearest first")
 

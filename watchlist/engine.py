@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 
 import face_recognition
 import numpy as np
 from PIL import Image
+
+from watchlist.images import DEFAULT_MAX_PIXELS
 
 ENCODING_SIZE = 128
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
@@ -28,8 +31,10 @@ class EngineOptions:
     detection_max_side: int = 1024
     small_image_side: int = 480
     detector_model: str = "hog"
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
     num_jitters: int = 1
+    max_faces: int = 100
+    """Faces encoded per image (a photo or a frame), the largest when more are found."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,15 @@ class FoundFace:
     encoding: np.ndarray
 
 
+@dataclass(frozen=True)
+class FaceSearch:
+    """The faces found in one image; `truncated` when more were detected than `max_faces` (only the largest were
+    encoded)."""
+
+    faces: list[FoundFace]
+    truncated: bool = False
+
+
 class FaceEngine:
     """Detects on a copy scaled for the detector (down when large, up when small), encodes on original pixels.
 
@@ -72,8 +86,25 @@ class FaceEngine:
         self.model_version = model_version()
 
     def find_faces(self, rgb: np.ndarray) -> list[FoundFace]:
+        return self.search(rgb).faces
+
+    def search(self, rgb: np.ndarray, between_faces: Callable[[], None] | None = None) -> FaceSearch:
+        """Detect, then encode at most `max_faces` faces (the largest when more are found, kept in the detector's
+        order), calling `between_faces` before each (a time limit that raises, say): encoding, some 80 ms a face, is
+        what grows with the number of faces."""
+        rgb = np.ascontiguousarray(rgb)  # dlib refuses strided pixels (a video frame whose rows are padded)
         boxes = self.detect(rgb)
-        return [FoundFace(box, encoding) for box, encoding in zip(boxes, self.encode(rgb, boxes), strict=True)]
+        kept = boxes
+        if len(boxes) > self.options.max_faces:
+            largest = sorted(range(len(boxes)), key=lambda index: -boxes[index].width * boxes[index].height)
+            kept = [boxes[index] for index in sorted(largest[: self.options.max_faces])]
+        faces = []
+        for box in kept:
+            if between_faces is not None:
+                between_faces()
+            [encoding] = self.encode(rgb, [box])
+            faces.append(FoundFace(box, encoding))
+        return FaceSearch(faces, truncated=len(kept) < len(boxes))
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
         height, width = rgb.shape[:2]

@@ -25,7 +25,15 @@ def test_a_video_analysed_past_the_limit_is_stopped_between_frames(nobody: Match
     with pytest.raises(AnalysisTimeout) as refused:
         workers.analyse(CLIP, nobody)
     assert refused.value.code == "analysis_timeout" and "0.5 s" in refused.value.message
-    assert workers.analyse(fixture_path("obama.jpg"), nobody).faces, "a photo is one frame, well within the limit"
+    workers.time_limit_seconds = 600
+    assert workers.analyse(fixture_path("obama.jpg"), nobody).faces, "the next file is analysed"
+
+
+def test_a_photo_is_held_to_the_limit_too(nobody: Matcher) -> None:
+    """A microsecond, on the real clock: decoding and detecting the faces of a photo take longer."""
+    workers = FaceWorkers(EngineOptions(), FrameSampling(), processes=0, time_limit_seconds=1e-6)
+    with pytest.raises(AnalysisTimeout):
+        workers.analyse(fixture_path("obama.jpg"), nobody)
 
 
 def test_a_worker_that_does_not_answer_in_time_is_killed_and_replaced(nobody: Matcher) -> None:
@@ -36,7 +44,7 @@ def test_a_worker_that_does_not_answer_in_time_is_killed_and_replaced(nobody: Ma
     try:
         with pytest.raises(AnalysisTimeout):
             workers.analyse(CLIP, nobody)
-        workers.watchdog_grace_seconds = 600.0
+        workers.time_limit_seconds, workers.watchdog_grace_seconds = 600.0, 600.0  # a photo is held to it too
         assert workers.analyse(fixture_path("obama.jpg"), nobody).faces, "a new pool serves the next file"
     finally:
         workers.close()

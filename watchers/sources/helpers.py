@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from PIL import Image
-
 from core import media_types
 from watchers.sources.base import MediaKind, MediaTooLarge, NeedsAttention
+from watchlist.images import is_animation_file
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +121,8 @@ class SniffedMedia:
 
 
 def sniff_media(path: Path) -> SniffedMedia | None:
-    """A local file's media kind by content: images are photos (an animated GIF is an animation), videos are
-    videos; None when it is neither, or cannot be read (logged)."""
+    """A local file's media kind by content: images are photos (an animated GIF, WebP or PNG is an animation),
+    videos are videos; None when it is neither, or cannot be read (logged)."""
     try:
         with open_regular_file(path) as file:
             sniffed = media_types.sniff(file.read(media_types.HEADER_BYTES))
@@ -137,15 +136,18 @@ def sniff_media(path: Path) -> SniffedMedia | None:
         return None
     if sniffed.is_video:
         return SniffedMedia(MediaKind.VIDEO, sniffed.mime_type)
-    if sniffed.mime_type == "image/gif" and _is_animated_gif(path):
+    if sniffed.mime_type in _ANIMATED_MIME_TYPES and _is_animation(path):
         return SniffedMedia(MediaKind.ANIMATION, sniffed.mime_type)
     return SniffedMedia(MediaKind.PHOTO, sniffed.mime_type)
 
 
-def _is_animated_gif(path: Path) -> bool:
+_ANIMATED_MIME_TYPES = frozenset({"image/gif", "image/webp", "image/png"})
+
+
+def _is_animation(path: Path) -> bool:
+    """An animated GIF, WebP or PNG, which the analysis samples like a video (`watchlist.images.open_animation`)."""
     try:
-        with Image.open(path) as image:
-            return bool(getattr(image, "is_animated", False))
-    except (OSError, SyntaxError, ValueError) as error:
-        logger.warning("cannot read GIF %s, treating it as a still image: %s", path, error)
+        return is_animation_file(path)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        logger.warning("cannot read image %s, treating it as a still image: %s", path, error)
         return False
