@@ -12,7 +12,7 @@ from app import health, metrics
 from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
-from app.auth.rules import authorize
+from app.auth.rules import GuardBodies, authorize
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
@@ -71,6 +71,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(webhook_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
+    app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(AppError, _app_error)
     return app

@@ -36,7 +36,14 @@ class Settings(BaseSettings):
     min_face_pixels: int = Field(default=60, ge=20, description="Enrolment: smallest accepted face side.")
     min_sharpness: float = Field(default=25.0, ge=0, description="Enrolment: smallest accepted sharpness.")
     max_image_pixels: int = Field(default=50_000_000, ge=1_000_000)
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest uploaded file; an upload request's body may be 64 KiB more.",
+    )
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest body of a request that is not a multipart upload."
+    )
 
     video_sample_fps: float = Field(default=1.0, gt=0, le=30)
     video_max_seconds: float = Field(default=1800.0, gt=0)
