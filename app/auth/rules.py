@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.routing import Match
+from starlette.routing import compile_path, get_route_path
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as ASGIScope
 
@@ -206,21 +206,30 @@ class _CappedBody:
 
 
 def _api_route_path(app: FastAPI, scope: ASGIScope) -> str | None:
-    for route in app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
-            return route.path
+    """The path template of the API route this request will reach, as the rules name it."""
+    table = getattr(app.state, "api_route_table", None)
+    if table is None:
+        table = app.state.api_route_table = [
+            (compile_path(context.path)[0], context.methods or set(), context.path)
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and context.path
+        ]
+    path = get_route_path(scope)
+    for pattern, methods, template in table:
+        if scope["method"] in methods and pattern.match(path):
+            return template
     return None
 
 
 def _refusal(exc: AppError) -> JSONResponse:
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    """The refusal, closing the connection, so the server never reads the rest of the body."""
+    response = JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    response.headers["connection"] = "close"
+    return response
 
 
 async def _refuse(exc: AppError, scope: ASGIScope, receive: Receive, send: Send) -> None:
-    """Answer without receiving the body; the server closes the connection, so the unread body is never read."""
-    response = _refusal(exc)
-    response.headers["connection"] = "close"
-    await response(scope, receive, send)
+    await _refusal(exc)(scope, receive, send)
 
 
 def _key_scope(request: Request) -> Scope:
