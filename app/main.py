@@ -25,7 +25,8 @@ API_DESCRIPTION = """
 Impersonation Watch finds enrolled people's faces in photos and videos (and, with watches, in public Telegram
 channels), and raises alerts of several kinds (`face_match` today; `phone_number`, `name_mention` and
 `lookalike_domain` share the same alert, with the kind's evidence). Every route but the health checks and redeeming
-an invitation needs an API key, sent as `Authorization: Bearer <key>`; `/metrics` needs an operator's. A key sees only
+an invitation needs an API key, sent as `Authorization: Bearer <key>`; `/metrics` needs an operator's. This
+documentation (`/openapi.json`, `/docs`, `/redoc`) is public. A key sees only
 its own organisation's objects.
 
 Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people.

@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlmodel import Session
 
 from app.auth.rules import PUBLIC, RULES
@@ -224,3 +225,16 @@ def test_bodies_over_their_cap_are_answered_413_as_they_stream(make_runtime: Cal
             big = admin.post("/v1/persons", json={"display_name": "x" * (70 * 1024)})
             assert big.status_code == 413 and big.json()["code"] == "body_too_large"
             assert admin.post("/v1/persons", json={"display_name": "Fits"}).status_code == 201
+
+
+DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_the_only_routes_outside_the_rules_are_the_public_documentation(app: FastAPI, client: httpx.Client) -> None:
+    """The matrix covers every API route; the other routes of the app are the API's documentation, public as the
+    README says (it holds no data)."""
+    api = {path for _, path in api_routes(app)}
+    others = {context.path for context in iter_route_contexts(app.routes) if context.path not in api}
+    assert others == DOCUMENTATION
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code == 200
