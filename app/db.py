@@ -13,6 +13,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from alembic import command
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
@@ -21,7 +22,9 @@ def make_engine(url: str) -> Engine:
     overwrites deleted content (biometric data must not linger in free pages)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
@@ -38,7 +41,7 @@ def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: object) -> Non
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 

@@ -12,7 +12,7 @@ from app import health, metrics
 from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
-from app.auth.rules import authorize
+from app.auth.rules import GuardBodies, authorize
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
@@ -25,7 +25,8 @@ API_DESCRIPTION = """
 Impersonation Watch finds enrolled people's faces in photos and videos (and, with watches, in public Telegram
 channels), and raises alerts of several kinds (`face_match` today; `phone_number`, `name_mention` and
 `lookalike_domain` share the same alert, with the kind's evidence). Every route but the health checks and redeeming
-an invitation needs an API key, sent as `Authorization: Bearer <key>`; `/metrics` needs an operator's. A key sees only
+an invitation needs an API key, sent as `Authorization: Bearer <key>`; `/metrics` needs an operator's. This
+documentation (`/openapi.json`, `/docs`, `/redoc`) is public. A key sees only
 its own organisation's objects.
 
 Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people.
@@ -71,6 +72,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(webhook_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
+    app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(AppError, _app_error)
     return app

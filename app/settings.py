@@ -41,7 +41,14 @@ class Settings(BaseSettings):
     max_faces_per_image: int = Field(
         default=100, ge=1, description="Faces encoded per photo or frame, the largest first; more: truncated."
     )
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest uploaded file; an upload request's body may be 64 KiB more.",
+    )
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest body of a request that is not a multipart upload."
+    )
 
     video_sample_fps: float = Field(default=1.0, gt=0, le=30)
     video_max_seconds: float = Field(default=1800.0, gt=0)

@@ -117,6 +117,81 @@ class EnrolmentPolicy:
     max_image_pixels: int
 
 
+@dataclass(frozen=True)
+class AnalysedFace:
+    """A reference face found in a photo and judged good enough, not yet added to any session."""
+
+    encoding: np.ndarray
+    face_index: int
+    box_top: int
+    box_right: int
+    box_bottom: int
+    box_left: int
+    face_width: int
+    face_height: int
+    sharpness: float
+    image_width: int
+    image_height: int
+    image_sha256: str
+    crop_jpeg: bytes
+
+
+def analyse_face(
+    image_bytes: bytes, engine: FaceEngine, policy: EnrolmentPolicy, face_index: int | None = None
+) -> AnalysedFace:
+    """The face work of an enrolment, with no database: decode, find faces, choose one and check its quality, or
+    raise `ImageRejected` / `EnrolmentRefused`. With several faces in the photo the caller picks one by
+    `face_index`, counted left to right."""
+    rgb = decode_image(image_bytes, policy.max_image_pixels)
+    faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
+    chosen = choose_reference_face(faces, face_index)
+    quality = check_quality(rgb, chosen, policy.gates)
+    return AnalysedFace(
+        encoding=chosen.encoding,
+        face_index=faces.index(chosen),
+        box_top=chosen.box.top,
+        box_right=chosen.box.right,
+        box_bottom=chosen.box.bottom,
+        box_left=chosen.box.left,
+        face_width=quality.face_width,
+        face_height=quality.face_height,
+        sharpness=quality.sharpness,
+        image_width=rgb.shape[1],
+        image_height=rgb.shape[0],
+        image_sha256=hashlib.sha256(image_bytes).hexdigest(),
+        crop_jpeg=encode_jpeg(face_crop(rgb, chosen.box)),
+    )
+
+
+def add_reference_face(session: Session, person: Person, analysed: AnalysedFace, engine: FaceEngine) -> ReferenceFace:
+    """Store an analysed face for the person, or raise `DuplicateReference` before anything is added."""
+    if _already_enrolled(session, person.id, analysed.image_sha256, analysed.face_index):
+        raise DuplicateReference("duplicate_reference", "this face of this photo is already enrolled for this person")
+    reference = ReferenceFace(
+        person_id=person.id,
+        encoding=encoding_to_bytes(analysed.encoding),
+        model_name=engine.model_name,
+        model_version=engine.model_version,
+        face_index=analysed.face_index,
+        box_top=analysed.box_top,
+        box_right=analysed.box_right,
+        box_bottom=analysed.box_bottom,
+        box_left=analysed.box_left,
+        face_width=analysed.face_width,
+        face_height=analysed.face_height,
+        sharpness=analysed.sharpness,
+        image_width=analysed.image_width,
+        image_height=analysed.image_height,
+        image_sha256=analysed.image_sha256,
+        crop_jpeg=analysed.crop_jpeg,
+    )
+    session.add(reference)
+    person.updated_at = utcnow()
+    session.add(person)
+    session.flush()
+    return reference
+
+
 def enrol_face(
     session: Session,
     person: Person,
@@ -130,37 +205,7 @@ def enrol_face(
 
     With several faces in the photo the caller picks one by `face_index`, counted left to right.
     """
-    rgb = decode_image(image_bytes, policy.max_image_pixels)
-    faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
-    chosen = choose_reference_face(faces, face_index)
-    quality = check_quality(rgb, chosen, policy.gates)
-    sha256 = hashlib.sha256(image_bytes).hexdigest()
-    chosen_index = faces.index(chosen)
-    if _already_enrolled(session, person.id, sha256, chosen_index):
-        raise DuplicateReference("duplicate_reference", "this face of this photo is already enrolled for this person")
-    reference = ReferenceFace(
-        person_id=person.id,
-        encoding=encoding_to_bytes(chosen.encoding),
-        model_name=engine.model_name,
-        model_version=engine.model_version,
-        face_index=chosen_index,
-        box_top=chosen.box.top,
-        box_right=chosen.box.right,
-        box_bottom=chosen.box.bottom,
-        box_left=chosen.box.left,
-        face_width=quality.face_width,
-        face_height=quality.face_height,
-        sharpness=quality.sharpness,
-        image_width=rgb.shape[1],
-        image_height=rgb.shape[0],
-        image_sha256=sha256,
-        crop_jpeg=encode_jpeg(face_crop(rgb, chosen.box)),
-    )
-    session.add(reference)
-    person.updated_at = utcnow()
-    session.add(person)
-    session.flush()
-    return reference
+    return add_reference_face(session, person, analyse_face(image_bytes, engine, policy, face_index), engine)
 
 
 @dataclass(frozen=True)
@@ -195,6 +240,43 @@ class NoUsablePhoto(InputRejected):
         self.refused = list(refused)
 
 
+@dataclass(frozen=True)
+class AnalysedPhotos:
+    """Photos analysed for enrolment before any write: the usable faces with their photos' names, and the refused."""
+
+    faces: list[tuple[str, AnalysedFace]]
+    refused: list[PhotoRefused]
+
+
+def analyse_photos(photos: Sequence[EnrolmentPhoto], engine: FaceEngine, policy: EnrolmentPolicy) -> AnalysedPhotos:
+    """Read and analyse each photo, touching no database, so the slow face work holds no write lock: a refused photo
+    (unreadable, no face, several faces, too small, too blurry) is reported and the others are kept."""
+    faces: list[tuple[str, AnalysedFace]] = []
+    refused: list[PhotoRefused] = []
+    for photo in photos:
+        try:
+            faces.append((photo.name, analyse_face(photo.read(), engine, policy)))
+        except AppError as exc:
+            refused.append(PhotoRefused(photo.name, exc.code, exc.message))
+        except OSError as exc:
+            refused.append(PhotoRefused(photo.name, "unreadable", str(exc)))
+    return AnalysedPhotos(faces, refused)
+
+
+def add_analysed_faces(
+    session: Session, person: Person, analysed: AnalysedPhotos, engine: FaceEngine
+) -> EnrolmentOutcome:
+    """Store the analysed faces for the person; one already enrolled (also twice in the same batch) is refused."""
+    faces: list[ReferenceFace] = []
+    refused = list(analysed.refused)
+    for name, face in analysed.faces:
+        try:
+            faces.append(add_reference_face(session, person, face, engine))
+        except AppError as exc:
+            refused.append(PhotoRefused(name, exc.code, exc.message))
+    return EnrolmentOutcome(faces, refused)
+
+
 def enrol_faces(
     session: Session,
     person: Person,
@@ -203,35 +285,30 @@ def enrol_faces(
     policy: EnrolmentPolicy,
 ) -> EnrolmentOutcome:
     """Enrol one reference face from each photo: a refused photo (unreadable, no face, several faces, too small, too
-    blurry, already enrolled) is reported in `refused` and the others are kept.
+    blurry, already enrolled) is reported in `refused` and the others are kept. All photos are analysed before the
+    first write, so the face work never holds the database's write lock.
 
-    No savepoint is needed, as `enrol_face` refuses before it adds anything to the session; and none is used, as on
-    SQLite (pysqlite) a savepoint opened before the transaction's first write is a transaction of its own, committed
-    when it is released."""
-    faces: list[ReferenceFace] = []
-    refused: list[PhotoRefused] = []
-    for photo in photos:
-        try:
-            faces.append(enrol_face(session, person, photo.read(), engine, policy))
-        except AppError as exc:
-            refused.append(PhotoRefused(photo.name, exc.code, exc.message))
-        except OSError as exc:
-            refused.append(PhotoRefused(photo.name, "unreadable", str(exc)))
-    return EnrolmentOutcome(faces, refused)
+    No savepoint is needed, as `add_reference_face` refuses before it adds anything to the session; and none is used,
+    as on SQLite (pysqlite) a savepoint opened before the transaction's first write is a transaction of its own,
+    committed when it is released."""
+    return add_analysed_faces(session, person, analyse_photos(photos, engine, policy), engine)
 
 
 def create_enrolled_person(
     session: Session,
     data: PersonCreate,
     scope: Scope,
-    photos: Sequence[EnrolmentPhoto],
+    photos: Sequence[EnrolmentPhoto] | AnalysedPhotos,
     engine: FaceEngine,
     policy: EnrolmentPolicy,
 ) -> tuple[Person, EnrolmentOutcome]:
-    """A new person with a reference face from each usable photo. When none is usable the person is removed again,
-    so nothing of them is left for the caller to commit, and `NoUsablePhoto` says why for each photo."""
+    """A new person with a reference face from each usable photo, analysed before anything is written (photos may
+    come already analysed). When none is usable nothing is written, and `NoUsablePhoto` says why for each photo."""
+    analysed = photos if isinstance(photos, AnalysedPhotos) else analyse_photos(photos, engine, policy)
+    if not analysed.faces:
+        raise NoUsablePhoto(analysed.refused)
     person = create_person(session, data, scope)
-    outcome = enrol_faces(session, person, photos, engine, policy)
+    outcome = add_analysed_faces(session, person, analysed, engine)
     if not outcome.faces:
         session.delete(person)
         session.flush()

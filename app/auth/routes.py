@@ -118,22 +118,32 @@ def redeem_invitation(
     key that sees only their own faces and alerts."""
     runtime = request.app.state.runtime
     max_bytes = runtime.settings.max_upload_bytes
-    redeemed = service.redeem_invitation(
-        session,
-        token,
-        display_name,
-        service.Consent(
-            given=consent,
-            text=consent_text,
-            version=consent_version,
-            client_address=request.client.host if request.client else None,
-        ),
-        [EnrolmentPhoto(str(photo.filename), partial(read_upload, photo, max_bytes)) for photo in photos],
-        runtime.face_engine,
-        runtime.enrolment_policy,
-        utcnow(),
+    agreed = service.Consent(
+        given=consent,
+        text=consent_text,
+        version=consent_version,
+        client_address=request.client.host if request.client else None,
     )
-    session.commit()
+    service.require_consent(agreed)
+    invitation = service.claim_invitation(session, token, utcnow())
+    session.commit()  # the claim: concurrent redemptions of this token are refused from here on
+    try:
+        redeemed = service.redeem_invitation(
+            session,
+            invitation,
+            display_name,
+            agreed,
+            [EnrolmentPhoto(str(photo.filename), partial(read_upload, photo, max_bytes)) for photo in photos],
+            runtime.face_engine,
+            runtime.enrolment_policy,
+            utcnow(),
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        service.release_invitation(session, invitation.id)
+        session.commit()
+        raise
     faces = redeemed.enrolment.faces
     return SelfEnrolment(
         person=person_read(redeemed.person, len(faces)),

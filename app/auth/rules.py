@@ -8,13 +8,27 @@ person (their own faces and alerts). Which objects a role sees inside a route is
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import uuid
+from datetime import datetime, timedelta
 
-from fastapi import Request
-from sqlmodel import Session
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.routing import compile_path, get_route_path
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as ASGIScope
 
 from app.auth import service
+from app.auth.models import ApiKey
+from app.db import SQLITE_BUSY_TIMEOUT_MS
 from core.clock import utcnow
+from core.errors import AppError, TooLarge
 from core.scope import Scope
 
 PUBLIC: frozenset[str] = frozenset()
@@ -73,6 +87,8 @@ RATE_LIMITED: dict[tuple[str, str], str] = {("POST", "/v1/scans"): "scans"}
 """Routes whose calls count against the key's rate limit (`IMPWATCH_SCAN_RATE_PER_MINUTE`), and what they are."""
 ANONYMOUS = Scope(role="anonymous")
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+_LAST_USED_WAIT_MS = 200
+log = logging.getLogger(__name__)
 
 
 def _route_key(request: Request) -> tuple[str, str]:
@@ -85,33 +101,174 @@ def rule_for(request: Request) -> frozenset[str] | None:
 
 
 def authorize(request: Request) -> Scope:
-    """The app-wide dependency: find the route's rule, check the bearer key's role, and set the caller's scope."""
-    allowed = rule_for(request)
-    if allowed is None:
-        raise service.Forbidden("no_rule", "this route has no access rule; it is refused until it gets one")
-    if allowed is PUBLIC:
-        request.state.scope = ANONYMOUS
-        return ANONYMOUS
-    scope = _key_scope(request)
-    if scope.role not in allowed:
-        raise service.Forbidden("forbidden", f"a {scope.role} key may not {request.method} this route")
-    limited = RATE_LIMITED.get(_route_key(request))
-    if limited:
-        request.app.state.rate_limiter.take(scope.key_id, limited)
+    """The app-wide dependency: find the route's rule, check the bearer key's role, and set the caller's scope. In
+    the served app `GuardBodies` has already done so from the headers, before any body was received."""
+    checked = getattr(request.state, "scope", None)
+    if isinstance(checked, Scope):
+        return checked
+    scope = check_call(request.app, request.method, _route_key(request)[1], request.headers.get("authorization", ""))
     request.state.scope = scope
     return scope
 
 
+def check_call(app: FastAPI, method: str, route_path: str, header: str) -> Scope:
+    """The caller's scope for this route, from the `Authorization` header alone, or the refusal."""
+    allowed = RULES.get((method, route_path))
+    if allowed is None:
+        raise service.Forbidden("no_rule", "this route has no access rule; it is refused until it gets one")
+    if allowed is PUBLIC:
+        return ANONYMOUS
+    scope = key_scope(app.state.db_engine, header)
+    if scope.role not in allowed:
+        raise service.Forbidden("forbidden", f"a {scope.role} key may not {method} this route")
+    limited = RATE_LIMITED.get((method, route_path))
+    if limited:
+        app.state.rate_limiter.take(scope.key_id, limited)
+    return scope
+
+
+MULTIPART_FORM_ALLOWANCE = 64 * 1024
+"""Bytes of form fields and part headers allowed in an upload's body on top of `IMPWATCH_MAX_UPLOAD_BYTES`."""
+
+
+class GuardBodies:
+    """Pure ASGI middleware, run before FastAPI reads a body: the route's access rule and the bearer key are checked
+    from the headers alone, so a refused caller is answered (401/403) without one byte of its body being received;
+    and a body is capped while it streams (`IMPWATCH_MAX_JSON_BODY_BYTES`, or for multipart uploads
+    `IMPWATCH_MAX_UPLOAD_BYTES` plus the form's allowance): a declared `Content-Length` over the cap is answered 413
+    at once, and a chunked body is counted and answered 413 as soon as it passes the cap."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        app: FastAPI = scope["app"]
+        route_path = _api_route_path(app, scope)
+        if route_path is None:  # not found, wrong method, or not an API route (the documentation)
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            checked = await run_in_threadpool(
+                check_call, app, scope["method"], route_path, headers.get("authorization", "")
+            )
+        except AppError as exc:
+            await _refuse(exc, scope, receive, send)
+            return
+        scope.setdefault("state", {})["scope"] = checked
+        settings = app.state.settings
+        cap = settings.max_json_body_bytes
+        if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            cap = settings.max_upload_bytes + MULTIPART_FORM_ALLOWANCE
+        too_large = TooLarge("body_too_large", f"the request body is larger than {cap} bytes")
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await _refuse(too_large, scope, receive, send)
+            return
+        await _CappedBody(self.app, cap, too_large)(scope, receive, send)
+
+
+class _CappedBody:
+    """Counts the body as the app receives it; past the cap it answers 413 itself, tells the app the client left,
+    and drops whatever the app still tries to send."""
+
+    def __init__(self, app: ASGIApp, cap: int, refusal: AppError) -> None:
+        self.app, self.cap, self.refusal = app, cap, refusal
+        self.received = 0
+        self.refused = False
+        self.started = False
+
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        async def counting_receive() -> Message:
+            if self.refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                if self.received > self.cap:
+                    self.refused = True
+                    if not self.started:
+                        await _refusal(self.refusal)(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if self.refused:
+                return
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+
+def _api_route_path(app: FastAPI, scope: ASGIScope) -> str | None:
+    """The path template of the API route this request will reach, as the rules name it."""
+    table = getattr(app.state, "api_route_table", None)
+    if table is None:
+        table = app.state.api_route_table = [
+            (compile_path(context.path)[0], context.methods or set(), context.path)
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and context.path
+        ]
+    path = get_route_path(scope)
+    for pattern, methods, template in table:
+        if scope["method"] in methods and pattern.match(path):
+            return template
+    return None
+
+
+def _refusal(exc: AppError) -> JSONResponse:
+    """The refusal, closing the connection, so the server never reads the rest of the body."""
+    response = JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    response.headers["connection"] = "close"
+    return response
+
+
+async def _refuse(exc: AppError, scope: ASGIScope, receive: Receive, send: Send) -> None:
+    await _refusal(exc)(scope, receive, send)
+
+
 def _key_scope(request: Request) -> Scope:
     header = request.headers.get("authorization", "")
+    return key_scope(request.app.state.db_engine, header)
+
+
+def key_scope(db_engine: Engine, header: str) -> Scope:
+    """The scope of the bearer key in this `Authorization` header, or `Unauthenticated`."""
     scheme, _, plaintext = header.partition(" ")
     if scheme.lower() != "bearer" or not plaintext:
         raise service.Unauthenticated("missing_key", "send the API key as `Authorization: Bearer <key>`")
     now = utcnow()
-    with Session(request.app.state.db_engine) as session:
+    with Session(db_engine) as session:
         key = service.authenticate(session, plaintext.strip(), now)
-        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-            key.last_used_at = now
-            session.add(key)
-            session.commit()
-        return service.scope_of(key)
+        scope = service.scope_of(key)
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        _touch(db_engine, key.id, now)
+    return scope
+
+
+def _touch(db_engine: Engine, key_id: uuid.UUID, now: datetime) -> None:
+    """Record when a key was last used, best effort: a write that would wait for the database's write lock longer
+    than a moment is skipped (and logged), never failing the request it belongs to."""
+    try:
+        with db_engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={_LAST_USED_WAIT_MS}")
+            try:
+                connection.execute(
+                    sa.update(ApiKey)
+                    .where(col(ApiKey.id) == key_id)
+                    .where(sa.or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < now))
+                    .values(last_used_at=now)
+                )
+                connection.commit()
+            finally:
+                if connection.dialect.name == "sqlite":
+                    connection.rollback()
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    except sa.exc.OperationalError as exc:
+        log.warning("last_used_at of key %s not recorded: %s", key_id, exc)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
@@ -178,15 +179,46 @@ def create_invitation(
 
 
 def claim_invitation(session: Session, token: str, now: datetime) -> Invitation:
-    """The open invitation of this token, or a refusal; it is marked redeemed by the caller's transaction."""
-    invitation = session.exec(select(Invitation).where(Invitation.token_hash == _hash(token))).first()
+    """Claim the open invitation of this token, or refuse: one conditional UPDATE (open and unexpired), so of
+    concurrent redemptions exactly one claims it. The caller commits the claim before any slow work, and
+    `release_invitation` reopens it if the redemption is then refused. A claimed invitation has `redeemed_at` set
+    and no person yet."""
+    token_hash = _hash(token)
+    claimed = session.execute(
+        sa.update(Invitation)
+        .where(
+            col(Invitation.token_hash) == token_hash,
+            col(Invitation.redeemed_at).is_(None),
+            col(Invitation.expires_at) > now,
+        )
+        .values(redeemed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    invitation = session.exec(select(Invitation).where(Invitation.token_hash == token_hash)).first()
+    if invitation is not None:
+        session.refresh(invitation)
     if invitation is None:
         raise Unauthenticated("invalid_invitation", "the invitation token is unknown")
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+        return invitation
     if invitation.redeemed_at is not None:
-        raise Conflict("invitation_used", "the invitation was already used")
-    if invitation.expires_at <= now:
-        raise Forbidden("invitation_expired", "the invitation has expired")
-    return invitation
+        raise Conflict("invitation_used", "the invitation was already used, or is being redeemed right now")
+    raise Forbidden("invitation_expired", "the invitation has expired")
+
+
+def release_invitation(session: Session, invitation_id: uuid.UUID) -> None:
+    """Reopen a claimed invitation whose redemption was refused (no person was enrolled from it)."""
+    session.execute(
+        sa.update(Invitation)
+        .where(col(Invitation.id) == invitation_id, col(Invitation.person_id).is_(None))
+        .values(redeemed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def require_consent(consent: Consent) -> None:
+    if not consent.given:
+        raise InputRejected("consent_required", "enrolment needs explicit consent (consent=true)")
 
 
 @dataclass(frozen=True)
@@ -209,7 +241,7 @@ class Redemption:
 
 def redeem_invitation(
     session: Session,
-    token: str,
+    invitation: Invitation,
     display_name: str,
     consent: Consent,
     photos: Sequence[EnrolmentPhoto],
@@ -217,19 +249,19 @@ def redeem_invitation(
     policy: EnrolmentPolicy,
     now: datetime,
 ) -> Redemption:
-    """Self-enrolment: with explicit consent and an open invitation, the journalist becomes a person of the
-    invitation's organisation, enrolled from their usable photos, with a `subject` key of their own; the consent is
-    recorded on the invitation, which is used up. Refused (`consent_required`, an invitation refusal, or
-    `no_usable_photo`) with nothing kept and the invitation still open."""
+    """Self-enrolment with an invitation the caller claimed (`claim_invitation`) and committed: with explicit
+    consent the journalist becomes a person of the invitation's organisation, enrolled from their usable photos, with
+    a `subject` key of their own; the consent is recorded on the invitation. The photos are analysed before the first
+    write, so the face work holds no write lock. Refused (`consent_required`, `no_usable_photo`) with nothing
+    written: the caller then releases the invitation (`release_invitation`)."""
     from watchlist import service as watchlist_service  # face work: imported by its one user, not with the keys
     from watchlist.schemas import PersonCreate
 
-    if not consent.given:
-        raise InputRejected("consent_required", "enrolment needs explicit consent (consent=true)")
-    invitation = claim_invitation(session, token, now)
+    require_consent(consent)
+    analysed = watchlist_service.analyse_photos(photos, engine, policy)
     scope = Scope(role="org_admin", organization_id=invitation.organization_id)
     person, enrolment = watchlist_service.create_enrolled_person(
-        session, PersonCreate(display_name=display_name), scope, photos, engine, policy
+        session, PersonCreate(display_name=display_name), scope, analysed, engine, policy
     )
     invitation.redeemed_at, invitation.person_id = now, person.id
     invitation.consent_text, invitation.consent_version = consent.text, consent.version

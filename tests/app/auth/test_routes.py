@@ -4,10 +4,12 @@ an organisation administrator manages its own keys only; the audit log records w
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from app.auth.models import ApiKey
@@ -103,3 +105,100 @@ def test_the_audit_log_records_enrolment_keys_and_triage_per_organisation(
     assert "encoding" not in str(enrolled["details"])
     assert len([e for e in operator.get("/v1/audit").json() if e["action"] == "key.created"]) >= 2
     assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True), "newest first"
+
+
+def redeem_form(token: str, name: str = "Aigerim Journalist") -> dict[str, str]:
+    return {
+        "token": token,
+        "display_name": name,
+        "consent": "true",
+        "consent_text": "I agree.",
+        "consent_version": "2026-11",
+    }
+
+
+def test_concurrent_redemptions_of_one_invitation_enrol_one_person(
+    client_as: Callable[..., httpx.Client], server: str
+) -> None:
+    admin = client_as("org_admin")
+    tokens = [admin.post("/v1/invitations", json={}).json()["token"] for _ in range(3)]
+    photo = fixture_bytes("obama.jpg")
+    attempts = [token for token in tokens for _ in range(5)]
+    start = threading.Barrier(len(attempts))
+    answers: dict[int, httpx.Response] = {}
+
+    def attempt(index: int, token: str) -> None:
+        with httpx.Client(base_url=server, timeout=120) as anonymous:
+            start.wait(timeout=30)
+            files = [("photos", ("me.jpg", photo, "image/jpeg"))]
+            answers[index] = anonymous.post("/v1/invitations/redeem", data=redeem_form(token), files=files)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == len(attempts)
+    for token in tokens:
+        mine = [answers[i] for i, t in enumerate(attempts) if t == token]
+        assert sorted(answer.status_code for answer in mine) == [201, 409, 409, 409, 409]
+        assert {answer.json()["code"] for answer in mine if answer.status_code == 409} == {"invitation_used"}
+    assert len(admin.get("/v1/persons").json()) == 3
+
+
+class HeldEngine:
+    """The real face engine, held inside its face search until the test lets it go."""
+
+    def __init__(self, engine: object) -> None:
+        self.engine = engine
+        self.entered, self.released = threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.engine, name)
+
+    def find_faces(self, rgb: object) -> object:
+        self.entered.set()
+        assert self.released.wait(timeout=60)
+        return self.engine.find_faces(rgb)  # type: ignore[attr-defined]
+
+
+def test_a_redemption_analysing_its_photos_blocks_no_other_write(
+    runtime: Runtime, client_as: Callable[..., httpx.Client], server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = client_as("org_admin")
+    token = admin.post("/v1/invitations", json={}).json()["token"]
+    other = client_as("org_admin", organization="Another newsroom")  # never used: its last_used_at is written too
+    held = HeldEngine(runtime.face_engine)
+    monkeypatch.setattr(runtime, "face_engine", held)
+    answers: list[httpx.Response] = []
+
+    def redeem() -> None:
+        with httpx.Client(base_url=server, timeout=120) as anonymous:
+            files = [("photos", ("me.jpg", fixture_bytes("obama.jpg"), "image/jpeg"))]
+            answers.append(anonymous.post("/v1/invitations/redeem", data=redeem_form(token), files=files))
+
+    redemption = threading.Thread(target=redeem)
+    redemption.start()
+    try:
+        assert held.entered.wait(timeout=30), "the redemption never reached its face analysis"
+        created = other.post("/v1/persons", json={"display_name": "Someone"}, timeout=10)
+        assert created.status_code == 201, created.text
+    finally:
+        held.released.set()
+        redemption.join(timeout=60)
+    assert [answer.status_code for answer in answers] == [201]
+
+
+def test_a_key_is_accepted_while_another_writer_holds_the_database(
+    runtime: Runtime, client_as: Callable[..., httpx.Client]
+) -> None:
+    if runtime.db_engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    member = client_as("org_member")  # never used: its first request records last_used_at
+    with runtime.db_engine.connect() as holder:
+        holder.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            answer = member.get("/v1/alerts", timeout=10)
+        finally:
+            holder.rollback()
+    assert answer.status_code == 200, answer.text

@@ -7,19 +7,26 @@ an access decision. Another organisation's object answers 404, never 403, and li
 from __future__ import annotations
 
 import re
+import select
+import socket
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlmodel import Session
 
 from app.auth.rules import PUBLIC, RULES
 from app.main import create_app
 from app.runtime import Runtime
 from tests.app.auth.world import OrgWorld, World, build_world
-from tests.factories import faceless_photo
+from tests.factories import api_key, faceless_photo
 from tests.support import running_server
 
 ROLES = ("anonymous", "operator", "org_admin", "org_member", "subject")
@@ -141,3 +148,93 @@ def judge(method: str, path: str, role: str, target: str, response: httpx.Respon
         if leaked:
             return f"the answer shows another organisation's ids {leaked}"
     return None
+
+
+HUGE = 200 * 1024 * 1024
+
+
+MULTIPART = {"Content-Type": "multipart/form-data; boundary=x"}
+FILE_PART = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+
+
+def send_until_answered(
+    base_url: str, path: str, headers: dict[str, str], chunked: bool, preamble: bytes = b""
+) -> tuple[int, bytes]:
+    """POST a 200 MB body (`preamble`, then zeros, streamed) over a raw socket, stopping as soon as the server
+    answers; the bytes of body sent by then, and the answer's head."""
+    host, port = base_url.removeprefix("http://").split(":")
+    framing = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(HUGE)}
+    head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": host, **headers, **framing}.items())
+    piece = b"\0" * 65536
+    frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece
+    sent, answer, pending = 0, b"", memoryview(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
+    deadline = time.monotonic() + 60
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.setblocking(False)
+        while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
+            readable, writable, _ = select.select([sock], [sock] if sent < HUGE else [], [], 1)
+            if readable:
+                data = sock.recv(65536)
+                answer += data
+                if not data:
+                    break
+            elif writable:
+                if not pending:
+                    first = f"{len(preamble):x}\r\n".encode() + preamble + b"\r\n" if chunked else preamble
+                    pending, sent = memoryview(first + frame if sent == 0 and preamble else frame), sent + len(piece)
+                try:
+                    pending = pending[sock.send(pending) :]
+                except (BlockingIOError, ConnectionError):
+                    continue
+    return sent, answer
+
+
+def test_a_caller_without_a_key_is_answered_before_its_body_is_read(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    cases = [
+        ("/v1/persons", {"Content-Type": "application/json"}, False),
+        ("/v1/scans", MULTIPART, True),
+    ]
+    for path, headers, chunked in cases:
+        sent, answer = send_until_answered(server, path, headers, chunked)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        assert sent < 32 * 1024 * 1024, f"{path}: {sent} bytes of the body were taken before the answer"
+    grown = process.memory_info().rss - rss_before
+    assert grown < 64 * 1024 * 1024, f"the server's memory grew by {grown} bytes"
+    assert list(spool.iterdir()) == []
+
+
+def test_bodies_over_their_cap_are_answered_413_as_they_stream(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime(max_upload_bytes=1024 * 1024, max_json_body_bytes=64 * 1024)
+    key = api_key(runtime, "org_admin")
+    with running_server(create_app(runtime)) as base_url:
+        auth = {"Authorization": f"Bearer {key}"}
+        sent, answer = send_until_answered(base_url, "/v1/persons", {**auth, "Content-Type": "application/json"}, False)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+        assert sent < 32 * 1024 * 1024
+        sent, answer = send_until_answered(base_url, "/v1/scans", {**auth, **MULTIPART}, True, FILE_PART)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+        assert sent < 32 * 1024 * 1024
+        with httpx.Client(base_url=base_url, headers=auth, timeout=30) as admin:
+            big = admin.post("/v1/persons", json={"display_name": "x" * (70 * 1024)})
+            assert big.status_code == 413 and big.json()["code"] == "body_too_large"
+            assert admin.post("/v1/persons", json={"display_name": "Fits"}).status_code == 201
+
+
+DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_the_only_routes_outside_the_rules_are_the_public_documentation(app: FastAPI, client: httpx.Client) -> None:
+    """The matrix covers every API route; the other routes of the app are the API's documentation, public as the
+    README says (it holds no data)."""
+    api = {path for _, path in api_routes(app)}
+    others = {context.path for context in iter_route_contexts(app.routes) if context.path not in api}
+    assert others == DOCUMENTATION
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code == 200

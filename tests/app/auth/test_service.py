@@ -33,16 +33,27 @@ def open_invitation(runtime: Runtime) -> str:
 
 
 def redeem(runtime: Runtime, session: Session, token: str, consent: service.Consent, **named: bytes):
-    return service.redeem_invitation(
-        session,
-        token,
-        "Aigerim Journalist",
-        consent,
-        photos(**named),
-        runtime.face_engine,
-        runtime.enrolment_policy,
-        utcnow(),
-    )
+    """As the route does: consent first, then the claim committed, the redemption, and the claim released if the
+    redemption is refused."""
+    service.require_consent(consent)
+    invitation = service.claim_invitation(session, token, utcnow())
+    session.commit()
+    try:
+        return service.redeem_invitation(
+            session,
+            invitation,
+            "Aigerim Journalist",
+            consent,
+            photos(**named),
+            runtime.face_engine,
+            runtime.enrolment_policy,
+            utcnow(),
+        )
+    except BaseException:
+        session.rollback()
+        service.release_invitation(session, invitation.id)
+        session.commit()
+        raise
 
 
 def stored(runtime: Runtime) -> tuple[list[Invitation], list[Person]]:
