@@ -145,10 +145,15 @@ def test_scan_animation_finds_a_face_after_the_first_frame(api: httpx.Client) ->
 
 
 def test_upload_over_the_size_cap_is_413(api: httpx.Client, runtime) -> None:
-    runtime.settings.max_upload_bytes = 10_000
-    response = scan(api, fixture_bytes("obama.jpg"), "big.jpg")
+    """A file just over the cap is refused as an upload; a body far over it is refused before it is read."""
+    photo = fixture_bytes("obama.jpg")
+    runtime.settings.max_upload_bytes = len(photo) - 100
+    response = scan(api, photo, "big.jpg")
     assert response.status_code == 413
     assert response.json()["code"] == "upload_too_large"
+    runtime.settings.max_upload_bytes = 10_000
+    far_over = scan(api, photo, "big.jpg")
+    assert far_over.status_code == 413 and far_over.json()["code"] == "body_too_large"
     assert not any((runtime.settings.data_dir / "tmp").iterdir())
 
 
