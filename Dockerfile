@@ -3,6 +3,7 @@ ENV UV_LINK_MODE=copy PYTHONUNBUFFERED=1 IMPWATCH_DATA_DIR=/data IMPWATCH_HOST=0
 WORKDIR /srv/impwatch
 RUN pip install --no-cache-dir uv
 COPY pyproject.toml uv.lock README.md ./
+COPY core ./core
 COPY app ./app
 COPY watchers ./watchers
 COPY watchlist ./watchlist
