@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
+from core.ids import new_id
 
 
 class WatchState:
@@ -22,7 +23,7 @@ class Watch(SQLModel, table=True):
 
     __table_args__ = (sa.UniqueConstraint("kind", "target", name="uq_watch_target"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: str = Field(max_length=40, index=True)
     target: str = Field(max_length=500)
     config: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
@@ -44,7 +45,7 @@ class Watch(SQLModel, table=True):
 class Post(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("watch_id", "message_id", name="uq_post_message"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     watch_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("watch.id", ondelete="CASCADE"), nullable=False, index=True)
     )
@@ -70,7 +71,7 @@ class MediaItem(SQLModel, table=True):
     __tablename__ = "media_item"
     __table_args__ = (sa.UniqueConstraint("post_id", "position", name="uq_media_position"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     post_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
     )
@@ -109,7 +110,7 @@ class Detection(SQLModel, table=True):
 
     __table_args__ = (sa.UniqueConstraint("sha256", "person_id", name="uq_detection_person"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     sha256: str = Field(
         sa_column=sa.Column(
             sa.String(64), sa.ForeignKey("media_analysis.sha256", ondelete="CASCADE"), nullable=False, index=True

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.db import timestamp_field
+from core.ids import new_id
 
 
 class Person(SQLModel, table=True):
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organization_id: uuid.UUID | None = Field(
         default=None, index=True, description="The organisation that enrolled the person; None: the installation's"
     )
@@ -31,7 +32,7 @@ class ReferenceFace(SQLModel, table=True):
     __tablename__ = "reference_face"
     __table_args__ = (sa.UniqueConstraint("person_id", "image_sha256", "face_index", name="uq_reference_photo"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     person_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
     )

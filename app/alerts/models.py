@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.db import UtcDateTime, timestamp_field
+from core.ids import new_id
 
 ALERT_STATUSES = ("new", "confirmed_impersonation", "authentic", "false_match", "dismissed")
 ALERT_KINDS = ("face_match", "phone_number", "name_mention", "lookalike_domain")
@@ -24,7 +25,7 @@ class Alert(SQLModel, table=True):
 
     __table_args__ = (sa.UniqueConstraint("person_id", "kind", "subject_key", name="uq_alert_subject"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: str = Field(max_length=40, index=True)
     person_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -64,7 +65,7 @@ class AlertOccurrence(SQLModel, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     alert_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("alert.id", ondelete="CASCADE"), nullable=False, index=True)
     )

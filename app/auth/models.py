@@ -10,12 +10,13 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
+from core.ids import new_id
 
 ROLES = ("operator", "org_admin", "org_member", "subject")
 
 
 class Organization(SQLModel, table=True):
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
     created_at: datetime = timestamp_field()
 
@@ -25,7 +26,7 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__ = "api_key"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     prefix: str = Field(max_length=16, sa_column_kwargs={"unique": True})
     key_hash: str = Field(max_length=64)
     name: str = Field(default="", max_length=200)
@@ -47,7 +48,7 @@ class ApiKey(SQLModel, table=True):
 class Invitation(SQLModel, table=True):
     """A single-use, expiring invitation for a journalist to enrol themself; only the token's hash is stored."""
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organization_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False, index=True)
     )
@@ -68,7 +69,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     action: str = Field(max_length=60, index=True)
     organization_id: uuid.UUID | None = Field(default=None, index=True)

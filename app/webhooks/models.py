@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
+from core.ids import new_id
 
 EVENT_TYPES = ("alert.created", "alert.updated", "watch.failed")
 TEST_EVENT_TYPE = "webhook.test"
@@ -37,7 +38,7 @@ class WebhookEndpoint(SQLModel, table=True):
 
     __tablename__ = "webhook_endpoint"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organization_id: uuid.UUID | None = Field(default=None, index=True, description="The owner; alerts of its people")
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=500)
@@ -59,7 +60,7 @@ class WebhookEvent(SQLModel, table=True):
 
     __tablename__ = "webhook_event"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     type: str = Field(max_length=40, index=True)
     payload: str = Field(sa_type=sa.Text)
     created_at: datetime = timestamp_field()
@@ -76,7 +77,7 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     event_id: uuid.UUID = _reference("webhook_event")
     endpoint_id: uuid.UUID = _reference("webhook_endpoint")
     status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
@@ -98,7 +99,7 @@ class WebhookAttempt(SQLModel, table=True):
 
     __tablename__ = "webhook_attempt"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     delivery_id: uuid.UUID = _reference("webhook_delivery")
     attempted_at: datetime = timestamp_field()
     status_code: int | None = None
