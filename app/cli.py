@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -24,12 +25,13 @@ from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
-from core.errors import InputRejected
+from core.errors import AppError, InputRejected, NotFound
 from core.scope import Scope
 from watchers import analysis as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
-from watchlist.schemas import PersonCreate
+from watchlist.models import Person
+from watchlist.schemas import NameMentions, PersonCreate, PersonUpdate
 from watchlist.service import PhotoRefused
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
@@ -123,17 +125,66 @@ def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
     )
 
 
+AliasOption = Annotated[list[str] | None, typer.Option("--alias", help="Another spelling; repeat for several")]
+ChannelOption = Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel; repeat")]
+PhoneOption = Annotated[
+    list[str] | None, typer.Option("--phone", help="A public phone number of the person, e.g. +7 701 555 12 34; repeat")
+]
+WebsiteOption = Annotated[
+    list[str] | None, typer.Option("--website", help="The person's own site (host or link), e.g. orda.kz; repeat")
+]
+DistinctiveOption = Annotated[
+    list[str] | None,
+    typer.Option("--distinctive-alias", help="A name that identifies the person alone (a pen name); repeat"),
+]
+NameMentionsOption = Annotated[
+    NameMentions | None,
+    typer.Option(help="What a mention of their name raises: possible (reviewed, not pushed), match, or off"),
+]
+PhoneAlertsOption = Annotated[bool | None, typer.Option("--phone-alerts/--no-phone-alerts", help="Alert on numbers")]
+WebsiteAlertsOption = Annotated[
+    bool | None, typer.Option("--website-alerts/--no-website-alerts", help="Alert on lookalike sites")
+]
+
+
+def _text_identifiers(
+    phone: list[str] | None,
+    website: list[str] | None,
+    distinctive_alias: list[str] | None,
+    name_mentions: str | None,
+    phone_alerts: bool | None,
+    website_alerts: bool | None,
+) -> dict[str, object]:
+    """The text identifiers given on the command line (those left out are not in the dict)."""
+    given = {
+        "phone_numbers": phone,
+        "websites": website,
+        "distinctive_aliases": distinctive_alias,
+        "name_mentions": name_mentions,
+        "phone_alerts": phone_alerts,
+        "website_alerts": website_alerts,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @person_cli.command("add")
 def person_add(
     name: Annotated[str, typer.Argument(help="Display name")],
     photo: Annotated[list[Path], typer.Option("--photo", "-p", help="A photo of the person; repeat for several")],
-    alias: Annotated[list[str] | None, typer.Option(help="Another spelling; repeat for several")] = None,
+    alias: AliasOption = None,
     tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
     role: Annotated[str | None, typer.Option(help="Role or title")] = None,
-    official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
+    official_channel: ChannelOption = None,
+    phone: PhoneOption = None,
+    website: WebsiteOption = None,
+    distinctive_alias: DistinctiveOption = None,
+    name_mentions: NameMentionsOption = None,
+    phone_alerts: PhoneAlertsOption = None,
+    website_alerts: WebsiteAlertsOption = None,
     org: OrganizationOption = None,
 ) -> None:
-    """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
+    """Enrol a person from one or more photos, with the public identifiers text signals look for. Refused photos
+    are reported; the exit code is 1 if any was, 2 for a bad number or website."""
     try:
         data = PersonCreate(
             display_name=name,
@@ -141,11 +192,19 @@ def person_add(
             tolerance=tolerance,
             role_title=role,
             official_channels=official_channel or [],
+            **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
         )
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     runtime = command_runtime()
+    region = runtime.settings.phone_region
+    try:
+        watchlist_service.e164_numbers(data.phone_numbers, region)
+        watchlist_service.website_hosts(data.websites)
+    except InputRejected as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
     photos = [watchlist_service.EnrolmentPhoto(str(path), path.read_bytes) for path in photo]
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         organization = command_organization(session, org, create_default=True)
@@ -157,6 +216,7 @@ def person_add(
                 photos,
                 runtime.face_engine,
                 runtime.enrolment_policy,
+                phone_region=region,
             )
         except watchlist_service.NoUsablePhoto as exc:
             _report_refused(exc.refused)
@@ -167,6 +227,67 @@ def person_add(
     out.print(f"enrolled {name} ({person.id}) of {organization.name} from {len(enrolment.faces)} photo(s)")
     if enrolment.refused:
         raise typer.Exit(1)
+
+
+@person_cli.command("update")
+def person_update(
+    person_id: Annotated[str, typer.Argument(help="The person's id (impwatch person list)")],
+    name: Annotated[str | None, typer.Option("--name", help="A new display name")] = None,
+    alias: AliasOption = None,
+    role: Annotated[str | None, typer.Option(help="Role or title")] = None,
+    official_channel: ChannelOption = None,
+    phone: PhoneOption = None,
+    website: WebsiteOption = None,
+    distinctive_alias: DistinctiveOption = None,
+    name_mentions: NameMentionsOption = None,
+    phone_alerts: PhoneAlertsOption = None,
+    website_alerts: WebsiteAlertsOption = None,
+) -> None:
+    """Change a person: a list option given replaces that list (give it once with "" to empty it); options left
+    out keep what the person has. Exit code 2 for a bad number or website, 1 for an unknown person."""
+    given = {"display_name": name, "role_title": role, "aliases": alias, "official_channels": official_channel}
+    try:
+        data = PersonUpdate.model_validate(
+            {
+                **{key: value for key, value in given.items() if value is not None},
+                **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
+            }
+        )
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            person = watchlist_service.get_person(session, _person_id(person_id))
+            watchlist_service.update_person(session, person, data, phone_region=runtime.settings.phone_region)
+        except InputRejected as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(2) from exc
+        except AppError as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from exc
+        session.commit()
+    out.print(f"updated {person.display_name} ({person.id})")
+    _print_identifiers(person)
+
+
+def _person_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound(f"no person has the id {text!r}") from None
+
+
+def _print_identifiers(person: Person) -> None:
+    out.print(f"  phone numbers: {', '.join(person.phone_numbers) or '-'} (alerts {_on(person.phone_alerts)})")
+    out.print(f"  websites: {', '.join(person.websites) or '-'} (alerts {_on(person.website_alerts)})")
+    out.print(f"  distinctive aliases: {', '.join(person.distinctive_aliases) or '-'}")
+    out.print(f"  name mentions: {person.name_mentions}")
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 def _report_refused(refused: Iterable[PhotoRefused]) -> None:

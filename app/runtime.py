@@ -20,7 +20,7 @@ from watchers.telegram_client import TelegramGateway, open_telegram_gateway
 from watchers.workers import FaceWorkers
 from watchlist.engine import FaceEngine
 from watchlist.quality import QualityGates
-from watchlist.service import EnrolmentPolicy, MatcherCache
+from watchlist.service import EnrolmentPolicy, MatcherCache, TextWatchlistCache
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class Runtime:
     face_engine: FaceEngine
     enrolment_policy: EnrolmentPolicy
     matchers: MatcherCache
+    text_watchlists: TextWatchlistCache
     workers: FaceWorkers
     media_store: MediaStore
     telegram: TelegramGateway | None = field(default=None)
@@ -53,6 +54,7 @@ class Runtime:
                 QualityGates(settings.min_face_pixels, settings.min_sharpness), settings.max_image_pixels
             ),
             matchers=MatcherCache(settings.default_tolerance),
+            text_watchlists=TextWatchlistCache(settings.phone_region),
             workers=FaceWorkers(
                 settings.engine_options,
                 settings.frame_sampling,

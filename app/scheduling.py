@@ -12,6 +12,7 @@ from functools import partial
 import httpx
 
 from app.alerts import service
+from app.alerts.text import record_text_signals
 from app.jobs import RETENTION_JOB_ID, build_retention_job
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
@@ -29,7 +30,17 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
         analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
         media_store=runtime.media_store,
         source_context=runtime.source_context(),
-        on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
+        on_detections=partial(
+            service.record_detections,
+            public_base_url=settings.public_base_url,
+            campaign_terms=tuple(settings.campaign_terms),
+        ),
+        on_post=partial(
+            record_text_signals,
+            watchlists=runtime.text_watchlists,
+            public_base_url=settings.public_base_url,
+            campaign_terms=tuple(settings.campaign_terms),
+        ),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
         on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     telegram_api_hash: str | None = None
     telegram_session: str | None = Field(default=None, description="A Telethon StringSession (impwatch telegram login)")
 
+    phone_region: str = Field(
+        default="KZ",
+        pattern="^[A-Z]{2}$",
+        description="Region (ISO 3166 code) a phone number written without a country code is read in.",
+    )
+    campaign_terms: list[str] = Field(
+        default=[],
+        description="Terms of a known campaign (a JSON list, e.g. [\"контракт\", \"Өлмес полк\"]): a post with a "
+        "signal and one of them raises its alerts' priority.",
+    )
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="How receivers reach this service: links in webhook events."
     )

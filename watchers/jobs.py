@@ -2,7 +2,8 @@
 each watch's interval.
 
 Every run has its own sessions and its own try/except, so one broken watch never stops the others. A post is
-committed together with the cursor that moves past it, then each of its media items is committed on its own; the
+committed together with the cursor that moves past it; then its text is read (the `on_post` hook, in a transaction
+of its own that may fail without failing the run), then each of its media items is committed on its own; the
 analysis of a media item's content is handed over by sha256 and stores its result in its own transaction.
 """
 
@@ -21,8 +22,8 @@ from core.clock import utcnow
 from watchers import metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
-from watchers.models import Watch, WatchState
-from watchers.pipeline import DetectionSink
+from watchers.models import Post, Watch, WatchState
+from watchers.pipeline import DetectionSink, PostSink
 from watchers.sources.base import Source, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 
@@ -59,6 +60,8 @@ class WatchRunner:
     )
     on_failure: Callable[[Session, Watch, Exception], object] | None = None
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
+    on_post: PostSink | None = None
+    """Called with every new post once it is stored, in a transaction of its own (the text signals hook)."""
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -93,14 +96,29 @@ class WatchRunner:
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
             try:
-                stored = pipeline.store_post(session, watch, fetched) is not None
+                stored = pipeline.store_post(session, watch, fetched)
                 session.commit()
             except Exception:
                 session.rollback()
                 raise
-            if stored:
+            if stored is not None:
                 report.posts_stored += 1
                 metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+                self._read_text(session, stored)
+
+    def _read_text(self, session: Session, post: Post) -> None:
+        """Hand a new post to the text hook; a failure there is logged and counted, and never fails the run (the
+        post and its media are already stored and go on as usual)."""
+        if self.on_post is None:
+            return
+        try:
+            with metrics.TEXT_SECONDS.time():
+                self.on_post(session, post)
+                session.commit()
+        except Exception:
+            session.rollback()
+            metrics.TEXT_FAILURES.inc()
+            log.exception("could not read the text of post %s (%s)", post.id, post.permalink)
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):

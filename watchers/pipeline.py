@@ -20,6 +20,8 @@ from watchers.sources.base import FetchedPost, MediaTooLarge, NeedsAttention, So
 
 DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], object]
 """Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
+PostSink = Callable[[Session, Post], object]
+"""Called with a new post once it is stored (the text signals hook); the caller commits."""
 
 
 def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | None:
@@ -40,6 +42,9 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | N
         permalink=fetched.permalink,
         posted_at=fetched.date,
         text=fetched.text,
+        urls=list(fetched.urls),
+        phone_entities=list(fetched.phone_entities),
+        preview=fetched.preview,
         forwarded_from=fetched.forwarded_from,
     )
     session.add(post)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 import sqlalchemy as sa
@@ -25,14 +26,66 @@ from watchlist.matcher import Matcher, Reference
 from watchlist.models import Person, ReferenceFace
 from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
+from watchlist.text import PersonIdentifiers, TextWatchlist, registrable_domain, to_e164
+
+DEFAULT_PHONE_REGION = "KZ"
 
 
-def create_person(session: Session, data: PersonCreate, scope: Scope = INSTALLATION) -> Person:
-    """A new person in the caller's organisation (the installation's when the scope has none)."""
-    person = Person(**data.model_dump(), organization_id=scope.organization_id)
+class BadPhoneNumber(InputRejected):
+    """A phone number given for a person that is not one (422, `bad_phone_number`)."""
+
+
+class BadWebsite(InputRejected):
+    """A website given for a person that has no registrable domain (422, `bad_website`)."""
+
+
+def create_person(
+    session: Session, data: PersonCreate, scope: Scope = INSTALLATION, *, phone_region: str = DEFAULT_PHONE_REGION
+) -> Person:
+    """A new person in the caller's organisation (the installation's when the scope has none). Phone numbers are
+    stored in E.164 and websites as host names, or refused (`BadPhoneNumber`, `BadWebsite`)."""
+    fields = data.model_dump()
+    fields["phone_numbers"] = e164_numbers(data.phone_numbers, phone_region)
+    fields["websites"] = website_hosts(data.websites)
+    person = Person(**fields, organization_id=scope.organization_id)
     session.add(person)
     session.flush()
     return person
+
+
+def e164_numbers(numbers: Sequence[str], region: str = DEFAULT_PHONE_REGION) -> list[str]:
+    """The numbers in E.164, each once, in the order given; `BadPhoneNumber` names the first that is not one."""
+    found: dict[str, None] = {}
+    for number in numbers:
+        e164 = to_e164(number, region)
+        if e164 is None:
+            raise BadPhoneNumber("bad_phone_number", f"{number!r} is not a valid phone number (region {region})")
+        found.setdefault(e164)
+    return list(found)
+
+
+def website_hosts(websites: Sequence[str]) -> list[str]:
+    """The host name of each site (lower case, without a leading `www.`), each once; `BadWebsite` names the first
+    that has no registrable domain (a bare suffix such as `kz`, an address, a word)."""
+    found: dict[str, None] = {}
+    for website in websites:
+        host = _host_of(website)
+        if not host or registrable_domain(host) is None:
+            raise BadWebsite("bad_website", f"{website!r} is not a website with a registrable domain, e.g. orda.kz")
+        found.setdefault(host)
+    return list(found)
+
+
+def _host_of(website: str) -> str:
+    text = website.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    try:
+        host = urlsplit(text).hostname or ""
+    except ValueError:
+        return ""
+    host = host.rstrip(".").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 def get_person(session: Session, person_id: uuid.UUID, scope: Scope = INSTALLATION) -> Person:
@@ -77,9 +130,32 @@ def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID
     return dict(rows.all())
 
 
-def update_person(session: Session, person: Person, data: PersonUpdate) -> Person:
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if field in {"display_name", "aliases", "official_channels", "phone_numbers", "active"} and value is None:
+NOT_NULLABLE = {
+    "display_name",
+    "aliases",
+    "official_channels",
+    "phone_numbers",
+    "websites",
+    "distinctive_aliases",
+    "name_mentions",
+    "phone_alerts",
+    "website_alerts",
+    "active",
+}
+
+
+def update_person(
+    session: Session, person: Person, data: PersonUpdate, *, phone_region: str = DEFAULT_PHONE_REGION
+) -> Person:
+    """Change the fields given; `null` leaves a field that cannot be empty as it is. Numbers and websites are
+    checked as on creation, before anything changes."""
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("phone_numbers") is not None:
+        changes["phone_numbers"] = e164_numbers(changes["phone_numbers"], phone_region)
+    if changes.get("websites") is not None:
+        changes["websites"] = website_hosts(changes["websites"])
+    for field, value in changes.items():
+        if field in NOT_NULLABLE and value is None:
             continue
         setattr(person, field, value)
     person.updated_at = utcnow()
@@ -301,13 +377,15 @@ def create_enrolled_person(
     photos: Sequence[EnrolmentPhoto] | AnalysedPhotos,
     engine: FaceEngine,
     policy: EnrolmentPolicy,
+    *,
+    phone_region: str = DEFAULT_PHONE_REGION,
 ) -> tuple[Person, EnrolmentOutcome]:
     """A new person with a reference face from each usable photo, analysed before anything is written (photos may
     come already analysed). When none is usable nothing is written, and `NoUsablePhoto` says why for each photo."""
     analysed = photos if isinstance(photos, AnalysedPhotos) else analyse_photos(photos, engine, policy)
     if not analysed.faces:
         raise NoUsablePhoto(analysed.refused)
-    person = create_person(session, data, scope)
+    person = create_person(session, data, scope, phone_region=phone_region)
     outcome = add_analysed_faces(session, person, analysed, engine)
     if not outcome.faces:
         session.delete(person)
@@ -406,4 +484,52 @@ class MatcherCache:
             return built[1]
 
 
-__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache"]
+def person_revision(session: Session) -> tuple[object, ...]:
+    """Changes whenever a person is added, changed or removed: the text watchlist's cache key."""
+    return tuple(session.exec(select(sa.func.count(), sa.func.max(Person.updated_at))).one())
+
+
+def person_identifiers(person: Person) -> PersonIdentifiers:
+    """What the text matchers look for about a person: only the kinds the person lets alert."""
+    names = [person.display_name, *person.aliases] if person.name_mentions != "off" else []
+    return PersonIdentifiers(
+        person_id=person.id,
+        names=names,
+        distinctive_names=list(person.distinctive_aliases) if person.name_mentions != "off" else [],
+        phone_numbers=list(person.phone_numbers) if person.phone_alerts else [],
+        websites=list(person.websites) if person.website_alerts else [],
+    )
+
+
+def build_text_watchlist(
+    session: Session, default_region: str = DEFAULT_PHONE_REGION, organization_id: uuid.UUID | None = None
+) -> TextWatchlist:
+    """The text watchlist of one organisation's active people, or of everyone's when `organization_id` is None."""
+    statement = select(Person).where(Person.active)
+    if organization_id is not None:
+        statement = statement.where(Person.organization_id == organization_id)
+    people = [person_identifiers(person) for person in session.exec(statement)]
+    return TextWatchlist(people, default_region=default_region)
+
+
+class TextWatchlistCache:
+    """Keeps a text watchlist per organisation (and one for everyone) between posts, as `MatcherCache` keeps
+    matchers; rebuilt when a person is added, changed or removed (read from the database, so another process's
+    changes count)."""
+
+    def __init__(self, default_region: str = DEFAULT_PHONE_REGION) -> None:
+        self._default_region = default_region
+        self._lock = threading.Lock()
+        self._built: dict[uuid.UUID | None, tuple[tuple[object, ...], TextWatchlist]] = {}
+
+    def get(self, session: Session, organization_id: uuid.UUID | None = None) -> TextWatchlist:
+        revision = person_revision(session)
+        with self._lock:
+            built = self._built.get(organization_id)
+            if built is None or built[0] != revision:
+                built = (revision, build_text_watchlist(session, self._default_region, organization_id))
+                self._built[organization_id] = built
+            return built[1]
+
+
+__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache", "TextWatchlistCache"]

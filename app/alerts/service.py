@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.alerts.fusion import fuse_post_signals, priority_of
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
 from app.metrics import ALERTS_CREATED
@@ -39,9 +41,16 @@ class Signal:
 
 
 def record_detections(
-    session: Session, item: MediaItem, post: Post, detections: list[Detection], *, public_base_url: str
+    session: Session,
+    item: MediaItem,
+    post: Post,
+    detections: list[Detection],
+    *,
+    public_base_url: str,
+    campaign_terms: Sequence[str] = (),
 ) -> list[Alert]:
-    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline."""
+    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline. The
+    post's signals are fused again afterwards, so a face seen after the post's text was read is corroborated."""
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -56,7 +65,7 @@ def record_detections(
                 detection_id=detection.id,
             )
         )
-    return [record_signal(session, signal, post, public_base_url=public_base_url) for signal in signals]
+    return record_signals(session, signals, post, public_base_url=public_base_url, campaign_terms=campaign_terms)
 
 
 def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
@@ -73,19 +82,56 @@ def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
 
 
 def record_signal(session: Session, signal: Signal, post: Post, *, public_base_url: str) -> Alert:
-    """The person's alert for this kind and subject, raised or extended by one more post.
+    """The person's alert for this kind and subject, raised or extended by one more post (see `record_signals`)."""
+    return record_signals(session, [signal], post, public_base_url=public_base_url)[0]
 
-    Webhooks go out from the same transaction: `alert.created` for a new alert, and `alert.updated` (changed:
-    occurrences) when the subject turns up in another post, since a repost shows the fake spreading.
+
+def record_signals(
+    session: Session,
+    signals: Sequence[Signal],
+    post: Post,
+    *,
+    public_base_url: str,
+    campaign_terms: Sequence[str] = (),
+) -> list[Alert]:
+    """Each signal's alert (one per person, kind and subject), raised or extended by this post; then the post's
+    alerts are fused (`app.alerts.fusion`), and only then are webhooks queued, so an event carries the fused tier
+    and priority.
+
+    Webhooks go out from the same transaction: `alert.created` for a new alert; `alert.updated` when the subject
+    turns up in another post (changed: occurrences), since a repost shows the fake spreading, and when fusion
+    raised its tier or priority. Name mentions that are only `possible` are kept for review and never pushed.
     """
-    alert, created = _alert_for(session, signal)
-    official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
-    added = _add_occurrence(session, alert, post, signal.media_item, official)
+    recorded: dict[uuid.UUID, tuple[Alert, bool, bool]] = {}
+    alerts = []
+    for signal in signals:
+        alert, created = _alert_for(session, signal)
+        official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
+        added = _add_occurrence(session, alert, post, signal.media_item, official)
+        _, was_created, was_added = recorded.get(alert.id, (alert, False, False))
+        recorded[alert.id] = (alert, created or was_created, added or was_added)
+        alerts.append(alert)
+    fused = fuse_post_signals(session, post, campaign_terms)
+    for alert, created, added in recorded.values():
+        changed = (["occurrences"] if added else []) + fused.pop(alert.id, (alert, []))[1]
+        _push(session, alert, public_base_url, created=created, changed=changed)
+    for alert, changed in fused.values():
+        _push(session, alert, public_base_url, created=False, changed=changed)
+    return alerts
+
+
+def is_pushed(alert: Alert) -> bool:
+    """Whether webhooks carry this alert: all but the name mentions kept for review (`possible`)."""
+    return not (alert.kind == "name_mention" and alert.tier == "possible")
+
+
+def _push(session: Session, alert: Alert, public_base_url: str, *, created: bool, changed: list[str]) -> None:
+    if not is_pushed(alert):
+        return
     if created:
         webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
-    elif added:
-        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=["occurrences"])
-    return alert
+    elif changed:
+        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
 
 
 def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
@@ -148,14 +194,6 @@ def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaIt
     else:
         statement = statement.where(AlertOccurrence.post_id == post.id, col(AlertOccurrence.media_item_id).is_(None))
     return session.exec(statement).first() is not None
-
-
-def priority_of(alert: Alert) -> str:
-    """`low` while every occurrence is on the person's own channels (their own publication, most likely), `high`
-    for a `match` elsewhere, `normal` for a `possible` one that a person should review."""
-    if alert.official_only:
-        return "low"
-    return "high" if alert.tier == "match" else "normal"
 
 
 def detections_with_crops(session: Session, alerts: list[Alert]) -> set[uuid.UUID]:
@@ -250,6 +288,18 @@ def occurrences(session: Session, alert: Alert, limit: int | None = None) -> lis
     return list(session.exec(statement).all())
 
 
+def related_alert_ids(session: Session, alert: Alert, scope: Scope = INSTALLATION) -> list[uuid.UUID]:
+    """The other alerts raised by the posts this alert was seen in, about people the scope sees, oldest first."""
+    posts = select(AlertOccurrence.post_id).where(AlertOccurrence.alert_id == alert.id)
+    same_posts = select(AlertOccurrence.alert_id).where(col(AlertOccurrence.post_id).in_(posts))
+    statement = (
+        select(Alert)
+        .where(col(Alert.id).in_(same_posts), Alert.id != alert.id)
+        .order_by(col(Alert.created_at), col(Alert.id))
+    )
+    return [related.id for related in session.exec(_scoped(statement, scope))]
+
+
 def face_crop(session: Session, alert: Alert) -> bytes | None:
     """The face crop of a face alert, when it is still kept."""
     detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
@@ -269,6 +319,6 @@ def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
-    if changed:
+    if changed and is_pushed(alert):
         webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
     return alert

@@ -200,6 +200,9 @@ class TelegramSource:
             text="\n\n".join(message.message for message in album if message.message),
             forwarded_from=_album_forward_origin(album),
             media=tuple(ref for message in album if (ref := _media_ref(channel, message)) is not None),
+            urls=tuple(dict.fromkeys(url for message in album for url in message_urls(message))),
+            phone_entities=tuple(dict.fromkeys(phone for message in album for phone in phone_entities(message))),
+            preview="\n".join(preview for message in album if (preview := link_preview(message))),
         )
 
 
@@ -225,6 +228,48 @@ def media_kind(message: Message) -> MediaKind | None:
     if (message.document.mime_type or "").startswith("image/"):
         return MediaKind.IMAGE_DOCUMENT
     return None
+
+
+def message_urls(message: Message) -> list[str]:
+    """Every link of a message: hidden behind text (`MessageEntityTextUrl`), written out (`MessageEntityUrl`), and
+    its link preview's page."""
+    urls = []
+    for entity, text in _entities_text(message):
+        if isinstance(entity, types.MessageEntityTextUrl) and entity.url:
+            urls.append(entity.url)
+        elif isinstance(entity, types.MessageEntityUrl) and text:
+            urls.append(text)
+    page = _web_page(message)
+    if page is not None and getattr(page, "url", None):
+        urls.append(page.url)
+    return urls
+
+
+def phone_entities(message: Message) -> list[str]:
+    """The text Telegram marked as phone numbers in a message (`MessageEntityPhone`)."""
+    return [text for entity, text in _entities_text(message) if isinstance(entity, types.MessageEntityPhone) and text]
+
+
+def link_preview(message: Message) -> str:
+    """A message's link preview: its site name, title and description, one a line (the parts it has)."""
+    page = _web_page(message)
+    if page is None:
+        return ""
+    parts = (getattr(page, name, None) for name in ("site_name", "title", "description"))
+    return "\n".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+
+
+def _entities_text(message: Message) -> list[tuple[Any, str]]:
+    """Each entity with the text it covers (Telethon counts the offsets in UTF-16, as Telegram does)."""
+    if not message.message or not message.entities:
+        return []
+    return list(message.get_entities_text())
+
+
+def _web_page(message: Message) -> Any:
+    if not isinstance(message.media, types.MessageMediaWebPage):
+        return None
+    return message.media.webpage
 
 
 def make_locator(channel: str, message_id: int) -> str:

@@ -1,0 +1,96 @@
+"""Text signals of a post: the enrolled people's phone numbers, names and lookalikes of their sites, found by the
+text watchlist (`watchlist.text`) and recorded as alerts (`record_signals`), one per person, kind and subject, with
+one occurrence per post. The `PostSink` of the watch run; it never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session
+
+from app.alerts.models import Alert
+from app.alerts.schemas import (
+    Evidence,
+    LookalikeDomainEvidence,
+    NameMentionEvidence,
+    PhoneNumberEvidence,
+    TextSpan,
+)
+from app.alerts.service import Signal, record_signals
+from watchers.models import Post
+from watchlist.models import Person
+from watchlist.service import TextWatchlistCache
+from watchlist.text import PostText, TextHit
+
+
+def record_text_signals(
+    session: Session,
+    post: Post,
+    *,
+    watchlists: TextWatchlistCache,
+    public_base_url: str,
+    campaign_terms: Sequence[str] = (),
+) -> list[Alert]:
+    """Read the post's text, link preview, links and phone entities against everyone's identifiers, and raise or
+    extend an alert per person, kind and subject found (a post is the installation's: it is read against every
+    organisation's people, and each alert is seen only by the person's organisation)."""
+    found = watchlists.get(session).find(
+        PostText(text=post.text, urls=tuple(post.urls), phone_entities=tuple(post.phone_entities), preview=post.preview)
+    )
+    signals = text_signals(session, found)
+    if not signals:
+        return []
+    return record_signals(session, signals, post, public_base_url=public_base_url, campaign_terms=campaign_terms)
+
+
+def text_signals(session: Session, hits: Iterable[TextHit]) -> list[Signal]:
+    """One signal per person, kind and subject (the first hit of each), for active people; a name mention's tier is
+    the person's choice (`possible` by default, `match` when they asked for it)."""
+    people: dict[uuid.UUID, Person | None] = {}
+    signals: dict[tuple[uuid.UUID, str, str], Signal] = {}
+    for hit in hits:
+        if hit.person_id not in people:
+            people[hit.person_id] = session.get(Person, hit.person_id)
+        person = people[hit.person_id]
+        key = (hit.person_id, hit.kind, hit.subject)
+        if person is None or not person.active or key in signals or not _alerts_on(person, hit.kind):
+            continue
+        tier = person.name_mentions if hit.kind == "name_mention" else "match"
+        signals[key] = Signal(person=person, subject_key=hit.subject[:200], evidence=evidence_of_hit(hit), tier=tier)
+    return list(signals.values())
+
+
+def _alerts_on(person: Person, kind: str) -> bool:
+    """The person's own switches (the watchlist already leaves switched-off identifiers out; this is the guard)."""
+    if kind == "name_mention":
+        return person.name_mentions != "off"
+    return person.phone_alerts if kind == "phone_number" else person.website_alerts
+
+
+def evidence_of_hit(hit: TextHit) -> Evidence:
+    detail = {key: value for key, value in hit.detail.items() if isinstance(value, str | float | int)}
+    common = {
+        "span": TextSpan(text=hit.matched_text, start=hit.start, end=hit.end),
+        "where": hit.where,
+        "explanation": _explanation(hit),
+        "detail": detail,
+    }
+    if hit.kind == "phone_number":
+        return PhoneNumberEvidence(number=hit.subject, **common)
+    if hit.kind == "name_mention":
+        return NameMentionEvidence(name=hit.subject, **common)
+    return LookalikeDomainEvidence(
+        domain=hit.subject,
+        resembles=str(hit.detail.get("resembles", "")),
+        reason=str(hit.detail.get("reason", "")),
+        url=str(hit.detail["url"]) if "url" in hit.detail else None,
+        **common,
+    )
+
+
+def _explanation(hit: TextHit) -> str:
+    where = {"text": "the text", "preview": "the link preview", "entity": "a phone entity", "url": "a link"}[hit.where]
+    said = str(hit.detail.get("explanation") or hit.detail.get("reason") or "")
+    return f"{hit.matched_text!r} in {where}" + (f": {said}" if said else "")
