@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     )
     campaign_terms: list[str] = Field(
         default=[],
-        description="Terms of a known campaign (a JSON list, e.g. [\"контракт\", \"Өлмес полк\"]): a post with a "
+        description='Terms of a known campaign (a JSON list, e.g. ["контракт", "Өлмес полк"]): a post with a '
         "signal and one of them raises its alerts' priority.",
     )
 

@@ -13,7 +13,7 @@ from core.telegram import channel_username
 
 _NAME = Field(min_length=1, max_length=200)
 NameMentions = Literal["possible", "match", "off"]
-_PHONES = "Phone numbers, in any usual writing; stored in E.164 (a bare national number is read in IMPWATCH_PHONE_REGION)."
+_PHONES = "Phone numbers, in any usual writing; stored in E.164 (a national number is read in IMPWATCH_PHONE_REGION)."
 _WEBSITES = "The person's own sites (their outlet's, their blog): a host name or a link; stored as the host name."
 _DISTINCTIVE = "Names or aliases that identify the person on their own (a rare surname, a pen name)."
 _NAME_MENTIONS = (

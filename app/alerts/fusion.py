@@ -44,7 +44,8 @@ def fuse_post_signals(
         before = (alert.tier, alert.priority)
         _learn(alert, sorted(kinds[alert.person_id] - {alert.kind}), terms)
         alert.priority = priority_of(alert)
-        fields = [name for name, old, new in zip(("tier", "priority"), before, (alert.tier, alert.priority)) if old != new]
+        after = (alert.tier, alert.priority)
+        fields = [name for name, old, new in zip(("tier", "priority"), before, after, strict=True) if old != new]
         session.add(alert)
         if fields:
             changed[alert.id] = (alert, fields)

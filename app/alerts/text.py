@@ -85,7 +85,7 @@ def evidence_of_hit(hit: TextHit) -> Evidence:
         domain=hit.subject,
         resembles=str(hit.detail.get("resembles", "")),
         reason=str(hit.detail.get("reason", "")),
-        url=str(hit.detail["url"]) if "url" in hit.detail else None,
+        url=hit.matched_text,
         **common,
     )
 

@@ -14,7 +14,6 @@ import pytest
 from pydantic import ValidationError
 from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
-
 from telethon.tl import types
 
 from tests.watchers.sources.fake_telethon import (
