@@ -105,6 +105,9 @@ def test_a_number_spread_through_many_posts_is_one_alert_with_an_occurrence_per_
         "kind": "phone_number",
         "number": "+77015551234",
         "span": {"text": "+7 701 555 12 34", "start": 20, "end": 36},
+        "where": None,
+        "explanation": None,
+        "detail": {},
     }
     detail = api.get(f"/v1/alerts/{summary['id']}").json()
     assert [o["permalink"] for o in detail["occurrences"]] == ["https://t.me/kz_fake/7", "https://t.me/ru_fake/8"]
