@@ -275,3 +275,31 @@ def test_a_fifo_in_an_export_is_skipped_and_the_run_finishes(runtime: Runtime, t
     assert "not a regular file" in (items["photos/fifo.jpg"].error or "")
     assert items["photos/real.jpg"].status == MediaStatus.DONE
     assert "not a regular file" in (reload(runtime, watch).last_error or "")
+
+
+def test_text_work_that_fails_never_fails_the_run(runtime: Runtime, channels: ChannelServer) -> None:
+    """The text hook raising on one post: logged and counted; that post, the next ones and their media go on."""
+    from prometheus_client import REGISTRY
+
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_post("kz_news_fake", "Звоните: +7 701 555 12 34")
+    channels.add_post("kz_news_fake", "Фото", photo=fixture_bytes("obama2.jpg"))
+    read: list[str] = []
+
+    def breaks_on_the_first(session: Session, post: Post) -> None:
+        read.append(post.text)
+        if len(read) == 1:
+            raise RuntimeError("a broken matcher")
+
+    runner = build_watch_runner(runtime)
+    runner.on_post = breaks_on_the_first
+    failures = REGISTRY.get_sample_value("impwatch_text_failures_total") or 0.0
+    watch = add_watch(runtime, "kz_news_fake")
+
+    report = runner.run(watch.id)
+
+    assert report.error is None and report.posts_stored == 2 and report.media_analysed == 1
+    assert read == ["Звоните: +7 701 555 12 34", "Фото"]
+    assert REGISTRY.get_sample_value("impwatch_text_failures_total") == failures + 1
+    assert [alert.kind for alert, _ in alerts_of(runtime)] == ["face_match"]
+    assert reload(runtime, watch).cursor == "2"
