@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -26,7 +26,9 @@ from watchlist.matcher import Matcher, Reference
 from watchlist.models import Person, ReferenceFace
 from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
-from watchlist.text import PersonIdentifiers, TextWatchlist, registrable_domain, to_e164
+
+if TYPE_CHECKING:
+    from watchlist.text import PersonIdentifiers, TextWatchlist
 
 DEFAULT_PHONE_REGION = "KZ"
 
@@ -55,6 +57,8 @@ def create_person(
 
 def e164_numbers(numbers: Sequence[str], region: str = DEFAULT_PHONE_REGION) -> list[str]:
     """The numbers in E.164, each once, in the order given; `BadPhoneNumber` names the first that is not one."""
+    from watchlist.text import to_e164  # imported when used: phonenumbers and tldextract take 0.3 s to load
+
     found: dict[str, None] = {}
     for number in numbers:
         e164 = to_e164(number, region)
@@ -67,6 +71,8 @@ def e164_numbers(numbers: Sequence[str], region: str = DEFAULT_PHONE_REGION) -> 
 def website_hosts(websites: Sequence[str]) -> list[str]:
     """The host name of each site (lower case, without a leading `www.`), each once; `BadWebsite` names the first
     that has no registrable domain (a bare suffix such as `kz`, an address, a word)."""
+    from watchlist.text import registrable_domain
+
     found: dict[str, None] = {}
     for website in websites:
         host = _host_of(website)
@@ -491,6 +497,8 @@ def person_revision(session: Session) -> tuple[object, ...]:
 
 def person_identifiers(person: Person) -> PersonIdentifiers:
     """What the text matchers look for about a person: only the kinds the person lets alert."""
+    from watchlist.text import PersonIdentifiers
+
     names = [person.display_name, *person.aliases] if person.name_mentions != "off" else []
     return PersonIdentifiers(
         person_id=person.id,
@@ -505,6 +513,8 @@ def build_text_watchlist(
     session: Session, default_region: str = DEFAULT_PHONE_REGION, organization_id: uuid.UUID | None = None
 ) -> TextWatchlist:
     """The text watchlist of one organisation's active people, or of everyone's when `organization_id` is None."""
+    from watchlist.text import TextWatchlist
+
     statement = select(Person).where(Person.active)
     if organization_id is not None:
         statement = statement.where(Person.organization_id == organization_id)

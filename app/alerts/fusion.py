@@ -21,7 +21,6 @@ from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert, AlertOccurrence
 from watchers.models import Post
-from watchlist.text import campaign_terms_in
 
 PRIORITY_LEVELS = ("low", "normal", "high", "urgent")
 FACE = "face_match"
@@ -35,7 +34,7 @@ def fuse_post_signals(
     alerts = _alerts_of(session, post)
     if not alerts:
         return {}
-    terms = campaign_terms_in(f"{post.text}\n{post.preview}", list(campaign_terms)) if campaign_terms else []
+    terms = _campaign_terms_in(post, campaign_terms)
     kinds: dict[uuid.UUID, set[str]] = defaultdict(set)
     for alert in alerts:
         kinds[alert.person_id].add(alert.kind)
@@ -51,6 +50,14 @@ def fuse_post_signals(
             changed[alert.id] = (alert, fields)
     session.flush()
     return changed
+
+
+def _campaign_terms_in(post: Post, campaign_terms: Sequence[str]) -> list[str]:
+    if not campaign_terms:
+        return []
+    from watchlist.text import campaign_terms_in  # imported when used, as every CLI command loads this module
+
+    return campaign_terms_in(f"{post.text}\n{post.preview}", list(campaign_terms))
 
 
 def _alerts_of(session: Session, post: Post) -> list[Alert]:

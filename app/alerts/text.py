@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -22,7 +23,9 @@ from app.alerts.service import Signal, record_signals
 from watchers.models import Post
 from watchlist.models import Person
 from watchlist.service import TextWatchlistCache
-from watchlist.text import PostText, TextHit
+
+if TYPE_CHECKING:
+    from watchlist.text import TextHit
 
 
 def record_text_signals(
@@ -36,6 +39,8 @@ def record_text_signals(
     """Read the post's text, link preview, links and phone entities against everyone's identifiers, and raise or
     extend an alert per person, kind and subject found (a post is the installation's: it is read against every
     organisation's people, and each alert is seen only by the person's organisation)."""
+    from watchlist.text import PostText  # imported when used: the matchers' libraries take 0.3 s to load
+
     found = watchlists.get(session).find(
         PostText(text=post.text, urls=tuple(post.urls), phone_entities=tuple(post.phone_entities), preview=post.preview)
     )
@@ -47,7 +52,8 @@ def record_text_signals(
 
 def text_signals(session: Session, hits: Iterable[TextHit]) -> list[Signal]:
     """One signal per person, kind and subject (the first hit of each), for active people; a name mention's tier is
-    the person's choice (`possible` by default, `match` when they asked for it)."""
+    the person's choice (`possible` by default, `match` when they asked for it). Switched-off kinds never get here:
+    the text watchlist leaves those identifiers out (`watchlist.service.person_identifiers`)."""
     people: dict[uuid.UUID, Person | None] = {}
     signals: dict[tuple[uuid.UUID, str, str], Signal] = {}
     for hit in hits:
@@ -55,18 +61,11 @@ def text_signals(session: Session, hits: Iterable[TextHit]) -> list[Signal]:
             people[hit.person_id] = session.get(Person, hit.person_id)
         person = people[hit.person_id]
         key = (hit.person_id, hit.kind, hit.subject)
-        if person is None or not person.active or key in signals or not _alerts_on(person, hit.kind):
+        if person is None or not person.active or key in signals:
             continue
         tier = person.name_mentions if hit.kind == "name_mention" else "match"
         signals[key] = Signal(person=person, subject_key=hit.subject[:200], evidence=evidence_of_hit(hit), tier=tier)
     return list(signals.values())
-
-
-def _alerts_on(person: Person, kind: str) -> bool:
-    """The person's own switches (the watchlist already leaves switched-off identifiers out; this is the guard)."""
-    if kind == "name_mention":
-        return person.name_mentions != "off"
-    return person.phone_alerts if kind == "phone_number" else person.website_alerts
 
 
 def evidence_of_hit(hit: TextHit) -> Evidence:
