@@ -110,21 +110,23 @@ def _parts_found(name: EnrolledName, slots: dict[tuple[int, int], list[tuple[int
 
 
 def _mentions(parts: Sequence[_PartFound], needed: int) -> list[tuple[int, int, float]]:
-    """Runs of different parts, each close to the previous one, with at least `needed` parts: (first, last, score)."""
-    mentions = []
-    index = 0
-    while index < len(parts):
-        run = [parts[index]]
+    """Runs of different parts, each close to the previous one, with at least `needed` parts: (first, last, score).
+
+    A run starts at every part found; the tightest runs win and the runs kept never share a word, so
+    "Нуртлеу Имангали и снова Нұртілеу Иманғали" is two mentions, not one running from the first surname on.
+    """
+    runs = []
+    for index, anchor in enumerate(parts):
+        run = [anchor]
         for candidate in parts[index + 1 :]:
             if candidate.first - run[-1].last - 1 > MAX_GAP:
                 break
             if candidate.first > run[-1].last and candidate.part not in {p.part for p in run}:
                 run.append(candidate)
-        if len({part.part for part in run}) >= needed:
-            mentions.append((run[0].first, run[-1].last, sum(p.score for p in run) / len(run)))
-            last = run[-1].last
-            while index < len(parts) and parts[index].first <= last:
-                index += 1
-        else:
-            index += 1
-    return mentions
+        if len(run) >= needed:
+            runs.append((run[0].first, run[-1].last, sum(p.score for p in run) / len(run)))
+    kept: list[tuple[int, int, float]] = []
+    for first, last, score in sorted(runs, key=lambda run: (run[1] - run[0], -run[2], run[0])):
+        if all(last < other_first or first > other_last for other_first, other_last, _ in kept):
+            kept.append((first, last, score))
+    return sorted(kept)
