@@ -37,7 +37,7 @@ _KAZAKH_ENDINGS = (
 # Endings of an enrolled word that its other forms replace rather than extend.
 _REPLACED_ENDINGS = "а я ь й ий ый ой ая яя ое ее"
 _SHORTEST_STEM = 3
-_MAX_CACHE = 200_000
+MAX_CACHED_WORDS = 200_000  # a cache of words seen is emptied when it reaches this size
 
 
 def _folded_set(words: str) -> frozenset[str]:
@@ -99,7 +99,7 @@ class TokenIndex(Generic[Key]):
     def lookup(self, folded: str) -> list[Found[Key]]:
         cached = self._cache.get(folded)
         if cached is None:
-            if len(self._cache) >= _MAX_CACHE:
+            if len(self._cache) >= MAX_CACHED_WORDS:
                 self._cache.clear()
             cached = self._cache[folded] = self._find(folded)
         return cached
