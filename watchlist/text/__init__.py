@@ -146,17 +146,18 @@ class TextWatchlist:
 
 
 def _enrolled_names(people: Iterable[PersonIdentifiers]) -> Iterable[EnrolledName]:
+    """Each person's names, those that fold the same (Нұртілеу Иманғали, Nurtileu Imangali) made one name."""
     for person in people:
         distinctive = {name.strip() for name in person.distinctive_names}
-        seen = set()
+        merged: dict[tuple[tuple[tuple[str, ...], ...], bool], EnrolledName] = {}
         for text in [*person.names, *person.distinctive_names]:
-            key = (text.strip(), text.strip() in distinctive)
-            if key in seen:
+            name = enrolled_name(person.person_id, text, distinctive=text.strip() in distinctive)
+            if name is None:
                 continue
-            seen.add(key)
-            name = enrolled_name(person.person_id, text, distinctive=key[1])
-            if name is not None:
-                yield name
+            key = (name.parts, name.distinctive)
+            known = merged.get(key)
+            merged[key] = name if known is None else known.spelled_also(name.text)
+        yield from merged.values()
 
 
 def _deduplicated(hits: list[TextHit]) -> list[TextHit]:

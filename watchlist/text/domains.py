@@ -6,7 +6,7 @@ lookalike of an own site, for the first of these reasons that holds:
 
 - `subdomain`: the own domain is written in front of another site (`orda.kz.news-24.ru`), or the own name is a
   label of it (`orda.news-24.ru`, for names of 5 letters or more);
-- `other_tld`: the same name under another suffix (`orda.ru`, `orda.com.kz`);
+- `other_tld`: the same name under another suffix (`orda.ru`, `orda.com.kz`), for names of 4 letters or more;
 - `homoglyph`: the same name once look-alike characters are read as the Latin letters they imitate (Cyrillic
   `оrda.kz`, `0rda.kz`, `rn` for `m`); `confusable_homoglyphs` says which letter a character imitates;
 - `added_word`: the name with a word added (`orda-news.kz`, `ordakz.com`, `news-orda.kz`), for names of 4
@@ -229,7 +229,7 @@ class DomainIndex:
         yield from self._as_subdomain(observed)
         label = observed.label
         for own in self._by_label.get(label, ()):
-            if own.domain.suffix != observed.suffix:
+            if own.domain.suffix != observed.suffix and len(label) >= 4:
                 yield self._lookalike(
                     own,
                     observed,

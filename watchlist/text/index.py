@@ -3,7 +3,7 @@
 Used for names and for campaign terms. A word of the text is looked up whole, then with each known ending cut
 off (Kazakh and Russian noun endings, folded like the words); the enrolled word is stored whole and, when it
 ends in a Russian ending that declension replaces (Дина -> Дины, Бессмертный -> Бессмертного), also without it.
-Only when nothing is found exactly are the enrolled words sharing the text word's first two letters compared
+The enrolled words sharing the text word's first two letters are also compared
 by edit distance, with fewer edits allowed for short words (none up to 4 letters, 1 up to 7, then 2). Results
 are cached per word, so a vocabulary seen once costs a dictionary lookup afterwards.
 """
@@ -37,7 +37,7 @@ _KAZAKH_ENDINGS = (
 # Endings of an enrolled word that its other forms replace rather than extend.
 _REPLACED_ENDINGS = "а я ь й ий ый ой ая яя ое ее"
 _SHORTEST_STEM = 3
-_MAX_CACHE = 200_000
+MAX_CACHED_WORDS = 200_000  # a cache of words seen is emptied when it reaches this size
 
 
 def _folded_set(words: str) -> frozenset[str]:
@@ -99,7 +99,7 @@ class TokenIndex(Generic[Key]):
     def lookup(self, folded: str) -> list[Found[Key]]:
         cached = self._cache.get(folded)
         if cached is None:
-            if len(self._cache) >= _MAX_CACHE:
+            if len(self._cache) >= MAX_CACHED_WORDS:
                 self._cache.clear()
             cached = self._cache[folded] = self._find(folded)
         return cached
@@ -108,13 +108,14 @@ class TokenIndex(Generic[Key]):
         if not folded:
             return []
         stems = stems_of_text_word(folded)
-        exact = {key: 1.0 for stem in stems for key in self._exact.get(stem, ())}
-        if exact:
-            return [Found(key, score) for key, score in exact.items()]
-        return self._fuzzy(stems)
+        best = {key: 1.0 for stem in stems for key in self._exact.get(stem, ())}
+        self._fuzzy(stems, best)
+        return [Found(key, score) for key, score in best.items()]
 
-    def _fuzzy(self, stems: list[str]) -> list[Found[Key]]:
-        best: dict[Key, float] = {}
+    def _fuzzy(self, stems: list[str], best: dict[Key, float]) -> None:
+        """Adds the keys of enrolled words within their allowed edits of a stem. A stem that is an enrolled word
+        with letters added at its end is left out: a known ending was already tried, and any other addition
+        makes another word (Имангали -> Имангалиева)."""
         for stem in stems:
             if len(stem) < 4:
                 continue
@@ -124,8 +125,9 @@ class TokenIndex(Generic[Key]):
             for form, distance, _ in process.extract(
                 stem, candidates, scorer=Levenshtein.distance, score_cutoff=2, limit=None
             ):
+                if distance == 0 or stem.startswith(form):
+                    continue
                 for key, enrolled_length in self._exact[form].items():
                     if distance <= allowed_edits(enrolled_length):
                         score = 1.0 - distance / max(len(form), len(stem))
                         best[key] = max(best.get(key, 0.0), score)
-        return [Found(key, score) for key, score in best.items()]

@@ -1,0 +1,244 @@
+"""Benchmark: text signals (`watchlist.text.TextWatchlist.find`) against a plain loop of regular expressions.
+
+A watchlist of `--people` (1,000) generated people: a Kazakh or Russian given name and surname in Cyrillic, the
+same name in Latin as an alias, a mobile number and, for most, a site of their own. `--posts` (10,000) generated
+posts in Russian, Kazakh and Latin script, each a few sentences of channel news, and in some of them a watched
+person's name (in another script or with a case ending), their number (in one of the usual formats), a lookalike
+of their site, or the things that must stay silent (another person's number, an IIN, a date, an amount, a card
+number, a given name alone, an unrelated link).
+
+Timed, per post, in one process, the two alternating for `--repeats` (5) rounds:
+
+- **find**: `TextWatchlist.find(PostText(text=...))`. Each round builds a fresh watchlist first (not timed, its
+  build time is printed), so the first post of each word pays for it as after a restart; the caches then fill.
+- **plain regex**: the baseline. Three precompiled alternations, one per signal: every enrolled name as written
+  (either alias, case-insensitive), every enrolled number as its ten national digits with optional separators
+  and an optional +7/8 prefix, every own domain as written; `finditer` of each over the post. It finds only exact
+  spellings: no other script, no case ending, no misspelling, no lookalike, no span check of the phone number.
+
+Printed: the median and p99 time per post of each (over every post of every round), the mean per post (median
+of the rounds), the ratio find / plain of the medians, and the hits found.
+
+    .venv/bin/python bench/text_signals.py [--people N] [--posts N] [--repeats N] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from watchlist.text import PersonIdentifiers, PostText, TextWatchlist
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+GIVEN = words(
+    "Ерлан Асель Нұртілеу Айгерім Дәурен Гүлнар Сәуле Бауыржан Жанар Мұрат Әлия Айдос Ерболат Динара Самал Қайрат "
+    "Мадина Азамат Жанна Нұрлан Ботагөз Ғалымжан Әсем Тимур Аружан Дархан Жансая Серік Гүлмира Арман Індира Рустем "
+    "Дина Марат Ольга Сергей Андрей Елена Наталья Дмитрий"
+)
+SURNAME_ROOTS = words(
+    "Иманғали Тоқа Сәрсен Жұмаба Бекмұхамед Ахмет Нұрпейіс Оспан Сейтқали Қасым Әбен Байжан Дүйсен Есім Мұхтар "
+    "Омар Қуаныш Төлеген Жақсылық Бейсен Ержан Смағұл Мамыт Әли Құдайберген Исаба Серікба Шәкен Өмірзақ Рысқұл "
+    "Тұрсын Қожахмет Әуез Бақыт Иван Петр Смирн Кузнец Соколов Попов"
+)
+LATIN = str.maketrans(
+    {
+        "ә": "a", "ғ": "g", "қ": "q", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i",
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh", "з": "z", "и": "i",
+        "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+        "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "",
+        "э": "e", "ю": "yu", "я": "ya",
+    }
+)  # fmt: skip
+RUSSIAN = (
+    "Сегодня в Алматы прошло заседание маслихата, обсуждали тарифы на коммунальные услуги.",
+    "Синоптики обещают похолодание до минус пятнадцати градусов на выходных.",
+    "Жители микрорайона жалуются на отсутствие горячей воды уже третью неделю.",
+    "В Астане открылся новый центр обслуживания населения.",
+    "Пресс-служба акимата опровергла слухи о повышении цен на проезд.",
+    "Полиция предупреждает о мошенниках, которые звонят от имени банков.",
+    "Напоминаем, что приём заявлений на льготы продлится до конца месяца.",
+    "Видео с места происшествия публикуют очевидцы.",
+    "Эксперты считают, что курс тенге стабилизируется к лету.",
+    "Подписывайтесь на наш канал, чтобы не пропустить главное.",
+    "Министерство здравоохранения сообщило о росте заболеваемости гриппом.",
+    "На трассе Алматы - Бишкек ограничено движение из-за снегопада.",
+)
+KAZAKH = (
+    "Бүгін Астанада жаңа мектеп ашылды, оған мыңнан астам оқушы барады.",
+    "Ауа райы: ертең күн суытып, қар жауады деп күтілуде.",
+    "Әкімдік тұрғындарды коммуналдық төлемдерді уақытында төлеуге шақырады.",
+    "Полиция алаяқтардан сақ болуды ескертеді.",
+    "Жиналыс сағат онда басталады, барлығыңызды күтеміз.",
+    "Арнамызға жазылыңыз, ең маңызды жаңалықтар осында.",
+    "Денсаулық сақтау министрлігі тұмаумен ауыратындар көбейгенін хабарлады.",
+    "Шымкентте жол жөндеу жұмыстары жалғасуда.",
+)
+LATIN_TEXT = (
+    "Breaking news from Almaty: the city council discussed new tariffs.",
+    "Bugin Astanada zhana mektep ashyldy.",
+    "Follow our channel for the latest updates from Kazakhstan.",
+)
+UNRELATED_LINKS = ("https://t.me/tengrinews", "youtube.com/watch?v=abc", "https://www.gov.kz/memleket", "zakon.kz")
+NOISE = ("ИИН 900101300123", "12.03.2024", "2024-03-12", "1 500 000 тенге", "карта 4400 4302 1234 5678")
+NUMBER_FORMATS: tuple[Callable[[str], str], ...] = (
+    lambda n: f"+7 {n[:3]} {n[3:6]} {n[6:8]} {n[8:]}",
+    lambda n: f"8 ({n[:3]}) {n[3:6]}-{n[6:8]}-{n[8:]}",
+    lambda n: f"8{n}",
+    lambda n: f"+7-{n[:3]}-{n[3:6]}-{n[6:]}",
+    lambda n: f"8.{n[:3]}.{n[3:6]}.{n[6:8]}.{n[8:]}",
+)
+ENDINGS = ("", "", "", "дың", "ға", "а", "у", "ом", "ның", "ке")
+
+
+@dataclass(frozen=True)
+class Person:
+    identifiers: PersonIdentifiers
+    given: str
+    surname: str
+    national: str  # ten digits
+    site_label: str | None
+
+
+def generate_people(count: int, rng: random.Random) -> list[Person]:
+    people, seen = [], set()
+    while len(people) < count:
+        given = rng.choice(GIVEN)
+        root = rng.choice(SURNAME_ROOTS)
+        surname = root + rng.choice(("ев", "ов", "ұлы", "ова", "ева", "")) if not root.endswith("ов") else root
+        if (given, surname) in seen:
+            continue
+        seen.add((given, surname))
+        national = "7" + rng.choice(("01", "02", "05", "07", "08", "47", "77", "75")) + f"{rng.randrange(10**7):07d}"
+        label = f"{surname.lower().translate(LATIN)}{rng.choice(('', 'news', 'kz', '-info', 'media'))}"
+        site = f"{label}.{rng.choice(('kz', 'com', 'kz', 'media'))}" if rng.random() < 0.8 else None
+        latin = f"{given.lower().translate(LATIN).capitalize()} {surname.lower().translate(LATIN).capitalize()}"
+        identifiers = PersonIdentifiers(
+            uuid.UUID(int=rng.getrandbits(128)),
+            [f"{given} {surname}", latin],
+            phone_numbers=[f"+7{national}"],
+            websites=[f"https://{site}"] if site else [],
+        )
+        people.append(Person(identifiers, given, surname, national, label if site else None))
+    return people
+
+
+def generate_post(people: Sequence[Person], rng: random.Random) -> str:
+    pool = rng.choice((RUSSIAN, RUSSIAN, KAZAKH, LATIN_TEXT))
+    sentences = rng.sample(pool, k=min(len(pool), rng.randint(2, 5)))
+    person = rng.choice(people)
+    roll = rng.random()
+    if roll < 0.10:
+        written = rng.choice(
+            (f"{person.given} {person.surname}", f"{person.surname} {person.given}", person.identifiers.names[1])
+        )
+        sentences.insert(rng.randrange(len(sentences) + 1), f"Заявление {written}{rng.choice(ENDINGS)} вызвало споры.")
+    if 0.10 <= roll < 0.15 or rng.random() < 0.03:
+        sentences.append(f"Звоните: {rng.choice(NUMBER_FORMATS)(person.national)}")
+    if 0.15 <= roll < 0.25:  # somebody else's number
+        sentences.append(f"Справки по тел. 8 7{rng.randrange(10**9):09d}")
+    if 0.25 <= roll < 0.32 and person.site_label:
+        label = person.site_label
+        fake = rng.choice((f"{label}-news.kz", f"{label}.ru", f"www.{label}.com.kz", f"{label}.kz.news-24.ru"))
+        sentences.append(f"Подробнее: https://{fake}/{rng.randrange(10**5)}")
+    if 0.32 <= roll < 0.45:
+        sentences.append(rng.choice(NOISE))
+    if 0.45 <= roll < 0.55:
+        sentences.append(f"{rng.choice(GIVEN)} рассказал подробности: {rng.choice(UNRELATED_LINKS)}")
+    return " ".join(sentences)
+
+
+def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
+    """One alternation per signal, longest first, over the lower-cased post (cheaper than `re.IGNORECASE`)."""
+    names = {re.escape(name.lower()) for person in people for name in person.identifiers.names}
+    separator = r"[\s().\-]*"
+    numbers = {separator.join(person.national) for person in people}
+    domains = {re.escape(person.site_label) + r"\.[a-z.]+" for person in people if person.site_label}
+    return [
+        re.compile("|".join(sorted(names, key=len, reverse=True))),
+        re.compile(r"(?:\+7|8)?" + separator + "(?:" + "|".join(sorted(numbers)) + ")"),
+        re.compile("|".join(sorted(domains, key=len, reverse=True))),
+    ]
+
+
+def time_per_post(posts: Sequence[str], work: Callable[[str], int]) -> tuple[list[float], int]:
+    times, hits = [], 0
+    for text in posts:
+        started = time.perf_counter()
+        hits += work(text)
+        times.append(time.perf_counter() - started)
+    return times, hits
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    people = generate_people(args.people, rng)
+    posts = [generate_post(people, rng) for _ in range(args.posts)]
+    patterns = plain_regexes(people)
+
+    def plain(text: str) -> int:
+        lowered = text.lower()
+        return sum(1 for pattern in patterns for _ in pattern.finditer(lowered))
+
+    find_times: list[float] = []
+    plain_times: list[float] = []
+    find_means, plain_means, builds = [], [], []
+    kinds: Counter[str] = Counter()
+    plain_hits = 0
+    for round_number in range(args.repeats):
+        started = time.perf_counter()
+        watchlist = TextWatchlist([person.identifiers for person in people])
+        builds.append(time.perf_counter() - started)
+        kinds = Counter()
+
+        def find(text: str, watchlist: TextWatchlist = watchlist, kinds: Counter[str] = kinds) -> int:
+            hits = watchlist.find(PostText(text=text))
+            kinds.update(hit.kind for hit in hits)
+            return len(hits)
+
+        order = [("find", find), ("plain", plain)]
+        for name, work in order if round_number % 2 == 0 else reversed(order):
+            times, hits = time_per_post(posts, work)
+            (find_times if name == "find" else plain_times).extend(times)
+            (find_means if name == "find" else plain_means).append(sum(times) / len(times))
+            if name == "plain":
+                plain_hits = hits
+
+    def row(label: str, times: list[float], means: list[float]) -> str:
+        p99 = statistics.quantiles(times, n=100)[98]
+        return (
+            f"| {label} | {statistics.median(times) * 1e6:.0f} µs | {p99 * 1e6:.0f} µs "
+            f"| {statistics.median(means) * 1e6:.0f} µs |"
+        )
+
+    ratio = statistics.median(find_times) / statistics.median(plain_times)
+    print(f"Text signals: {args.posts} generated posts, {args.people} people, {args.repeats} rounds, one process.")
+    print(f"Watchlist build (median): {statistics.median(builds) * 1e3:.0f} ms\n")
+    print("| Per post | Median | p99 | Mean (median of rounds) |")
+    print("|---|---|---|---|")
+    print(row("`TextWatchlist.find`", find_times, find_means))
+    print(row("Plain regex (3 alternations)", plain_times, plain_means))
+    print(f"\nRatio find / plain regex (medians): **{ratio:.2f}**")
+    print(f"Hits per round: find {dict(sorted(kinds.items()))}; plain regex {plain_hits} exact matches")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
