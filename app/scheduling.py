@@ -12,6 +12,7 @@ from functools import partial
 import httpx
 
 from app.alerts import service
+from app.alerts.pages import PageFetcher
 from app.alerts.text import record_text_signals
 from app.jobs import RETENTION_JOB_ID, build_retention_job
 from app.runtime import Runtime
@@ -40,11 +41,20 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
             watchlists=runtime.text_watchlists,
             public_base_url=settings.public_base_url,
             campaign_terms=tuple(settings.campaign_terms),
+            pages=linked_pages(runtime),
         ),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
         on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
     )
+
+
+def linked_pages(runtime: Runtime) -> PageFetcher | None:
+    """How linked pages are read when the installation asks for it: under the webhooks' address policy."""
+    settings = runtime.settings
+    if not settings.fetch_linked_pages:
+        return None
+    return PageFetcher(runtime.webhook_url_policy, settings.linked_page_timeout_seconds, settings.linked_page_max_bytes)
 
 
 def build_scheduler(runtime: Runtime) -> WatchScheduler:

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         "signal and one of them raises its alerts' priority.",
     )
 
+    fetch_linked_pages: bool = Field(
+        default=False,
+        description="Read the page of a new lookalike alert's link once (public addresses only, as webhooks), "
+        "keeping its title and whether it names the person.",
+    )
+    linked_page_timeout_seconds: float = Field(default=5.0, gt=0, description="One deadline for a linked page.")
+    linked_page_max_bytes: int = Field(default=512 * 1024, ge=1024, description="Most of a linked page read.")
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="How receivers reach this service: links in webhook events."
     )

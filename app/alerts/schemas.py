@@ -76,6 +76,15 @@ class NameMentionEvidence(TextEvidence):
         return f"named as {self.name}"
 
 
+class LinkedPage(BaseModel):
+    """The page a lookalike link pointed at, read once when the alert was raised (IMPWATCH_FETCH_LINKED_PAGES)."""
+
+    url: str
+    title: str | None = None
+    names_person: bool = Field(default=False, description="Whether its title or text names the person")
+    error: str | None = Field(default=None, description="Why it could not be read")
+
+
 class LookalikeDomainEvidence(TextEvidence):
     """A link to a site made to look like one of the person's own."""
 
@@ -84,6 +93,7 @@ class LookalikeDomainEvidence(TextEvidence):
     resembles: str = Field(description="The person's own domain it imitates")
     reason: str
     url: str | None = None
+    page: LinkedPage | None = None
 
     def describe(self) -> str:
         return f"{self.domain} imitates {self.resembles}"

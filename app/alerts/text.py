@@ -5,15 +5,18 @@ one occurrence per post. The `PostSink` of the watch run; it never commits.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.alerts.models import Alert
+from app.alerts.pages import FetchedPage, PageFetcher
 from app.alerts.schemas import (
     Evidence,
+    LinkedPage,
     LookalikeDomainEvidence,
     NameMentionEvidence,
     PhoneNumberEvidence,
@@ -25,7 +28,9 @@ from watchlist.models import Person
 from watchlist.service import TextWatchlistCache
 
 if TYPE_CHECKING:
-    from watchlist.text import TextHit
+    from watchlist.text import TextHit, TextWatchlist
+
+MAX_PAGES_PER_POST = 3
 
 
 def record_text_signals(
@@ -35,18 +40,23 @@ def record_text_signals(
     watchlists: TextWatchlistCache,
     public_base_url: str,
     campaign_terms: Sequence[str] = (),
+    pages: PageFetcher | None = None,
 ) -> list[Alert]:
     """Read the post's text, link preview, links and phone entities against everyone's identifiers, and raise or
     extend an alert per person, kind and subject found (a post is the installation's: it is read against every
-    organisation's people, and each alert is seen only by the person's organisation)."""
+    organisation's people, and each alert is seen only by the person's organisation). With `pages`, the page of a
+    new lookalike alert's link is read first (before anything is written) and kept in its evidence."""
     from watchlist.text import PostText  # imported when used: the matchers' libraries take 0.3 s to load
 
-    found = watchlists.get(session).find(
+    watchlist = watchlists.get(session)
+    found = watchlist.find(
         PostText(text=post.text, urls=tuple(post.urls), phone_entities=tuple(post.phone_entities), preview=post.preview)
     )
     signals = text_signals(session, found)
     if not signals:
         return []
+    if pages is not None:
+        signals = with_linked_pages(session, signals, pages, watchlist)
     return record_signals(session, signals, post, public_base_url=public_base_url, campaign_terms=campaign_terms)
 
 
@@ -66,6 +76,51 @@ def text_signals(session: Session, hits: Iterable[TextHit]) -> list[Signal]:
         tier = person.name_mentions if hit.kind == "name_mention" else "match"
         signals[key] = Signal(person=person, subject_key=hit.subject[:200], evidence=evidence_of_hit(hit), tier=tier)
     return list(signals.values())
+
+
+def with_linked_pages(
+    session: Session, signals: list[Signal], pages: PageFetcher, watchlist: TextWatchlist
+) -> list[Signal]:
+    """The signals, each new lookalike's evidence with the page its link points at (at most `MAX_PAGES_PER_POST`
+    pages a post; a lookalike already alerted on had its page read when it was raised)."""
+    fetched: dict[str, FetchedPage] = {}
+    kept = []
+    for signal in signals:
+        evidence = signal.evidence
+        if isinstance(evidence, LookalikeDomainEvidence) and evidence.url and not _alerted(session, signal):
+            page = _read_once(fetched, evidence.url, pages)
+            if page is not None:
+                linked = LinkedPage(
+                    url=page.url, title=page.title, error=page.error, names_person=_names(watchlist, page, signal)
+                )
+                signal = dataclasses.replace(signal, evidence=evidence.model_copy(update={"page": linked}))
+        kept.append(signal)
+    return kept
+
+
+def _read_once(fetched: dict[str, FetchedPage], url: str, pages: PageFetcher) -> FetchedPage | None:
+    if url not in fetched:
+        if len(fetched) >= MAX_PAGES_PER_POST:
+            return None
+        fetched[url] = pages.fetch(url if "://" in url else f"http://{url}")
+    return fetched[url]
+
+
+def _names(watchlist: TextWatchlist, page: FetchedPage, signal: Signal) -> bool:
+    """Whether the page's title or text names the signal's person (as a name mention would: a full name)."""
+    from watchlist.text import PostText
+
+    if page.error:
+        return False
+    hits = watchlist.find(PostText(text=f"{page.title or ''}\n{page.text}"))
+    return any(hit.kind == "name_mention" and hit.person_id == signal.person.id for hit in hits)
+
+
+def _alerted(session: Session, signal: Signal) -> bool:
+    statement = select(Alert.id).where(
+        Alert.person_id == signal.person.id, Alert.kind == "lookalike_domain", Alert.subject_key == signal.subject_key
+    )
+    return session.exec(statement).first() is not None
 
 
 def evidence_of_hit(hit: TextHit) -> Evidence:
