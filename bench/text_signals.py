@@ -108,11 +108,22 @@ class Person:
     given: str
     surname: str
     national: str  # ten digits
-    site_label: str | None
+    site: str | None  # registrable domain of their own site
+
+
+SYLLABLES = words("ar tan bek zhol sai kar men tur as ul dala tau nur ai kok su ken ot bas zhe tal ord bir qy")
+
+
+def outlet_name(rng: random.Random) -> str:
+    """A made-up outlet name such as `zholsaitau` or `nurken-news`: syllables, now and then a word."""
+    name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+    return name + rng.choice(("", "", "", "news", "kz", "-info", "media"))
 
 
 def generate_people(count: int, rng: random.Random) -> list[Person]:
-    people, seen = [], set()
+    people: list[Person] = []
+    seen: set[tuple[str, str]] = set()
+    labels: set[str] = set()
     while len(people) < count:
         given = rng.choice(GIVEN)
         root = rng.choice(SURNAME_ROOTS)
@@ -121,7 +132,10 @@ def generate_people(count: int, rng: random.Random) -> list[Person]:
             continue
         seen.add((given, surname))
         national = "7" + rng.choice(("01", "02", "05", "07", "08", "47", "77", "75")) + f"{rng.randrange(10**7):07d}"
-        label = f"{surname.lower().translate(LATIN)}{rng.choice(('', 'news', 'kz', '-info', 'media'))}"
+        label = outlet_name(rng)
+        while label in labels:  # every outlet its own name
+            label = outlet_name(rng)
+        labels.add(label)
         site = f"{label}.{rng.choice(('kz', 'com', 'kz', 'media'))}" if rng.random() < 0.8 else None
         latin = f"{given.lower().translate(LATIN).capitalize()} {surname.lower().translate(LATIN).capitalize()}"
         identifiers = PersonIdentifiers(
@@ -130,33 +144,43 @@ def generate_people(count: int, rng: random.Random) -> list[Person]:
             phone_numbers=[f"+7{national}"],
             websites=[f"https://{site}"] if site else [],
         )
-        people.append(Person(identifiers, given, surname, national, label if site else None))
+        people.append(Person(identifiers, given, surname, national, site))
     return people
 
 
-def generate_post(people: Sequence[Person], rng: random.Random) -> str:
+@dataclass(frozen=True)
+class Post:
+    text: str
+    planted: frozenset[tuple[uuid.UUID, str]]  # (person, kind) of the signals written into it
+
+
+def generate_post(people: Sequence[Person], rng: random.Random) -> Post:
     pool = rng.choice((RUSSIAN, RUSSIAN, KAZAKH, LATIN_TEXT))
     sentences = rng.sample(pool, k=min(len(pool), rng.randint(2, 5)))
     person = rng.choice(people)
+    planted = set()
     roll = rng.random()
     if roll < 0.10:
+        planted.add((person.identifiers.person_id, "name_mention"))
         written = rng.choice(
             (f"{person.given} {person.surname}", f"{person.surname} {person.given}", person.identifiers.names[1])
         )
         sentences.insert(rng.randrange(len(sentences) + 1), f"Заявление {written}{rng.choice(ENDINGS)} вызвало споры.")
     if 0.10 <= roll < 0.15 or rng.random() < 0.03:
+        planted.add((person.identifiers.person_id, "phone_number"))
         sentences.append(f"Звоните: {rng.choice(NUMBER_FORMATS)(person.national)}")
     if 0.15 <= roll < 0.25:  # somebody else's number
         sentences.append(f"Справки по тел. 8 7{rng.randrange(10**9):09d}")
-    if 0.25 <= roll < 0.32 and person.site_label:
-        label = person.site_label
-        fake = rng.choice((f"{label}-news.kz", f"{label}.ru", f"www.{label}.com.kz", f"{label}.kz.news-24.ru"))
+    if 0.25 <= roll < 0.32 and person.site:
+        planted.add((person.identifiers.person_id, "lookalike_domain"))
+        label = person.site.split(".")[0]
+        fake = rng.choice((f"{label}-news.kz", f"{label}.ru", f"www.{label}.com.kz", f"{person.site}.news-24.ru"))
         sentences.append(f"Подробнее: https://{fake}/{rng.randrange(10**5)}")
     if 0.32 <= roll < 0.45:
         sentences.append(rng.choice(NOISE))
     if 0.45 <= roll < 0.55:
         sentences.append(f"{rng.choice(GIVEN)} рассказал подробности: {rng.choice(UNRELATED_LINKS)}")
-    return " ".join(sentences)
+    return Post(" ".join(sentences), frozenset(planted))
 
 
 def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
@@ -164,12 +188,24 @@ def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
     names = {re.escape(name.lower()) for person in people for name in person.identifiers.names}
     separator = r"[\s().\-]*"
     numbers = {separator.join(person.national) for person in people}
-    domains = {re.escape(person.site_label) + r"\.[a-z.]+" for person in people if person.site_label}
+    domains = {re.escape(person.site) for person in people if person.site}
     return [
         re.compile("|".join(sorted(names, key=len, reverse=True))),
         re.compile(r"(?:\+7|8)?" + separator + "(?:" + "|".join(sorted(numbers)) + ")"),
         re.compile("|".join(sorted(domains, key=len, reverse=True))),
     ]
+
+
+def checked(watchlist: TextWatchlist, posts: Sequence[Post]) -> tuple[int, int, int]:
+    """Signals planted, those found, and (person, kind) pairs found that were not planted (such as a name
+    two generated people share, or somebody else's number that is an enrolled one)."""
+    planted = found = others = 0
+    for post in posts:
+        hits = {(hit.person_id, hit.kind) for hit in watchlist.find(PostText(text=post.text))}
+        planted += len(post.planted)
+        found += len(post.planted & hits)
+        others += len(hits - post.planted)
+    return planted, found, others
 
 
 def time_per_post(posts: Sequence[str], work: Callable[[str], int]) -> tuple[list[float], int]:
@@ -190,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     people = generate_people(args.people, rng)
-    posts = [generate_post(people, rng) for _ in range(args.posts)]
+    generated = [generate_post(people, rng) for _ in range(args.posts)]
+    posts = [post.text for post in generated]
     patterns = plain_regexes(people)
 
     def plain(text: str) -> int:
@@ -199,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     find_times: list[float] = []
     plain_times: list[float] = []
-    find_means, plain_means, builds = [], [], []
+    find_means: list[float] = []
+    plain_means: list[float] = []
+    builds: list[float] = []
     kinds: Counter[str] = Counter()
     plain_hits = 0
     for round_number in range(args.repeats):
@@ -228,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {statistics.median(means) * 1e6:.0f} µs |"
         )
 
+    planted, found, others = checked(TextWatchlist([person.identifiers for person in people]), generated)
     ratio = statistics.median(find_times) / statistics.median(plain_times)
     print(f"Text signals: {args.posts} generated posts, {args.people} people, {args.repeats} rounds, one process.")
     print(f"Watchlist build (median): {statistics.median(builds) * 1e3:.0f} ms\n")
@@ -236,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(row("`TextWatchlist.find`", find_times, find_means))
     print(row("Plain regex (3 alternations)", plain_times, plain_means))
     print(f"\nRatio find / plain regex (medians): **{ratio:.2f}**")
+    print(
+        f"Signals planted: {planted}, found: {found} ({found / planted:.1%}); "
+        f"(person, kind) pairs found beyond them: {others}"
+    )
     print(f"Hits per round: find {dict(sorted(kinds.items()))}; plain regex {plain_hits} exact matches")
     return 0
 
