@@ -120,7 +120,8 @@ class _Entry(Generic[Key]):
 class TokenIndex(Generic[Key]):
     """Maps folded words to keys (who or what enrolled them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, misspellings: bool = True) -> None:
+        self._misspellings = misspellings
         self._forms: dict[str, list[_Entry[Key]]] = defaultdict(list)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         self._cache: dict[str, list[Found[Key]]] = {}
@@ -149,7 +150,8 @@ class TokenIndex(Generic[Key]):
             for entry in self._forms.get(stem, ()):
                 if _takes(entry, ending):
                     best[entry.key] = 1.0
-        self._fuzzy(splits, best)
+        if self._misspellings:
+            self._fuzzy(splits, best)
         return [Found(key, score) for key, score in best.items()]
 
     def _fuzzy(self, splits: list[tuple[str, str]], best: dict[Key, float]) -> None:

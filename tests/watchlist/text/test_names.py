@@ -44,6 +44,7 @@ def names(hits: list[TextHit]) -> list[tuple[uuid.UUID, str]]:
         ("Интервью с Имангали, журналистом Нуртлеу", "Имангали, журналистом Нуртлеу"),
         ("Обращение Нуртилеу Имангалиева (misspelt) к молодёжи", None),
         ("Обращение Нуртлеу Имангалли к молодёжи", "Нуртлеу Имангалли"),
+        ("НУPТЛEУ ИМAНГАЛИ: выходите все!", "НУPТЛEУ ИМAНГАЛИ"),  # Latin P, E and A among Cyrillic letters
     ],
 )
 def test_a_full_name_in_any_script_and_case(watchlist: TextWatchlist, text: str, written: str | None) -> None:
