@@ -16,8 +16,11 @@ Timed, per post, in one process, the two alternating for `--repeats` (5) rounds:
   and an optional +7/8 prefix, every own domain as written; `finditer` of each over the post. It finds only exact
   spellings: no other script, no case ending, no misspelling, no lookalike, no span check of the phone number.
 
-Printed: the median and p99 time per post of each (over every post of every round), the mean per post (median
-of the rounds), the ratio find / plain of the medians, and the hits found.
+Printed: the median and p99 wall time per post of each (over every post of every round), the mean per post
+(median of the rounds), the median and p99 CPU time of the process per post (on a busy machine the wall p99 is
+mostly waiting for a core), the ratio find / plain of the medians, and what was found: how many of the planted
+signals `find` reported, and how many other (person, kind) pairs (a name two generated people share, the
+lookalike of one generated outlet that also resembles another).
 
     .venv/bin/python bench/text_signals.py [--people N] [--posts N] [--repeats N] [--seed N]
 """
@@ -108,11 +111,22 @@ class Person:
     given: str
     surname: str
     national: str  # ten digits
-    site_label: str | None
+    site: str | None  # registrable domain of their own site
+
+
+SYLLABLES = words("ar tan bek zhol sai kar men tur as ul dala tau nur ai kok su ken ot bas zhe tal ord bir qy")
+
+
+def outlet_name(rng: random.Random) -> str:
+    """A made-up outlet name such as `zholsaitau` or `nurken-news`: syllables, now and then a word."""
+    name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+    return name + rng.choice(("", "", "", "news", "kz", "-info", "media"))
 
 
 def generate_people(count: int, rng: random.Random) -> list[Person]:
-    people, seen = [], set()
+    people: list[Person] = []
+    seen: set[tuple[str, str]] = set()
+    labels: set[str] = set()
     while len(people) < count:
         given = rng.choice(GIVEN)
         root = rng.choice(SURNAME_ROOTS)
@@ -121,7 +135,10 @@ def generate_people(count: int, rng: random.Random) -> list[Person]:
             continue
         seen.add((given, surname))
         national = "7" + rng.choice(("01", "02", "05", "07", "08", "47", "77", "75")) + f"{rng.randrange(10**7):07d}"
-        label = f"{surname.lower().translate(LATIN)}{rng.choice(('', 'news', 'kz', '-info', 'media'))}"
+        label = outlet_name(rng)
+        while label in labels:  # every outlet its own name
+            label = outlet_name(rng)
+        labels.add(label)
         site = f"{label}.{rng.choice(('kz', 'com', 'kz', 'media'))}" if rng.random() < 0.8 else None
         latin = f"{given.lower().translate(LATIN).capitalize()} {surname.lower().translate(LATIN).capitalize()}"
         identifiers = PersonIdentifiers(
@@ -130,33 +147,43 @@ def generate_people(count: int, rng: random.Random) -> list[Person]:
             phone_numbers=[f"+7{national}"],
             websites=[f"https://{site}"] if site else [],
         )
-        people.append(Person(identifiers, given, surname, national, label if site else None))
+        people.append(Person(identifiers, given, surname, national, site))
     return people
 
 
-def generate_post(people: Sequence[Person], rng: random.Random) -> str:
+@dataclass(frozen=True)
+class Post:
+    text: str
+    planted: frozenset[tuple[uuid.UUID, str]]  # (person, kind) of the signals written into it
+
+
+def generate_post(people: Sequence[Person], rng: random.Random) -> Post:
     pool = rng.choice((RUSSIAN, RUSSIAN, KAZAKH, LATIN_TEXT))
     sentences = rng.sample(pool, k=min(len(pool), rng.randint(2, 5)))
     person = rng.choice(people)
+    planted = set()
     roll = rng.random()
     if roll < 0.10:
+        planted.add((person.identifiers.person_id, "name_mention"))
         written = rng.choice(
             (f"{person.given} {person.surname}", f"{person.surname} {person.given}", person.identifiers.names[1])
         )
         sentences.insert(rng.randrange(len(sentences) + 1), f"Заявление {written}{rng.choice(ENDINGS)} вызвало споры.")
     if 0.10 <= roll < 0.15 or rng.random() < 0.03:
+        planted.add((person.identifiers.person_id, "phone_number"))
         sentences.append(f"Звоните: {rng.choice(NUMBER_FORMATS)(person.national)}")
     if 0.15 <= roll < 0.25:  # somebody else's number
         sentences.append(f"Справки по тел. 8 7{rng.randrange(10**9):09d}")
-    if 0.25 <= roll < 0.32 and person.site_label:
-        label = person.site_label
-        fake = rng.choice((f"{label}-news.kz", f"{label}.ru", f"www.{label}.com.kz", f"{label}.kz.news-24.ru"))
+    if 0.25 <= roll < 0.32 and person.site:
+        planted.add((person.identifiers.person_id, "lookalike_domain"))
+        label = person.site.split(".")[0]
+        fake = rng.choice((f"{label}-news.kz", f"{label}.ru", f"www.{label}.com.kz", f"{person.site}.news-24.ru"))
         sentences.append(f"Подробнее: https://{fake}/{rng.randrange(10**5)}")
     if 0.32 <= roll < 0.45:
         sentences.append(rng.choice(NOISE))
     if 0.45 <= roll < 0.55:
         sentences.append(f"{rng.choice(GIVEN)} рассказал подробности: {rng.choice(UNRELATED_LINKS)}")
-    return " ".join(sentences)
+    return Post(" ".join(sentences), frozenset(planted))
 
 
 def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
@@ -164,7 +191,7 @@ def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
     names = {re.escape(name.lower()) for person in people for name in person.identifiers.names}
     separator = r"[\s().\-]*"
     numbers = {separator.join(person.national) for person in people}
-    domains = {re.escape(person.site_label) + r"\.[a-z.]+" for person in people if person.site_label}
+    domains = {re.escape(person.site) for person in people if person.site}
     return [
         re.compile("|".join(sorted(names, key=len, reverse=True))),
         re.compile(r"(?:\+7|8)?" + separator + "(?:" + "|".join(sorted(numbers)) + ")"),
@@ -172,13 +199,50 @@ def plain_regexes(people: Sequence[Person]) -> list[re.Pattern[str]]:
     ]
 
 
-def time_per_post(posts: Sequence[str], work: Callable[[str], int]) -> tuple[list[float], int]:
-    times, hits = [], 0
+def checked(watchlist: TextWatchlist, posts: Sequence[Post]) -> tuple[int, int, int]:
+    """Signals planted, those found, and (person, kind) pairs found that were not planted (such as a name
+    two generated people share, or somebody else's number that is an enrolled one)."""
+    planted = found = others = 0
+    for post in posts:
+        hits = {(hit.person_id, hit.kind) for hit in watchlist.find(PostText(text=post.text))}
+        planted += len(post.planted)
+        found += len(post.planted & hits)
+        others += len(hits - post.planted)
+    return planted, found, others
+
+
+@dataclass
+class Timings:
+    wall: list[float]  # seconds per post, every post of every round
+    cpu: list[float]  # this process's CPU time per post: what the work costs, whatever else the machine runs
+    round_means: list[float]  # wall time per post, one mean per round
+
+    def row(self, label: str) -> str:
+        def micro(value: float) -> str:
+            return f"{value * 1e6:.0f} µs"
+
+        return (
+            f"| {label} | {micro(statistics.median(self.wall))} | {micro(percentile_99(self.wall))} "
+            f"| {micro(statistics.median(self.round_means))} | {micro(statistics.median(self.cpu))} "
+            f"| {micro(percentile_99(self.cpu))} |"
+        )
+
+
+def percentile_99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def time_per_post(posts: Sequence[str], work: Callable[[str], int], timings: Timings) -> int:
+    hits = 0
+    wall: list[float] = []
     for text in posts:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         hits += work(text)
-        times.append(time.perf_counter() - started)
-    return times, hits
+        wall.append(time.perf_counter() - started)
+        timings.cpu.append(time.process_time() - started_cpu)
+    timings.wall.extend(wall)
+    timings.round_means.append(sum(wall) / len(wall))
+    return hits
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,16 +254,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     people = generate_people(args.people, rng)
-    posts = [generate_post(people, rng) for _ in range(args.posts)]
+    generated = [generate_post(people, rng) for _ in range(args.posts)]
+    posts = [post.text for post in generated]
     patterns = plain_regexes(people)
 
     def plain(text: str) -> int:
         lowered = text.lower()
         return sum(1 for pattern in patterns for _ in pattern.finditer(lowered))
 
-    find_times: list[float] = []
-    plain_times: list[float] = []
-    find_means, plain_means, builds = [], [], []
+    timings = {"find": Timings([], [], []), "plain": Timings([], [], [])}
+    builds: list[float] = []
     kinds: Counter[str] = Counter()
     plain_hits = 0
     for round_number in range(args.repeats):
@@ -215,27 +279,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         order = [("find", find), ("plain", plain)]
         for name, work in order if round_number % 2 == 0 else reversed(order):
-            times, hits = time_per_post(posts, work)
-            (find_times if name == "find" else plain_times).extend(times)
-            (find_means if name == "find" else plain_means).append(sum(times) / len(times))
+            hits = time_per_post(posts, work, timings[name])
             if name == "plain":
                 plain_hits = hits
 
-    def row(label: str, times: list[float], means: list[float]) -> str:
-        p99 = statistics.quantiles(times, n=100)[98]
-        return (
-            f"| {label} | {statistics.median(times) * 1e6:.0f} µs | {p99 * 1e6:.0f} µs "
-            f"| {statistics.median(means) * 1e6:.0f} µs |"
-        )
-
-    ratio = statistics.median(find_times) / statistics.median(plain_times)
+    planted, found, others = checked(TextWatchlist([person.identifiers for person in people]), generated)
+    ratio = statistics.median(timings["find"].wall) / statistics.median(timings["plain"].wall)
+    cpu_ratio = statistics.median(timings["find"].cpu) / statistics.median(timings["plain"].cpu)
     print(f"Text signals: {args.posts} generated posts, {args.people} people, {args.repeats} rounds, one process.")
     print(f"Watchlist build (median): {statistics.median(builds) * 1e3:.0f} ms\n")
-    print("| Per post | Median | p99 | Mean (median of rounds) |")
-    print("|---|---|---|---|")
-    print(row("`TextWatchlist.find`", find_times, find_means))
-    print(row("Plain regex (3 alternations)", plain_times, plain_means))
-    print(f"\nRatio find / plain regex (medians): **{ratio:.2f}**")
+    print("| Per post | Median | p99 | Mean (median of rounds) | CPU median | CPU p99 |")
+    print("|---|---|---|---|---|---|")
+    print(timings["find"].row("`TextWatchlist.find`"))
+    print(timings["plain"].row("Plain regex (3 alternations)"))
+    print(f"\nRatio find / plain regex (medians): **{ratio:.2f}** (CPU time: {cpu_ratio:.2f})")
+    print(
+        f"Signals planted: {planted}, found: {found} ({found / planted:.1%}); "
+        f"(person, kind) pairs found beyond them: {others}"
+    )
     print(f"Hits per round: find {dict(sorted(kinds.items()))}; plain regex {plain_hits} exact matches")
     return 0
 

@@ -1,7 +1,8 @@
 """Campaign terms: the operator's words and phrases ("контракт", "Бессмертный полк", "Өлмес полк") in a text.
 
 A term is found when all its words stand one after the other in the text, each in any script and with any case
-ending, as names are (`watchlist.text.index`). Misspellings are tolerated the same way (none up to 4 letters).
+ending, as names are (`watchlist.text.index`). Misspellings are not tolerated: a term is an ordinary word, and
+its near neighbours are other words (контракт, контакт).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from watchlist.text.normalise import fold, tokens
 
 @lru_cache(maxsize=64)
 def _index(terms: tuple[str, ...]) -> tuple[TokenIndex[tuple[int, int]], tuple[int, ...]]:
-    index: TokenIndex[tuple[int, int]] = TokenIndex()
+    index: TokenIndex[tuple[int, int]] = TokenIndex(misspellings=False)
     lengths = []
     for term_number, term in enumerate(terms):
         words = [fold(token.text) for token in tokens(term)]

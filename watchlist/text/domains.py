@@ -9,8 +9,8 @@ lookalike of an own site, for the first of these reasons that holds:
 - `other_tld`: the same name under another suffix (`orda.ru`, `orda.com.kz`), for names of 4 letters or more;
 - `homoglyph`: the same name once look-alike characters are read as the Latin letters they imitate (Cyrillic
   `оrda.kz`, `0rda.kz`, `rn` for `m`); `confusable_homoglyphs` says which letter a character imitates;
-- `added_word`: the name with a word added (`orda-news.kz`, `ordakz.com`, `news-orda.kz`), for names of 4
-  letters or more;
+- `added_word`: the name with a word added (`orda-news.kz`, `ordakz.com`, `news-orda.kz`, `orda24.kz`), for
+  names of 4 letters or more; run together with the name, the word must be one that such sites add;
 - `typosquat`: the name within 1 edit (2 from 9 letters; a swap of neighbours is one edit) under any suffix, or
   within 1 edit under the same suffix for names of 4-5 letters.
 
@@ -179,6 +179,28 @@ class Lookalike:
     explanation: str
 
 
+# Words that lookalike sites add to a name run together with it (besides digits).
+_ADDED_WORDS = """kz kaz qaz kazakhstan qazaqstan astana almaty news novosti zhanalyk zhanalyktar info media online live
+    today tv press official pro site web portal daily times new real top ru asia world the my main plus express
+    post journal gazeta life hub channel video tube net org com blog ok first"""
+ADDED_WORDS = frozenset(_ADDED_WORDS.split())
+_LONGEST_ADDED_WORD = max(len(word) for word in ADDED_WORDS)
+
+
+@lru_cache(maxsize=8192)
+def _added_words(text: str) -> bool:
+    """Whether the text is a run of added words and numbers (`tvnews`, `24kz`)."""
+    if not text:
+        return True
+    if text[0].isdigit():
+        rest = text.lstrip("0123456789")
+        return _added_words(rest)
+    return any(
+        text[:length] in ADDED_WORDS and _added_words(text[length:])
+        for length in range(1, min(len(text), _LONGEST_ADDED_WORD) + 1)
+    )
+
+
 def _typosquat_edits(label: str) -> int:
     return 2 if len(label) >= 9 else 1
 
@@ -276,10 +298,17 @@ class DomainIndex:
                     )
 
     def _with_added_word(self, observed: Domain) -> Iterator[Lookalike]:
+        """The own name and something more: after a hyphen, anything (`orda-xyz.kz`); run together, only words
+        that such sites add (`ordanews.kz`, `orda24.kz`, `ordakz.com`), so that `petrovmedia` is not `petr`."""
         label = observed.label
         core = label.replace("-", "")
-        pieces = set(label.split("-")) if "-" in label else set()
-        pieces |= {core[:cut] for cut in range(4, len(core) - 1)} | {core[cut:] for cut in range(2, len(core) - 3)}
+        pieces = {piece: "" for piece in label.split("-")} if "-" in label else {}
+        for cut in range(4, len(core) - 1):
+            if _added_words(core[cut:]):
+                pieces.setdefault(core[:cut], core[cut:])
+        for cut in range(2, len(core) - 3):
+            if _added_words(core[:cut]):
+                pieces.setdefault(core[cut:], core[:cut])
         for piece in pieces:
             if len(piece) < 4:
                 continue

@@ -71,8 +71,9 @@ class _PartFound:
 
 
 def enrolled_name(person_id: uuid.UUID, text: str, *, distinctive: bool) -> EnrolledName | None:
-    parts = tuple(words for words in (tuple(fold(t.text) for t in tokens(part)) for part in text.split()) if all(words))
-    parts = tuple(part for part in parts if part)
+    """The name split and folded; None when it cannot make a mention (empty, or one word and not distinctive)."""
+    folded_parts = (tuple(fold(token.text) for token in tokens(part)) for part in text.split())
+    parts = tuple(part for part in folded_parts if part and all(part))
     if not parts or (not distinctive and len(parts) < 2):
         return None
     return EnrolledName(person_id, text.strip(), parts, distinctive)

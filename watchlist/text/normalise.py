@@ -31,9 +31,28 @@ _SCHEME_DIFFERENCES: tuple[tuple[re.Pattern[str], str], ...] = (
 WORD = re.compile(r"[^\W_]+")
 
 
+# Letters that look the same in both alphabets. A word that mixes them (Нуpтлeу with a Latin p and e, a trick
+# to slip past filters) is read in the alphabet most of its letters are in.
+_LATIN_LOOKALIKES = "aeopcxykAEOPCXYKBHMT"
+_CYRILLIC_LOOKALIKES = "аеорсхукАЕОРСХУКВНМТ"
+_TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
+_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES + "іІ", _LATIN_LOOKALIKES + "iI")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[a-zA-Z]")
+
+
+def one_alphabet(word: str) -> str:
+    """The word with look-alike letters of the other alphabet replaced, when it mixes Cyrillic and Latin."""
+    cyrillic = len(_CYRILLIC.findall(word))
+    latin = len(_LATIN.findall(word))
+    if not cyrillic or not latin:
+        return word
+    return word.translate(_TO_CYRILLIC if cyrillic >= latin else _TO_LATIN)
+
+
 def fold(word: str) -> str:
     """The skeleton of one word (or of a phrase, its words run together)."""
-    ascii_form = anyascii(word.lower().translate(_KAZAKH_TO_RUSSIAN).translate(_LATIN_DIGRAPHS)).lower()
+    ascii_form = anyascii(one_alphabet(word).lower().translate(_KAZAKH_TO_RUSSIAN).translate(_LATIN_DIGRAPHS)).lower()
     folded = _NOT_ALPHANUMERIC.sub("", ascii_form)
     for pattern, replacement in _SCHEME_DIFFERENCES:
         folded = pattern.sub(replacement, folded)

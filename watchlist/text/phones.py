@@ -3,8 +3,10 @@
 `PhoneNumberMatcher` at `Leniency.VALID` finds every real format (`+7 701 555 12 34`, `8 (701) 555-12-34`,
 `87015551234`, dots, a number inside Kazakh or Russian words) and leaves IINs, dates, amounts, card numbers and
 IBANs alone. It costs about a quarter of a millisecond per post, so it only runs on a text in which some run of
-digits (spaces, dots, dashes and brackets allowed between them) contains the national digits of an enrolled
-number: most posts are settled by one regular expression and a few substring tests.
+digits (spaces, dots, dashes and brackets allowed between them) holds the national digits of an enrolled number
+as a group of its own: most posts are settled by one regular expression and a few set lookups. That same test
+is the fallback for a number followed by another one after a space, which the matcher reads as one longer
+number (`Звоните +7 701 555 12 34 12.03.2024`).
 """
 
 from __future__ import annotations
@@ -47,19 +49,26 @@ class PhoneIndex:
         self._region = default_region
         self._people: dict[str, set[uuid.UUID]] = defaultdict(set)
         self._national: dict[int, set[str]] = defaultdict(set)  # national digits of enrolled numbers, by length
+        self._by_national: dict[str, set[str]] = defaultdict(set)  # national digits -> E.164
+        self._prefixes: dict[str, tuple[str, str]] = {}  # E.164 -> (country code, trunk prefix)
         for person_id, number in numbers:
             e164 = to_e164(number, default_region)
             if e164 is None:
                 continue
             self._people[e164].add(person_id)
-            national = str(phonenumbers.parse(e164).national_number)
+            parsed = phonenumbers.parse(e164)
+            national = str(parsed.national_number)
             self._national[len(national)].add(national)
+            self._by_national[national].add(e164)
+            trunk = "8" if parsed.country_code == 7 else "0"  # Kazakhstan's and Russia's 8, most others' 0
+            self._prefixes[e164] = (str(parsed.country_code), trunk)
 
     def __bool__(self) -> bool:
         return bool(self._people)
 
     def find(self, text: str) -> list[PhoneFound]:
-        if not self._might_hold_an_enrolled_number(text):
+        written = self._enrolled_digits_in(text)
+        if not written:
             return []
         found = []
         for match in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
@@ -68,6 +77,9 @@ class PhoneIndex:
                 PhoneFound(person_id, e164, match.start, match.end, match.raw_string)
                 for person_id in self._people.get(e164, ())
             ]
+        for e164, start, end in written:
+            if not any(hit.e164 == e164 and hit.start < end and start < hit.end for hit in found):
+                found += [PhoneFound(person_id, e164, start, end, text[start:end]) for person_id in self._people[e164]]
         return found
 
     def find_whole(self, entity_text: str) -> list[PhoneFound]:
@@ -79,10 +91,43 @@ class PhoneIndex:
             PhoneFound(person_id, e164, 0, len(entity_text), entity_text) for person_id in self._people.get(e164, ())
         ]
 
-    def _might_hold_an_enrolled_number(self, text: str) -> bool:
+    def _enrolled_digits_in(self, text: str) -> list[tuple[str, int, int]]:
+        """(E.164, start, end) of every enrolled number written as its own group of digits in a run of digits.
+
+        This is the cheap test that decides whether `PhoneNumberMatcher` runs at all, and the fallback for a
+        number the matcher reads as part of a longer one because another number follows it after a space
+        (`+7 701 555 12 34 12.03.2024`). The number's national digits, with its country code (`+7`, `7`) or trunk
+        prefix (`8`) when one is written, must not be glued to a digit on either side: so an IIN, a card number
+        or an amount that contains the digits is not the number.
+        """
+        written = []
         for run in _DIGIT_RUN.finditer(text):
-            digits = _NOT_DIGIT.sub("", run.group())
+            positions = [run.start() + offset for offset, char in enumerate(run.group()) if char.isdigit()]
+            digits = "".join(text[position] for position in positions)
             for length, numbers in self._national.items():
-                if any(digits[start : start + length] in numbers for start in range(len(digits) - length + 1)):
-                    return True
-        return False
+                for first in range(len(digits) - length + 1):
+                    national = digits[first : first + length]
+                    if national not in numbers:
+                        continue
+                    last = first + length - 1
+                    if last + 1 < len(digits) and positions[last + 1] == positions[last] + 1:
+                        continue  # glued to the next digit
+                    for e164 in self._by_national[national]:
+                        start = self._start_with_prefix(text, positions, digits, first, e164)
+                        if start is not None:
+                            written.append((e164, start, positions[last] + 1))
+        return written
+
+    def _start_with_prefix(self, text: str, positions: list[int], digits: str, first: int, e164: str) -> int | None:
+        """Where the number starts (its prefix included), or None when a digit is glued in front of it."""
+        for prefix in self._prefixes[e164]:
+            begin = first - len(prefix)
+            if begin >= 0 and digits[begin:first] == prefix and not _glued_before(positions, begin):
+                start = positions[begin]
+                return start - 1 if text[start - 1 : start] == "+" else start
+        return None if _glued_before(positions, first) else positions[first]
+
+
+def _glued_before(positions: list[int], index: int) -> bool:
+    """Whether the digit at `index` of a run has another digit right before it in the text."""
+    return index > 0 and positions[index - 1] == positions[index] - 1

@@ -23,4 +23,5 @@ def test_terms_across_case_endings_and_scripts() -> None:
 def test_words_of_a_term_apart_or_alone_are_not_the_term() -> None:
     assert campaign_terms_in("Полк прошёл парадом, а бессмертный подвиг героев помнят", TERMS) == []
     assert campaign_terms_in("Погода в Алматы: солнечно, +25", TERMS) == []
+    assert campaign_terms_in("Наши контакты: редакция, 3 этаж", TERMS) == []  # a neighbour of контракт
     assert campaign_terms_in("Бессмертный полк", []) == []

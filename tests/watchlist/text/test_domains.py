@@ -88,13 +88,16 @@ def test_addresses_from_entities_and_the_link_preview(watchlist: TextWatchlist) 
     assert (url_hit.matched_text, url_hit.start, url_hit.end) == ("https://оrda.kz/video/777", 0, 25)
 
 
-def test_names_of_three_letters_are_too_short_to_imitate() -> None:
+def test_short_names_and_words_run_together() -> None:
+    """Three letters are too short to imitate; a name run together with another word is a lookalike only when
+    the word is one such sites add (kursiv24, not kursivbank)."""
     person = uuid.uuid4()
     watchlist = TextWatchlist([PersonIdentifiers(person, ["Ерлан Карин"], websites=["ktk.kz", "kursiv.media"])])
-    text = "ktk.com, kt.kz, ktkbank.kz, kursivv.media, kurs.kz, kursiv.kz"
+    text = "ktk.com, kt.kz, ktkbank.kz, kursivv.media, kurs.kz, kursiv.kz, kursivbank.kz, kursiv24.kz"
     assert domains(watchlist.find(PostText(text=text))) == [
         (person, "kursivv.media", "typosquat", "kursiv.media"),
         (person, "kursiv.kz", "other_tld", "kursiv.media"),
+        (person, "kursiv24.kz", "added_word", "kursiv.media"),
     ]
 
 

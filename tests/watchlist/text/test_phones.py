@@ -55,6 +55,17 @@ def test_a_number_glued_to_cyrillic_words(watchlist: TextWatchlist) -> None:
     assert (hit.person_id, hit.subject, hit.matched_text) == (EDITOR, "+77771234567", "87771234567")
 
 
+def test_a_number_followed_by_other_digits_after_a_space(watchlist: TextWatchlist) -> None:
+    """The matcher reads "+7 701 555 12 34 12.03.2024" as one longer number; the enrolled digits are still
+    a group of their own."""
+    for text, written in [
+        ("Сбор у акимата, координатор +7 701 555 12 34 12.03.2024 в 10:00", "+7 701 555 12 34"),
+        ("Звоните: 8 (701) 555-12-34 1 500 000 тенге соберём вместе", "8 (701) 555-12-34"),
+    ]:
+        [hit] = watchlist.find(PostText(text=text))
+        assert (hit.subject, hit.matched_text, text[hit.start : hit.end]) == ("+77015551234", written, written)
+
+
 def test_a_landline_and_the_link_preview(watchlist: TextWatchlist) -> None:
     post = PostText(
         text="Редакция сообщает: все справки по телефону 8 (7172) 55-44-33.",
@@ -82,7 +93,8 @@ def test_telegram_phone_entities(watchlist: TextWatchlist) -> None:
         "ИИН 900101300123, дата рождения 01.01.1990",
         "Митинг перенесён на 12.03.2024, сбор в 10:00; протокол от 2024-03-12 № 15-12/3456",
         "Собрали 1 500 000 тенге, а всего нужно 70 155 512 340 тенге",
-        "Переводите на карту 4400 4302 1234 5678 или 4400 4370 1555 1234",
+        "Переводите на карту 4400 4302 1234 5678 или 4400 4370 1555 1234, или 4400437015551234",
+        "Номер договора 87015551234567 от 01.02.2024",
         "Реквизиты: IBAN KZ86125KZT5004100100, БИН 070155512345",
         "Звоните нашему координатору: +7 702 999 88 77 или 8 (705) 123-45-67",
     ],
