@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from watchlist.text import TextHit, TextWatchlist
 
 MAX_PAGES_PER_POST = 3
+NAME_SUBJECT = "name"
 
 
 def record_text_signals(
@@ -70,12 +71,19 @@ def text_signals(session: Session, hits: Iterable[TextHit]) -> list[Signal]:
         if hit.person_id not in people:
             people[hit.person_id] = session.get(Person, hit.person_id)
         person = people[hit.person_id]
-        key = (hit.person_id, hit.kind, hit.subject)
+        subject_key = subject_key_of(hit)
+        key = (hit.person_id, hit.kind, subject_key)
         if person is None or not person.active or key in signals:
             continue
         tier = person.name_mentions if hit.kind == "name_mention" else "match"
-        signals[key] = Signal(person=person, subject_key=hit.subject[:200], evidence=evidence_of_hit(hit), tier=tier)
+        signals[key] = Signal(person=person, subject_key=subject_key, evidence=evidence_of_hit(hit), tier=tier)
     return list(signals.values())
+
+
+def subject_key_of(hit: TextHit) -> str:
+    """What a text alert is unique by: the number or the observed domain; for a name, the person alone, so that the
+    same person named in Kazakh, Russian and Latin script is one alert with an occurrence per post."""
+    return NAME_SUBJECT if hit.kind == "name_mention" else hit.subject[:200]
 
 
 def with_linked_pages(
