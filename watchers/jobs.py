@@ -9,6 +9,7 @@ analysis of a media item's content is handed over by sha256 and stores its resul
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,12 @@ class WatchRunner:
     )
     on_failure: Callable[[Session, Watch, Exception], object] | None = None
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the process stops (`stop`): runs end after the item at hand, and what fails meanwhile (an analysis
+    whose face worker was stopped) is not held against the watch; unfinished media stays pending."""
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -72,6 +79,8 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
+                if self.stopping.is_set():
+                    raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
                 service.record_run_success(watch, now, report.media_failed, report.media_skipped)
                 session.add(watch)
@@ -79,8 +88,11 @@ class WatchRunner:
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
                 metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(now.timestamp())
         except Exception as exc:
-            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__
+            if self.stopping.is_set():
+                log.info("watch %s stopped with the process: %s", watch_id, report.error)
+                return report
+            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             self._record_failure(watch_id, exc)
         return report
 
@@ -92,6 +104,8 @@ class WatchRunner:
 
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
+            if self.stopping.is_set():
+                return
             try:
                 stored = pipeline.store_post(session, watch, fetched) is not None
                 session.commit()
@@ -104,6 +118,8 @@ class WatchRunner:
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
+            if self.stopping.is_set():
+                return
             try:
                 outcome = pipeline.process_media(
                     session,
@@ -139,6 +155,10 @@ class WatchRunner:
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
+
+
+class RunStopped(Exception):
+    """A run cut short because the process stops."""
 
 
 def _is_source_error(error: Exception) -> bool:
