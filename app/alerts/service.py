@@ -8,7 +8,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -179,10 +179,17 @@ def encode_cursor(alert: Alert) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position `encode_cursor` wrote, or 422 `bad_cursor` for anything else: not base64, not a JSON pair of
+    strings, a time without a zone or out of range in UTC, an id that is not a UUID."""
     try:
         created, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created), uuid.UUID(alert_id)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(created, str) or not isinstance(alert_id, str):
+            raise TypeError("a cursor holds two strings")
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has a zone")
+        return when.astimezone(UTC), uuid.UUID(alert_id)
+    except (ValueError, TypeError, OverflowError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
         raise InputRejected("bad_cursor", "the cursor is not one this API gave out") from exc
 
 
