@@ -37,6 +37,8 @@ class RunReport:
     media_cached: int = 0
     media_failed: int = 0
     """Items left `failed`, retried on the next run."""
+    alerts_failed: list[str] = field(default_factory=list)
+    """Why the alerts of each item whose alerts could not be recorded were not (the item is retried)."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
     error: str | None = None
@@ -82,7 +84,7 @@ class WatchRunner:
                 if self.stopping.is_set():
                     raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
-                service.record_run_success(watch, now, report.media_failed, report.media_skipped)
+                service.record_run_success(watch, now, report.media_failed, report.media_skipped, report.alerts_failed)
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
@@ -138,6 +140,8 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            if outcome.alerts_failed is not None:
+                report.alerts_failed.append(outcome.alerts_failed)
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()

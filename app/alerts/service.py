@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
 from watchlist.service import scoped_persons
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -40,8 +43,24 @@ class Signal:
 
 def record_detections(
     session: Session, item: MediaItem, post: Post, detections: list[Detection], *, public_base_url: str
-) -> list[Alert]:
-    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline."""
+) -> list[str]:
+    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline.
+
+    Each person's alert is recorded in a savepoint of its own: when one fails (its webhook body cannot be written,
+    say), that person's changes are undone and every other person's alert, in this or any organisation, is still
+    recorded. Returns why each failure happened (empty when all were recorded)."""
+    failures = []
+    for signal in _face_signals(session, item, detections):
+        try:
+            with session.begin_nested():
+                record_signal(session, signal, post, public_base_url=public_base_url)
+        except Exception as exc:
+            log.warning("the alert of person %s for media item %s was not recorded", signal.person.id, item.id)
+            failures.append(f"person {signal.person.id}: {exc.__class__.__name__}: {exc}")
+    return failures
+
+
+def _face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -56,7 +75,7 @@ def record_detections(
                 detection_id=detection.id,
             )
         )
-    return [record_signal(session, signal, post, public_base_url=public_base_url) for signal in signals]
+    return signals
 
 
 def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
