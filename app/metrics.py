@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.webhooks.service import outbox_backlog
 from core.clock import utcnow
+from core.http import api_router
 
 ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised", ["kind"])
 HTTP_REQUESTS = Counter("impwatch_http_requests", "HTTP requests answered", ["method", "route", "status"])
@@ -32,7 +33,7 @@ OUTBOX_OLDEST = Gauge(
     "impwatch_webhook_outbox_oldest_pending_age_seconds", "Age of the oldest pending webhook delivery (0: none)"
 )
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response)

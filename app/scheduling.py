@@ -57,9 +57,8 @@ def linked_pages(runtime: Runtime) -> PageFetcher | None:
     return PageFetcher(runtime.webhook_url_policy, settings.linked_page_timeout_seconds, settings.linked_page_max_bytes)
 
 
-def build_scheduler(runtime: Runtime) -> WatchScheduler:
+def build_scheduler(runtime: Runtime, runner: WatchRunner) -> WatchScheduler:
     settings = runtime.settings
-    runner = build_watch_runner(runtime)
     return WatchScheduler(
         runtime.db_engine,
         runner.run,
@@ -101,13 +100,20 @@ def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
 @contextmanager
 def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
     """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
-    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`."""
-    scheduler = build_scheduler(runtime)
+    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`.
+
+    At exit the process is stopping: watch runs end after the item at hand and the face workers are stopped at once
+    (an analysis cut short is done again at the next start), so a stop never waits for a whole run of videos, and a
+    supervisor's kill after its grace period finds no face worker to orphan."""
+    runner = build_watch_runner(runtime)
+    scheduler = build_scheduler(runtime, runner)
     dispatcher = register_webhook_dispatcher(scheduler, runtime)
     register_retention(scheduler, runtime)
     scheduler.start()
     try:
         yield scheduler
     finally:
+        runner.stop()
+        runtime.workers.close()
         scheduler.shutdown()
         dispatcher.close()

@@ -10,6 +10,7 @@ analysis of a media item's content is handed over by sha256 and stores its resul
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class RunReport:
     media_cached: int = 0
     media_failed: int = 0
     """Items left `failed`, retried on the next run."""
+    alerts_failed: list[str] = field(default_factory=list)
+    """Why the alerts of each item whose alerts could not be recorded were not (the item is retried)."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
     error: str | None = None
@@ -62,6 +65,12 @@ class WatchRunner:
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
     on_post: PostSink | None = None
     """Called with every new post once it is stored, in a transaction of its own (the text signals hook)."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the process stops (`stop`): runs end after the item at hand, and what fails meanwhile (an analysis
+    whose face worker was stopped) is not held against the watch; unfinished media stays pending."""
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -75,15 +84,20 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
+                if self.stopping.is_set():
+                    raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
-                service.record_run_success(watch, now, report.media_failed, report.media_skipped)
+                service.record_run_success(watch, now, report.media_failed, report.media_skipped, report.alerts_failed)
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
                 metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(now.timestamp())
         except Exception as exc:
-            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__
+            if self.stopping.is_set():
+                log.info("watch %s stopped with the process: %s", watch_id, report.error)
+                return report
+            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             self._record_failure(watch_id, exc)
         return report
 
@@ -95,6 +109,8 @@ class WatchRunner:
 
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
+            if self.stopping.is_set():
+                return
             try:
                 stored = pipeline.store_post(session, watch, fetched)
                 session.commit()
@@ -122,6 +138,8 @@ class WatchRunner:
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
+            if self.stopping.is_set():
+                return
             try:
                 outcome = pipeline.process_media(
                     session,
@@ -140,6 +158,8 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            if outcome.alerts_failed is not None:
+                report.alerts_failed.append(outcome.alerts_failed)
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
@@ -157,6 +177,10 @@ class WatchRunner:
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
+
+
+class RunStopped(Exception):
+    """A run cut short because the process stops."""
 
 
 def _is_source_error(error: Exception) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 
-from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, read_upload
+from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, api_router, read_upload
 from core.schemas import PlainText, Refusal
 from watchlist import service
 from watchlist.engine import FaceEngine
@@ -15,7 +15,7 @@ from watchlist.models import Person, ReferenceFace
 from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead
 from watchlist.service import EnrolmentPolicy
 
-router = APIRouter(prefix="/v1/persons", tags=["persons"])
+router = api_router(prefix="/v1/persons", tags=["persons"])
 
 
 def get_face_engine(request: Request) -> FaceEngine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlmodel import Session
 
 from app.alerts import service
@@ -21,12 +21,12 @@ from app.alerts.schemas import (
     OccurrenceRead,
 )
 from core.errors import NotFound
-from core.http import REFUSALS, ScopeDep, SessionDep
+from core.http import REFUSALS, ScopeDep, SessionDep, api_router
 from core.schemas import UtcInstant
 from core.scope import Scope
 from watchlist.service import person_names
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = api_router(prefix="/v1/alerts", tags=["alerts"])
 
 
 def alert_summary(alert: Alert, person_name: str, has_crop: bool) -> AlertSummary:

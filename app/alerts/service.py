@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -26,6 +27,8 @@ from core.scope import INSTALLATION, Scope
 from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
 from watchlist.service import scoped_persons
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,26 @@ def record_detections(
     *,
     public_base_url: str,
     campaign_terms: Sequence[str] = (),
-) -> list[Alert]:
+) -> list[str]:
     """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline. The
-    post's signals are fused again afterwards, so a face seen after the post's text was read is corroborated."""
+    post's signals are fused again with each, so a face seen after the post's text was read is corroborated.
+
+    Each person's alert is recorded in a savepoint of its own: when one fails (its webhook body cannot be written,
+    say), that person's changes are undone and every other person's alert, in this or any organisation, is still
+    recorded. Returns why each failure happened (empty when all were recorded)."""
+    failures = []
+    for signal in face_signals(session, item, detections):
+        try:
+            with session.begin_nested():
+                record_signals(session, [signal], post, public_base_url=public_base_url, campaign_terms=campaign_terms)
+        except Exception as exc:
+            log.warning("the alert of person %s for media item %s was not recorded", signal.person.id, item.id)
+            failures.append(f"person {signal.person.id}: {exc.__class__.__name__}: {exc}")
+    return failures
+
+
+def face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
+    """One face signal per detected person who is still watched."""
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -65,7 +85,7 @@ def record_detections(
                 detection_id=detection.id,
             )
         )
-    return record_signals(session, signals, post, public_base_url=public_base_url, campaign_terms=campaign_terms)
+    return signals
 
 
 def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
@@ -217,10 +237,17 @@ def encode_cursor(alert: Alert) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position `encode_cursor` wrote, or 422 `bad_cursor` for anything else: not base64, not a JSON pair of
+    strings, a time without a zone or out of range in UTC, an id that is not a UUID."""
     try:
         created, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created), uuid.UUID(alert_id)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(created, str) or not isinstance(alert_id, str):
+            raise TypeError("a cursor holds two strings")
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has a zone")
+        return when.astimezone(UTC), uuid.UUID(alert_id)
+    except (ValueError, TypeError, OverflowError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
         raise InputRejected("bad_cursor", "the cursor is not one this API gave out") from exc
 
 
