@@ -1,4 +1,9 @@
-"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo."""
+"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo.
+
+Every command starts by importing this module and the command modules it adds, so what only some commands use
+(the API, the scheduler, the face analysis, the progress bar) is imported by those commands; listing or changing
+a few rows never pays for it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
-from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session
 
@@ -21,12 +24,10 @@ from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.runtime import Runtime
-from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
 from core.errors import InputRejected
 from core.scope import Scope
-from watchers import analysis as scan_service
 from watchers.schemas import PersonFound, ScanResult
 from watchlist import service as watchlist_service
 from watchlist.schemas import PersonCreate
@@ -90,6 +91,10 @@ def worker() -> None:
     """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
     until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
     worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT."""
+    from prometheus_client import start_http_server
+
+    from app.scheduling import scheduled_work
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -208,6 +213,8 @@ def scan(
 ) -> None:
     """Find enrolled people in photos and videos. A bad input is reported and the others are still scanned;
     the exit code is 1 if any input could not be scanned."""
+    from rich.progress import Progress
+
     runtime = command_runtime()
     files = list(iter_media_paths(paths))
     failures = 0
@@ -229,6 +236,8 @@ def scan(
 
 
 def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
+    from watchers import analysis as scan_service
+
     try:
         with Session(runtime.db_engine) as session:
             return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)

@@ -14,7 +14,6 @@ from sqlmodel import Session
 from app.alerts import service as alert_service
 from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
-from app.scheduling import build_watch_runner
 from app.settings import Settings
 from core.errors import AppError, InputRejected, NotFound
 from watchers import service as watch_service
@@ -49,7 +48,7 @@ def watch_add(
             watch = watch_service.create_watch(
                 session,
                 WatchCreate.model_validate({"source": source, "interval_seconds": interval}),
-                runtime.settings.watch_intervals,
+                runtime.watch_intervals,
             )
         except ValidationError as exc:
             err.print(f"[red]error:[/] {_first_error(exc)}")
@@ -102,7 +101,7 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
         if update is None:
             watch_service.delete_watch(session, watch)
         else:
-            watch_service.update_watch(session, watch, update, runtime.settings.watch_intervals)
+            watch_service.update_watch(session, watch, update, runtime.watch_intervals)
         session.commit()
     out.print(f"{action} {watch_id}")
 
@@ -128,6 +127,8 @@ def watch_remove(watch_id: uuid.UUID) -> None:
 @watch_cli.command("run")
 def watch_run(watch_id: uuid.UUID) -> None:
     """Run a watch now, in this process, and report what it found."""
+    from app.scheduling import build_watch_runner
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         try:

@@ -28,10 +28,11 @@ OrganizationOption = Annotated[
 
 
 def command_runtime(**overrides: Any) -> Runtime:
-    """Settings from the environment, the database migrated. Commands that scan one file at a time run the face
-    work in their own process (`face_workers=0`): a worker pool would only add its start-up time."""
+    """Settings from the environment, the database migrated (Alembic runs only when it is behind). Commands that
+    scan one file at a time run the face work in their own process (`face_workers=0`): a worker pool would only add
+    its start-up time."""
     settings = Settings(**{"face_workers": 0, **overrides})
-    db.upgrade(settings.resolved_database_url)
+    db.ensure_migrated(settings.resolved_database_url)
     return Runtime.from_settings(settings)
 
 

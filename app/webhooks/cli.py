@@ -13,7 +13,6 @@ from sqlmodel import Session
 from app.auth.service import list_organizations
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.runtime import Runtime
-from app.scheduling import build_webhook_dispatcher
 from app.webhooks import service
 from app.webhooks.models import WebhookEndpoint
 from app.webhooks.schemas import EndpointCreate
@@ -130,6 +129,8 @@ def webhook_test(endpoint_id: uuid.UUID) -> None:
 
 
 def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> service.AttemptResult | None:
+    from app.scheduling import build_webhook_dispatcher
+
     dispatcher = build_webhook_dispatcher(runtime)
     try:
         return dispatcher.deliver(delivery_id)
