@@ -1,8 +1,8 @@
 """The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo.
 
-Every command starts by importing this module and the command modules it adds, so what only some commands use
-(the API, the scheduler, the face analysis, the progress bar) is imported by those commands; listing or changing
-a few rows never pays for it.
+Every command starts by importing this module and the command modules it adds, so these import the domain inside
+each command (see `app.console`): `impwatch --help` loads no service, table or library of the domain, and listing
+a few rows never pays for the API, the scheduler, the face analysis or the progress bar.
 """
 
 from __future__ import annotations
@@ -12,26 +12,21 @@ import signal
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
-from app import db
-from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
-from app.runtime import Runtime
-from app.settings import Settings
 from app.webhooks.cli import webhook_cli
 from core.errors import InputRejected
-from core.scope import Scope
-from watchers.schemas import PersonFound, ScanResult
-from watchlist import service as watchlist_service
-from watchlist.schemas import PersonCreate
-from watchlist.service import PhotoRefused
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+    from watchers.schemas import PersonFound, ScanResult
+    from watchlist.service import PhotoRefused
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -49,6 +44,9 @@ cli.add_typer(key_cli, name="key")
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Apply the database migrations (safe to run at every start)."""
+    from app import db
+    from app.settings import Settings
+
     settings = Settings()
     db.upgrade(settings.resolved_database_url, revision)
     out.print(f"database at {revision}: {_safe_url(settings.resolved_database_url)}")
@@ -69,6 +67,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.settings import Settings
 
     runtime = command_runtime(face_workers=Settings().face_workers)
     tell_how_to_make_the_first_key(runtime)
@@ -94,6 +93,7 @@ def worker() -> None:
     from prometheus_client import start_http_server
 
     from app.scheduling import scheduled_work
+    from app.settings import Settings
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -117,6 +117,10 @@ def worker() -> None:
 
 
 def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
+    from sqlmodel import Session
+
+    from app.auth import service as auth_service
+
     with Session(runtime.db_engine) as session:
         if auth_service.has_operator_key(session):
             return
@@ -139,6 +143,12 @@ def person_add(
     org: OrganizationOption = None,
 ) -> None:
     """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
+    from sqlmodel import Session
+
+    from core.scope import Scope
+    from watchlist import service as watchlist_service
+    from watchlist.schemas import PersonCreate
+
     try:
         data = PersonCreate(
             display_name=name,
@@ -182,6 +192,10 @@ def _report_refused(refused: Iterable[PhotoRefused]) -> None:
 @person_cli.command("list")
 def person_list() -> None:
     """List the people on the watchlist."""
+    from sqlmodel import Session
+
+    from watchlist import service as watchlist_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
@@ -223,7 +237,7 @@ def scan(
         results: list[tuple[Path, ScanResult | InputRejected | OSError]] = []
         for path in files:
             outcome = _scan_one(runtime, path)
-            failures += not isinstance(outcome, ScanResult)
+            failures += isinstance(outcome, InputRejected | OSError)
             if as_json:
                 print(json.dumps(_json_line(path, outcome), ensure_ascii=False), flush=True)
             else:
@@ -236,6 +250,8 @@ def scan(
 
 
 def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
+    from sqlmodel import Session
+
     from watchers import analysis as scan_service
 
     try:
@@ -246,9 +262,9 @@ def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSEr
 
 
 def _json_line(path: Path, outcome: ScanResult | InputRejected | OSError) -> dict[str, object]:
-    if isinstance(outcome, ScanResult):
-        return {"path": str(path), **outcome.model_dump(mode="json")}
-    return {"path": str(path), "error": _error(outcome)}
+    if isinstance(outcome, InputRejected | OSError):
+        return {"path": str(path), "error": _error(outcome)}
+    return {"path": str(path), **outcome.model_dump(mode="json")}
 
 
 def _error(exc: InputRejected | OSError) -> dict[str, str]:
@@ -267,7 +283,7 @@ def _display_path(path: Path) -> str:
 def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
     table = Table("file", "kind", "faces", "person", "distance", "where")
     for path, outcome in results:
-        if not isinstance(outcome, ScanResult):
+        if isinstance(outcome, InputRejected | OSError):
             error = _error(outcome)
             err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
             continue

@@ -38,17 +38,27 @@ def migrated_data_dir(tmp_path: Path, sqlite_template: Path) -> Path:
     return data_dir
 
 
-def test_light_commands_import_none_of_the_heavy_libraries(tmp_path: Path, migrated_data_dir: Path) -> None:
+def modules_after(commands: list[list[str]], data_dir: Path) -> set[str]:
+    """The top-level packages a fresh `impwatch` process has imported once it has run `commands` in turn."""
     done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(LIGHT_COMMANDS)],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "IMPWATCH_DATA_DIR": str(migrated_data_dir), "COLUMNS": "120"},
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(commands)],
+        cwd=data_dir.parent,
+        env={"PATH": "/usr/bin:/bin", "IMPWATCH_DATA_DIR": str(data_dir), "COLUMNS": "120"},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    imported = set(json.loads(done.stdout.splitlines()[-1]))
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_light_commands_import_none_of_the_heavy_libraries(migrated_data_dir: Path) -> None:
+    imported = modules_after(LIGHT_COMMANDS, migrated_data_dir)
     assert "sqlmodel" in imported  # the commands did read the database
     assert imported & HEAVY == set()
     assert imported & NOT_NEEDED_TO_LIST == set()
+
+
+def test_help_imports_nothing_of_the_domain(migrated_data_dir: Path) -> None:
+    imported = modules_after([["--help"], ["webhook", "--help"]], migrated_data_dir)
+    assert imported & {"sqlmodel", "sqlalchemy", "pydantic_settings", *HEAVY} == set()  # (Typer itself loads pydantic)
