@@ -40,7 +40,8 @@ T = TypeVar("T")
 
 class built_on_first_use(Generic[T]):
     """A Runtime part built by `build` the first time it is read, and only once even when threads read it together
-    (two worker pools would leak one). Assigning the attribute replaces the part, as with `cached_property`."""
+    (two worker pools would leak one). Assigning the attribute replaces the part, as with `cached_property`. A
+    builder reads settings and options, never another part: the lock is not re-entrant."""
 
     def __init__(self, build: Callable[[Runtime], T]) -> None:
         self._build = build

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = {"dlib", "face_recognition", "telethon", "av"}
-"""Seconds each to import: only the code that detects faces, reads Telegram or decodes video imports them."""
+"""Slow to import (Telethon and face_recognition take seconds): only the code that detects faces, reads Telegram
+or decodes video imports them."""
 NOT_NEEDED_TO_LIST = {"fastapi", "alembic", "numpy", "PIL", "httpx", "apscheduler", "prometheus_client"}
 """The API, migrations (the database is already at the latest one), image arrays, HTTP, the scheduler, metrics."""
 
