@@ -1,4 +1,9 @@
-"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo."""
+"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo.
+
+Every command starts by importing this module and the command modules it adds, so these import the domain inside
+each command (see `app.console`): `impwatch --help` loads no service, table or library of the domain, and listing
+a few rows never pays for the API, the scheduler, the face analysis or the progress bar.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,23 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from prometheus_client import start_http_server
-from rich.progress import Progress
 from rich.table import Table
-from sqlmodel import Session
 
-from app import db
-from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
-from app.runtime import Runtime
-from app.scheduling import scheduled_work
-from app.settings import Settings
 from app.webhooks.cli import webhook_cli
 from core.errors import AppError, InputRejected, NotFound
-from core.scope import Scope
-from watchers import analysis as scan_service
-from watchers.schemas import PersonFound, ScanResult
-from watchlist import service as watchlist_service
-from watchlist.models import Person
-from watchlist.schemas import NameMentions, PersonCreate, PersonUpdate
-from watchlist.service import PhotoRefused
+from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+    from watchers.schemas import PersonFound, ScanResult
+    from watchlist.models import Person
+    from watchlist.service import PhotoRefused
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -50,6 +47,9 @@ cli.add_typer(key_cli, name="key")
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Apply the database migrations (safe to run at every start)."""
+    from app import db
+    from app.settings import Settings
+
     settings = Settings()
     db.upgrade(settings.resolved_database_url, revision)
     out.print(f"database at {revision}: {_safe_url(settings.resolved_database_url)}")
@@ -70,6 +70,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.settings import Settings
 
     runtime = command_runtime(face_workers=Settings().face_workers)
     tell_how_to_make_the_first_key(runtime)
@@ -92,6 +93,11 @@ def worker() -> None:
     """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
     until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
     worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT."""
+    from prometheus_client import start_http_server
+
+    from app.scheduling import scheduled_work
+    from app.settings import Settings
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -114,6 +120,10 @@ def worker() -> None:
 
 
 def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
+    from sqlmodel import Session
+
+    from app.auth import service as auth_service
+
     with Session(runtime.db_engine) as session:
         if auth_service.has_operator_key(session):
             return
@@ -185,6 +195,12 @@ def person_add(
 ) -> None:
     """Enrol a person from one or more photos, with the public identifiers text signals look for. Refused photos
     are reported; the exit code is 1 if any was, 2 for a bad number or website."""
+    from sqlmodel import Session
+
+    from core.scope import Scope
+    from watchlist import service as watchlist_service
+    from watchlist.schemas import PersonCreate
+
     try:
         data = PersonCreate(
             display_name=name,
@@ -245,6 +261,11 @@ def person_update(
 ) -> None:
     """Change a person: a list option given replaces that list (give it once with "" to empty it); options left
     out keep what the person has. Exit code 2 for a bad number or website, 1 for an unknown person."""
+    from sqlmodel import Session
+
+    from watchlist import service as watchlist_service
+    from watchlist.schemas import PersonUpdate
+
     given = {"display_name": name, "role_title": role, "aliases": alias, "official_channels": official_channel}
     try:
         data = PersonUpdate.model_validate(
@@ -298,6 +319,10 @@ def _report_refused(refused: Iterable[PhotoRefused]) -> None:
 @person_cli.command("list")
 def person_list() -> None:
     """List the people on the watchlist."""
+    from sqlmodel import Session
+
+    from watchlist import service as watchlist_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
@@ -329,6 +354,8 @@ def scan(
 ) -> None:
     """Find enrolled people in photos and videos. A bad input is reported and the others are still scanned;
     the exit code is 1 if any input could not be scanned."""
+    from rich.progress import Progress
+
     runtime = command_runtime()
     files = list(iter_media_paths(paths))
     failures = 0
@@ -337,7 +364,7 @@ def scan(
         results: list[tuple[Path, ScanResult | InputRejected | OSError]] = []
         for path in files:
             outcome = _scan_one(runtime, path)
-            failures += not isinstance(outcome, ScanResult)
+            failures += isinstance(outcome, InputRejected | OSError)
             if as_json:
                 print(json.dumps(_json_line(path, outcome), ensure_ascii=False), flush=True)
             else:
@@ -350,6 +377,10 @@ def scan(
 
 
 def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
+    from sqlmodel import Session
+
+    from watchers import analysis as scan_service
+
     try:
         with Session(runtime.db_engine) as session:
             return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)
@@ -358,9 +389,9 @@ def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSEr
 
 
 def _json_line(path: Path, outcome: ScanResult | InputRejected | OSError) -> dict[str, object]:
-    if isinstance(outcome, ScanResult):
-        return {"path": str(path), **outcome.model_dump(mode="json")}
-    return {"path": str(path), "error": _error(outcome)}
+    if isinstance(outcome, InputRejected | OSError):
+        return {"path": str(path), "error": _error(outcome)}
+    return {"path": str(path), **outcome.model_dump(mode="json")}
 
 
 def _error(exc: InputRejected | OSError) -> dict[str, str]:
@@ -379,7 +410,7 @@ def _display_path(path: Path) -> str:
 def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
     table = Table("file", "kind", "faces", "person", "distance", "where")
     for path, outcome in results:
-        if not isinstance(outcome, ScanResult):
+        if isinstance(outcome, InputRejected | OSError):
             error = _error(outcome)
             err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
             continue

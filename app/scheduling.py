@@ -11,6 +11,7 @@ from functools import partial
 
 import httpx
 
+import app.alerts.metrics  # noqa: F401  (raised by the watches run here: served from the start, as the others are)
 from app.alerts import service
 from app.alerts.pages import PageFetcher
 from app.alerts.text import record_text_signals

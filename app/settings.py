@@ -1,16 +1,15 @@
-"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`)."""
+"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`).
+
+Plain values only: this module imports no domain code (every command reads the settings, so whatever they import
+every command pays for). `app.runtime` turns them into the domain's options.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from watchers.frames import FrameSampling
-from watchers.service import WatchIntervals
-from watchlist.engine import EngineOptions
 
 
 class Settings(BaseSettings):
@@ -126,25 +125,3 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"
-
-    @cached_property
-    def engine_options(self) -> EngineOptions:
-        return EngineOptions(
-            detection_max_side=self.detection_max_side,
-            small_image_side=self.small_image_side,
-            detector_model=self.detector_model,
-            max_image_pixels=self.max_image_pixels,
-            max_faces=self.max_faces_per_image,
-        )
-
-    @cached_property
-    def frame_sampling(self) -> FrameSampling:
-        return FrameSampling(
-            fps=self.video_sample_fps, max_seconds=self.video_max_seconds, max_frames=self.video_max_frames
-        )
-
-    @cached_property
-    def watch_intervals(self) -> WatchIntervals:
-        return WatchIntervals(
-            default_seconds=self.default_watch_interval_seconds, min_seconds=self.min_watch_interval_seconds
-        )

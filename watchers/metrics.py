@@ -5,9 +5,12 @@ Metrics live in prometheus-client's default registry; `app` serves them at /metr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter, Gauge, Histogram
 
-from watchers.scanning import FileAnalysis
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
 
 POSTS_SCANNED = Counter("impwatch_posts_scanned", "New posts stored from sources", ["source"])
 MEDIA_SCANNED = Counter(

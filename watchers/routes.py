@@ -60,7 +60,7 @@ watches = api_router(prefix="/v1/watches", tags=["watches"])
 @watches.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead, responses={409: {"model": Refusal}})
 def create_watch(request: Request, data: WatchCreate, session: SessionDep) -> Watch:
     """Watch a channel, an export folder or a drop folder; the scheduler picks it up within seconds."""
-    watch = service.create_watch(session, data, request.app.state.settings.watch_intervals)
+    watch = service.create_watch(session, data, request.app.state.runtime.watch_intervals)
     session.commit()
     return watch
 
@@ -79,7 +79,7 @@ def get_watch(watch_id: uuid.UUID, session: SessionDep) -> Watch:
 def update_watch(request: Request, watch_id: uuid.UUID, data: WatchUpdate, session: SessionDep) -> Watch:
     """Change the interval, pause (`enabled: false`) or resume (`enabled: true`, which also clears an error)."""
     watch = service.update_watch(
-        session, service.get_watch(session, watch_id), data, request.app.state.settings.watch_intervals
+        session, service.get_watch(session, watch_id), data, request.app.state.runtime.watch_intervals
     )
     session.commit()
     return watch

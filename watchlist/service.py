@@ -1,6 +1,7 @@
 """Watchlist logic: people, enrolment of reference faces, and the matcher built from them.
 
-Services never commit: the request or the job that calls them owns the transaction.
+Services never commit: the request or the job that calls them owns the transaction. The face work (numpy, Pillow,
+the engine) is imported by the functions that do it: listing people or naming them in alerts does not load it.
 """
 
 from __future__ import annotations
@@ -13,22 +14,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.errors import AppError, Conflict, InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
-from watchlist.engine import FaceEngine, face_crop
-from watchlist.images import decode_image, encode_jpeg
-from watchlist.matcher import Matcher, Reference
 from watchlist.models import Person, ReferenceFace
-from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from watchlist.engine import FaceEngine
+    from watchlist.matcher import Matcher
+    from watchlist.quality import QualityGates
     from watchlist.text import PersonIdentifiers, TextWatchlist
+
 
 DEFAULT_PHONE_REGION = "KZ"
 
@@ -224,6 +226,10 @@ def analyse_face(
     """The face work of an enrolment, with no database: decode, find faces, choose one and check its quality, or
     raise `ImageRejected` / `EnrolmentRefused`. With several faces in the photo the caller picks one by
     `face_index`, counted left to right."""
+    from watchlist.engine import face_crop
+    from watchlist.images import decode_image, encode_jpeg
+    from watchlist.quality import check_quality, choose_reference_face
+
     rgb = decode_image(image_bytes, policy.max_image_pixels)
     faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
     chosen = choose_reference_face(faces, face_index)
@@ -438,10 +444,14 @@ def delete_reference_face(session: Session, person: Person, face: ReferenceFace)
 
 
 def encoding_to_bytes(encoding: np.ndarray) -> bytes:
+    import numpy as np
+
     return np.asarray(encoding, dtype="<f4").tobytes()
 
 
 def encoding_from_bytes(data: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(data, dtype="<f4")
 
 
@@ -454,6 +464,8 @@ def watchlist_revision(session: Session) -> tuple[object, ...]:
 
 def build_matcher(session: Session, default_tolerance: float, organization_id: uuid.UUID | None = None) -> Matcher:
     """The matcher of one organisation's people, or of everyone's when `organization_id` is None."""
+    from watchlist.matcher import Matcher, Reference
+
     statement = (
         select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.tolerance)
         .join(Person, col(Person.id) == ReferenceFace.person_id)
@@ -542,4 +554,4 @@ class TextWatchlistCache:
             return built[1]
 
 
-__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache", "TextWatchlistCache"]
+__all__ = ["DuplicateReference", "MatcherCache", "TextWatchlistCache"]

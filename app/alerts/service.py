@@ -19,7 +19,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.alerts.fusion import fuse_post_signals, priority_of
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
-from app.metrics import ALERTS_CREATED
 from app.webhooks import service as webhooks
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
@@ -176,8 +175,14 @@ def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
     )
     session.add(alert)
     session.flush()
-    ALERTS_CREATED.labels(kind=alert.kind).inc()
+    _count_created(alert.kind)
     return alert, True
+
+
+def _count_created(kind: str) -> None:
+    from app.alerts.metrics import ALERTS_CREATED  # prometheus-client: for what raises alerts, not what lists them
+
+    ALERTS_CREATED.labels(kind=kind).inc()
 
 
 def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem | None, official: bool) -> bool:

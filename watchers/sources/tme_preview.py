@@ -9,6 +9,9 @@ What the preview cannot show is not invented: a video too large to preview (`.me
 has no URL, so its post is yielded with its text and without that media item. Service messages (pinned post,
 new channel photo) are not posts and are skipped; a message whose date is missing or unreadable is skipped
 with a warning, while the rest of its page is still read.
+
+httpx is imported where pages and media are read: the config is validated (by every command that lists watches)
+without it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from pydantic import ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -38,6 +40,9 @@ from watchers.sources.base import (
     SourceContext,
 )
 from watchers.sources.helpers import copy_capped, parse_cursor, refuse_declared_size
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +316,8 @@ class TmePreviewSource:
 
         A file the server no longer has (an expired CDN link) raises NeedsAttention naming the URL.
         """
+        import httpx
+
         url = urljoin(self._base_url + "/", media.locator)
         try:
             with self._client(follow_redirects=True) as client, client.stream("GET", url) as response:
@@ -335,6 +342,8 @@ class TmePreviewSource:
         return sorted(found.values(), key=lambda post: post.message_id)
 
     def _read_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
+        import httpx
+
         url = f"{self._base_url}/s/{self._channel}"
         try:
             response = client.get(url, params={"before": before} if before is not None else None)
@@ -359,6 +368,8 @@ class TmePreviewSource:
         return NeedsAttention(f"channel @{self._channel} is not public or does not exist (no t.me/s preview)")
 
     def _client(self, *, follow_redirects: bool) -> httpx.Client:
+        import httpx
+
         return httpx.Client(
             timeout=self._timeout,
             headers={"User-Agent": self._user_agent},
@@ -392,6 +403,8 @@ def _retry_after_seconds(response: httpx.Response) -> float:
 
 
 def _network_retry(url: str, error: httpx.TransportError) -> RetryLater:
+    import httpx
+
     what = "timed out" if isinstance(error, httpx.TimeoutException) else f"failed ({error.__class__.__name__})"
     return RetryLater(DEFAULT_RETRY_SECONDS, f"request to {url} {what}")
 
