@@ -14,6 +14,7 @@ from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import GuardBodies, authorize
+from app.notifications import routes as notification_routes
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
@@ -77,6 +78,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(scan_routes.watches)
     app.include_router(alert_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(notification_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
     app.add_middleware(GuardBodies)

@@ -16,6 +16,9 @@ from app.alerts import service
 from app.alerts.pages import PageFetcher
 from app.alerts.text import record_text_signals
 from app.jobs import RETENTION_JOB_ID, build_retention_job
+from app.notifications import jobs as notification_jobs
+from app.notifications.email import EmailSender, SmtpServer
+from app.notifications.telegram import BotApi, TelegramBots
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
 from app.webhooks.deadline import DeadlineTransport
@@ -94,13 +97,75 @@ def register_webhook_dispatcher(scheduler: WatchScheduler, runtime: Runtime) -> 
     return dispatcher
 
 
+def telegram_bots(runtime: Runtime) -> TelegramBots:
+    """The process's Bot API clients (one per bot token, on one event loop); the caller closes them."""
+    settings = runtime.settings
+    return TelegramBots(
+        BotApi(
+            base_url=settings.telegram_bot_api_base_url,
+            base_file_url=settings.telegram_bot_file_base_url,
+            timeout_seconds=settings.notification_timeout_seconds,
+        )
+    )
+
+
+def smtp_server(runtime: Runtime) -> SmtpServer:
+    settings = runtime.settings
+    return SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        ca_file=settings.smtp_ca_file,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        from_address=settings.smtp_from,
+        timeout_seconds=settings.notification_timeout_seconds,
+    )
+
+
+def build_notification_dispatcher(runtime: Runtime, bots: TelegramBots) -> notification_jobs.NotificationDispatcher:
+    """Telegram and email messages from the outbox, each kind by its own sender; the caller closes it."""
+    settings = runtime.settings
+    return notification_jobs.NotificationDispatcher(
+        db_engine=runtime.db_engine,
+        senders={"telegram": bots.send, "email": EmailSender(smtp_server(runtime)).send},
+        retry_schedule=list(settings.notification_retry_schedule_seconds),
+        public_base_url=settings.public_base_url,
+        timeout_seconds=settings.notification_timeout_seconds,
+        batch_size=settings.notification_batch_size,
+        concurrency=settings.notification_concurrency,
+        drain_seconds=0.8 * settings.notification_dispatch_seconds,
+    )
+
+
+def build_button_presses(runtime: Runtime, bots: TelegramBots) -> notification_jobs.ButtonPresses:
+    return notification_jobs.ButtonPresses(runtime.db_engine, bots, runtime.settings.public_base_url)
+
+
+@contextmanager
+def registered_notifications(scheduler: WatchScheduler, runtime: Runtime) -> Iterator[None]:
+    """The notification dispatcher and the reader of button presses, beside the watches, until exit."""
+    settings = runtime.settings
+    bots = telegram_bots(runtime)
+    dispatcher = build_notification_dispatcher(runtime, bots)
+    presses = build_button_presses(runtime, bots)
+    scheduler.add_periodic(notification_jobs.DISPATCH_JOB_ID, dispatcher.run, settings.notification_dispatch_seconds)
+    scheduler.add_periodic(notification_jobs.BUTTONS_JOB_ID, presses.run, settings.telegram_callback_poll_seconds)
+    try:
+        yield
+    finally:
+        dispatcher.close()
+        bots.close()
+
+
 def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
     scheduler.add_periodic(RETENTION_JOB_ID, build_retention_job(runtime), runtime.settings.retention_check_seconds)
 
 
 @contextmanager
 def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
-    """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
+    """The watches, the webhook and notification dispatchers, the button presses and the retention job, running
+    from entry to exit: inside
     `impwatch serve` (the API's lifespan) or alone in `impwatch worker`.
 
     At exit the process is stopping: watch runs end after the item at hand and the face workers are stopped at once
@@ -110,11 +175,12 @@ def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
     scheduler = build_scheduler(runtime, runner)
     dispatcher = register_webhook_dispatcher(scheduler, runtime)
     register_retention(scheduler, runtime)
-    scheduler.start()
-    try:
-        yield scheduler
-    finally:
-        runner.stop()
-        runtime.workers.close()
-        scheduler.shutdown()
-        dispatcher.close()
+    with registered_notifications(scheduler, runtime):
+        scheduler.start()
+        try:
+            yield scheduler
+        finally:
+            runner.stop()
+            runtime.workers.close()
+            scheduler.shutdown()
+            dispatcher.close()

@@ -111,6 +111,33 @@ class Settings(BaseSettings):
         description="Allow webhook URLs that resolve to addresses that are not globally routable (tests, intranets).",
     )
 
+    notification_retry_schedule_seconds: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000],
+        description="Waits before each retry of a Telegram or email notification; then it is dead.",
+    )
+    notification_timeout_seconds: float = Field(default=15.0, gt=0, description="Longest attempt of one message.")
+    notification_concurrency: int = Field(
+        default=4, ge=1, description="Channels sent to at once; messages to one channel go one at a time."
+    )
+    notification_dispatch_seconds: float = Field(default=1.0, gt=0, description="How often due messages are sent.")
+    notification_batch_size: int = Field(default=50, ge=1)
+    telegram_bot_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", description="The Bot API's base URL (the token is appended)."
+    )
+    telegram_bot_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot", description="The Bot API's file base URL (token appended)."
+    )
+    telegram_callback_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the notification bots are asked for button presses."
+    )
+    smtp_host: str | None = Field(default=None, description="The mail server; email channels need it.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before login.")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the mail server with.")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field(default="impwatch@localhost", description="The From address of notification emails.")
+
     analysis_timeout_seconds: float = Field(
         default=600.0, gt=0, description="Longest face analysis of one file; longer is stopped and refused."
     )

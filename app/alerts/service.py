@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.alerts.fusion import fuse_post_signals, priority_of
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
+from app.notifications import service as notifications
 from app.webhooks import service as webhooks
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
@@ -120,6 +121,7 @@ def record_signals(
     Webhooks go out from the same transaction: `alert.created` for a new alert; `alert.updated` when the subject
     turns up in another post (changed: occurrences), since a repost shows the fake spreading, and when fusion
     raised its tier or priority. Name mentions that are only `possible` are kept for review and never pushed.
+    Notifications (Telegram, email: `app.notifications`) are owed in the same transaction, on their own terms.
     """
     recorded: dict[uuid.UUID, tuple[Alert, bool, bool]] = {}
     alerts = []
@@ -151,6 +153,7 @@ def _push(session: Session, alert: Alert, public_base_url: str, *, created: bool
         webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
     elif changed:
         webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
+    notifications.enqueue_alert(session, alert, created=created, changed=changed)
 
 
 def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:

@@ -2,8 +2,9 @@
 (deny by default), and the access matrix test fails for it, so a new route cannot ship without a decision.
 
 Roles: `operator` runs the installation (organisations, watches, operator keys); `org_admin` runs its organisation
-(people, keys, webhooks, invitations); `org_member` reads and triages alerts and scans; `subject` is a self-enrolled
-person (their own faces and alerts). Which objects a role sees inside a route is the scope's job (404 otherwise).
+(people, keys, webhooks and notification channels, invitations); `org_member` reads and triages alerts and scans;
+`subject` is a self-enrolled person (their own faces and alerts). Which objects a role sees inside a route is the
+scope's job (404 otherwise).
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/webhooks/{endpoint_id}/deliveries"): ADMIN,
     ("GET", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}"): ADMIN,
     ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry"): ADMIN,
+    ("POST", "/v1/notifications/channels"): ADMIN,
+    ("GET", "/v1/notifications/channels"): ADMIN,
+    ("GET", "/v1/notifications/channels/{channel_id}"): ADMIN,
+    ("PATCH", "/v1/notifications/channels/{channel_id}"): ADMIN,
+    ("DELETE", "/v1/notifications/channels/{channel_id}"): ADMIN,
+    ("POST", "/v1/notifications/channels/{channel_id}/test"): ADMIN,
+    ("GET", "/v1/notifications/channels/{channel_id}/deliveries"): ADMIN,
+    ("POST", "/v1/notifications/channels/{channel_id}/deliveries/{delivery_id}/retry"): ADMIN,
 }
 RATE_LIMITED: dict[tuple[str, str], str] = {("POST", "/v1/scans"): "scans"}
 """Routes whose calls count against the key's rate limit (`IMPWATCH_SCAN_RATE_PER_MINUTE`), and what they are."""

@@ -1,0 +1,421 @@
+"""Notification channels and their outbox. No commits here: the route, command or job that calls owns the
+transaction.
+
+A delivery is written in the transaction that raises the alert (`enqueue_alert`), one per enabled channel of the
+person's organisation whose filters let it through, so it exists exactly when the alert was committed. The
+dispatcher (`app.notifications.jobs`) claims what is due, renders the message from the alert as it is then, sends
+it on the channel's terms and records the outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.alerts.models import Alert
+from app.auth.models import Organization
+from app.notifications.messages import AlertFacts, alert_facts
+from app.notifications.models import (
+    TEST_EVENT,
+    DeliveryStatus,
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationDelivery,
+)
+from app.notifications.schemas import ChannelUpdate, EmailChannelCreate, TelegramChannelCreate
+from app.webhooks.service import next_attempt_delay
+from core.clock import utcnow
+from core.errors import InputRejected, NotFound
+from core.scope import INSTALLATION, Scope
+from watchlist.models import Person
+
+
+class UnknownPerson(InputRejected):
+    pass
+
+
+class ChannelDisabled(InputRejected):
+    status_code = 409
+
+
+class Outcome:
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD = "dead"
+    GONE = "gone"
+    """The chat or address is gone for good (bot blocked, chat deleted, token revoked): the channel is disabled."""
+
+
+# --- channels ---
+
+
+def create_channel(
+    session: Session, organization_id: uuid.UUID | None, data: TelegramChannelCreate | EmailChannelCreate
+) -> NotificationChannel:
+    if organization_id is None:
+        raise InputRejected("organization_required", "a notification channel belongs to an organisation")
+    if session.get(Organization, organization_id) is None:
+        raise NotFound(f"organisation {organization_id} not found")
+    scope = Scope(role="org_admin", organization_id=organization_id)
+    _check_persons_exist(session, data.person_ids, scope)
+    if isinstance(data, TelegramChannelCreate):
+        config: dict[str, object] = {"bot_token": data.bot_token, "chat_id": data.chat_id}
+    else:
+        config = {"address": data.address}
+    channel = NotificationChannel(
+        organization_id=organization_id,
+        kind=data.kind,
+        description=data.description,
+        language=data.language,
+        config=config,
+        person_ids=[str(person_id) for person_id in dict.fromkeys(data.person_ids)],
+        kinds=sorted(set(data.kinds)),
+        tiers=sorted(set(data.tiers)),
+        enabled=data.enabled,
+    )
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def list_channels(session: Session, scope: Scope = INSTALLATION) -> list[NotificationChannel]:
+    statement = select(NotificationChannel).order_by(col(NotificationChannel.created_at))
+    if scope.organization_id is not None:
+        statement = statement.where(NotificationChannel.organization_id == scope.organization_id)
+    return list(session.exec(statement))
+
+
+def get_channel(session: Session, channel_id: uuid.UUID, scope: Scope = INSTALLATION) -> NotificationChannel:
+    channel = session.get(NotificationChannel, channel_id)
+    if channel is None or not scope.sees(channel.organization_id):
+        raise NotFound(f"notification channel {channel_id} not found")
+    return channel
+
+
+def update_channel(
+    session: Session, channel: NotificationChannel, data: ChannelUpdate, scope: Scope = INSTALLATION
+) -> NotificationChannel:
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "person_ids" in changes:
+        _check_persons_exist(session, changes["person_ids"], scope)
+        channel.person_ids = [str(person_id) for person_id in dict.fromkeys(changes["person_ids"])]
+    for name in ("kinds", "tiers"):
+        if name in changes:
+            setattr(channel, name, sorted(set(changes[name])))
+    for name in ("language", "description"):
+        if name in changes:
+            setattr(channel, name, changes[name])
+    if "enabled" in changes:
+        channel.enabled, channel.disabled_reason = changes["enabled"], None
+    channel.updated_at = utcnow()
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def delete_channel(session: Session, channel: NotificationChannel) -> None:
+    """Forget the channel with its deliveries and attempts (the database cascades)."""
+    session.delete(channel)
+    session.flush()
+
+
+def channel_target(channel: NotificationChannel) -> str:
+    return str(channel.config.get("chat_id" if channel.kind == "telegram" else "address", ""))
+
+
+def bot_id(channel: NotificationChannel) -> str | None:
+    """The public half of a bot token (the bot's user id): enough to tell bots apart, useless to send."""
+    token = channel.config.get("bot_token")
+    return str(token).split(":", 1)[0] if token else None
+
+
+def _check_persons_exist(session: Session, person_ids: Sequence[uuid.UUID], scope: Scope) -> None:
+    for person_id in person_ids:
+        person = session.get(Person, person_id)
+        if person is None or not scope.sees(person.organization_id):
+            raise UnknownPerson("unknown_person", f"person {person_id} not found")
+
+
+# --- the outbox, in the caller's transaction ---
+
+
+def enqueue_alert(session: Session, alert: Alert, *, created: bool, changed: Sequence[str] = ()) -> int:
+    """Owe the alert to every enabled channel of the person's organisation whose filters let it through: when it
+    is raised, and again when its tier changes (a `possible` that became a `match` is news, and may only now pass a
+    tier filter). Reposts and triage are not messaged (the webhook and the API carry them). Returns how many."""
+    if not created and "tier" not in changed:
+        return 0
+    person = session.get(Person, alert.person_id)
+    if person is None or person.organization_id is None:
+        return 0
+    channels = session.exec(
+        select(NotificationChannel).where(
+            NotificationChannel.organization_id == person.organization_id, NotificationChannel.enabled == sa.true()
+        )
+    )
+    owed = [channel for channel in channels if lets_through(channel, alert)]
+    now = utcnow()
+    session.add_all(
+        NotificationDelivery(
+            channel_id=channel.id,
+            alert_id=alert.id,
+            event="alert.created" if created else "alert.updated",
+            changed=list(changed),
+            next_attempt_at=now,
+        )
+        for channel in owed
+    )
+    session.flush()
+    return len(owed)
+
+
+def lets_through(channel: NotificationChannel, alert: Alert) -> bool:
+    """The channel's filters: by person, kind and tier; an empty filter lets everything through."""
+    return (
+        (not channel.person_ids or str(alert.person_id) in channel.person_ids)
+        and (not channel.kinds or alert.kind in channel.kinds)
+        and (not channel.tiers or alert.tier in channel.tiers)
+    )
+
+
+def enqueue_test(session: Session, channel: NotificationChannel) -> NotificationDelivery:
+    if not channel.enabled:
+        raise ChannelDisabled("channel_disabled", "the channel is disabled; enable it first")
+    delivery = NotificationDelivery(channel_id=channel.id, event=TEST_EVENT)
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+# --- deliveries, as the API shows them ---
+
+
+def list_deliveries(
+    session: Session, channel: NotificationChannel, status: str | None, limit: int, offset: int
+) -> list[NotificationDelivery]:
+    statement = (
+        select(NotificationDelivery)
+        .where(NotificationDelivery.channel_id == channel.id)
+        .order_by(col(NotificationDelivery.created_at).desc(), col(NotificationDelivery.id).desc())
+    )
+    if status:
+        statement = statement.where(NotificationDelivery.status == status)
+    return list(session.exec(statement.offset(offset).limit(limit)))
+
+
+def get_delivery(session: Session, channel: NotificationChannel, delivery_id: uuid.UUID) -> NotificationDelivery:
+    delivery = session.get(NotificationDelivery, delivery_id)
+    if delivery is None or delivery.channel_id != channel.id:
+        raise NotFound(f"delivery {delivery_id} of notification channel {channel.id} not found")
+    return delivery
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NotificationAttempt]]:
+    rows = session.exec(
+        select(NotificationAttempt)
+        .where(col(NotificationAttempt.delivery_id).in_(delivery_ids))
+        .order_by(col(NotificationAttempt.attempted_at), col(NotificationAttempt.id))
+    )
+    found: dict[uuid.UUID, list[NotificationAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    for attempt in rows:
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def retry_by_hand(
+    session: Session, channel: NotificationChannel, delivery: NotificationDelivery, now: datetime
+) -> NotificationDelivery:
+    """Send again now: a pending delivery stops waiting; a dead or delivered one gets one more attempt."""
+    if not channel.enabled:
+        raise ChannelDisabled("channel_disabled", "the channel is disabled; enable it first")
+    if delivery.status != DeliveryStatus.PENDING:
+        delivery.status, delivery.one_more_attempt = DeliveryStatus.PENDING, True
+    delivery.next_attempt_at = delivery.updated_at = now
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+# --- deliveries, as the dispatcher sends them ---
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send, read from the outbox; no session is held while it is sent."""
+
+    delivery_id: uuid.UUID
+    attempt_id: uuid.UUID
+    channel_id: uuid.UUID
+    kind: str
+    config: dict[str, object]
+    language: str
+    facts: AlertFacts | None
+    """None for a test message."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: str
+    duration_ms: float
+    error: str | None = None
+    retry_after_seconds: float | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    delivery_id: uuid.UUID
+    channel_id: uuid.UUID
+
+
+def due_deliveries(
+    session: Session, now: datetime, limit: int, skip_channels: Collection[uuid.UUID] = ()
+) -> list[DueDelivery]:
+    statement = (
+        select(NotificationDelivery.id, NotificationDelivery.channel_id)
+        .join(NotificationChannel, col(NotificationChannel.id) == NotificationDelivery.channel_id)
+        .where(
+            NotificationDelivery.status == DeliveryStatus.PENDING,
+            col(NotificationDelivery.next_attempt_at) <= now,
+            NotificationChannel.enabled == sa.true(),
+        )
+        .order_by(col(NotificationDelivery.next_attempt_at), col(NotificationDelivery.created_at))
+        .limit(limit)
+    )
+    if skip_channels:
+        statement = statement.where(col(NotificationDelivery.channel_id).not_in(list(skip_channels)))
+    return [DueDelivery(delivery_id, channel_id) for delivery_id, channel_id in session.exec(statement)]
+
+
+def begin_attempt(
+    session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta, public_base_url: str
+) -> Outgoing | None:
+    """Claim a due delivery for `lease`, record the start of an attempt and read what to send; None when it is not
+    to be sent now (taken by another dispatcher, its channel disabled or removed meanwhile). A process that dies
+    while sending leaves the attempt without an outcome, and the delivery is due again when the lease ends."""
+    claimed = session.exec(
+        sa.update(NotificationDelivery)
+        .where(
+            col(NotificationDelivery.id) == delivery_id,
+            col(NotificationDelivery.status) == DeliveryStatus.PENDING,
+            col(NotificationDelivery.next_attempt_at) <= now,
+        )
+        .values(next_attempt_at=now + lease)
+    )
+    if claimed.rowcount != 1:
+        return None
+    delivery = session.get(NotificationDelivery, delivery_id)
+    channel = session.get(NotificationChannel, delivery.channel_id) if delivery else None
+    if delivery is None or channel is None or not channel.enabled:
+        return None
+    alert = session.get(Alert, delivery.alert_id) if delivery.alert_id else None
+    facts = alert_facts(session, alert, public_base_url, delivery.event == "alert.updated") if alert else None
+    attempt = NotificationAttempt(delivery_id=delivery.id, attempted_at=now)
+    session.add(attempt)
+    session.flush()
+    return Outgoing(
+        delivery_id=delivery.id,
+        attempt_id=attempt.id,
+        channel_id=channel.id,
+        kind=channel.kind,
+        config=dict(channel.config),
+        language=channel.language,
+        facts=facts,
+    )
+
+
+def finish_attempt(
+    session: Session, outgoing: Outgoing, result: SendResult, retry_schedule: Sequence[float], now: datetime
+) -> NotificationDelivery | None:
+    """Store the outcome and decide what follows: delivered; retried after the schedule's wait (or the service's
+    own `retry_after`, if longer) and dead after the last; dead at once for a refusal that will not change; for a
+    channel that is gone, the channel disabled with the reason (what it is owed goes out when it is enabled)."""
+    delivery = session.get(NotificationDelivery, outgoing.delivery_id)
+    attempt = session.get(NotificationAttempt, outgoing.attempt_id)
+    if delivery is None or attempt is None:
+        return None
+    attempt.outcome, attempt.error, attempt.duration_ms = result.outcome, result.error, round(result.duration_ms, 2)
+    session.add(attempt)
+    delivery.attempts += 1
+    delivery.last_error = result.error[:2000] if result.error else None
+    delivery.updated_at = now
+    if result.outcome == Outcome.DELIVERED:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
+        delivery.external_id = result.external_id
+    elif result.outcome == Outcome.DEAD:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+    else:
+        _schedule_next(delivery, result, retry_schedule, now)
+        if result.outcome == Outcome.GONE:
+            disable_channel(session, outgoing.channel_id, result.error or "the channel is gone", now)
+    delivery.one_more_attempt = False
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def _schedule_next(
+    delivery: NotificationDelivery, result: SendResult, retry_schedule: Sequence[float], now: datetime
+) -> None:
+    delay = None
+    if not delivery.one_more_attempt:
+        delay = next_attempt_delay(delivery.attempts, retry_schedule, result.retry_after_seconds)
+    if delay is None:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def disable_channel(session: Session, channel_id: uuid.UUID, reason: str, now: datetime) -> None:
+    channel = session.get(NotificationChannel, channel_id)
+    if channel is not None and channel.enabled:
+        channel.enabled, channel.disabled_reason, channel.updated_at = False, reason[:500], now
+        session.add(channel)
+
+
+# --- buttons under a Telegram message ---
+
+
+def channels_of_chat(session: Session, bot_token: str, chat_id: int) -> list[NotificationChannel]:
+    """The enabled Telegram channels that post to this chat with this bot."""
+    rows = session.exec(
+        select(NotificationChannel).where(
+            NotificationChannel.kind == "telegram", NotificationChannel.enabled == sa.true()
+        )
+    )
+    return [
+        channel
+        for channel in rows
+        if channel.config.get("bot_token") == bot_token and channel.config.get("chat_id") == chat_id
+    ]
+
+
+def organization_for_button(
+    session: Session, bot_token: str, chat_id: int, alert_id: uuid.UUID
+) -> tuple[Alert, uuid.UUID] | None:
+    """The alert a button press may triage, and as which organisation: only when a channel of this bot and chat
+    belongs to the organisation of the alert's person. None otherwise (another organisation's alert, an unknown
+    chat, an erased alert), and the press is refused."""
+    alert = session.get(Alert, alert_id)
+    person = session.get(Person, alert.person_id) if alert else None
+    if alert is None or person is None:
+        return None
+    for channel in channels_of_chat(session, bot_token, chat_id):
+        if channel.organization_id == person.organization_id:
+            return alert, channel.organization_id
+    return None
+
+
+def telegram_bot_tokens(session: Session) -> list[str]:
+    """Every bot token of an enabled Telegram channel: the bots whose button presses are read."""
+    rows = session.exec(
+        select(NotificationChannel.config).where(
+            NotificationChannel.kind == "telegram", NotificationChannel.enabled == sa.true()
+        )
+    )
+    return sorted({str(config["bot_token"]) for config in rows if config.get("bot_token")})
