@@ -21,6 +21,7 @@ from rich.table import Table
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
+from app.notifications.cli import notify_cli
 from app.webhooks.cli import webhook_cli
 from core.errors import AppError, InputRejected, NotFound
 from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
@@ -40,6 +41,7 @@ cli.add_typer(watch_cli, name="watch")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
 cli.add_typer(webhook_cli, name="webhook")
+cli.add_typer(notify_cli, name="notify")
 cli.add_typer(org_cli, name="org")
 cli.add_typer(key_cli, name="key")
 

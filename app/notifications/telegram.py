@@ -24,6 +24,7 @@ from app.notifications.service import Outcome, Outgoing, SendResult
 
 if TYPE_CHECKING:
     from telegram import Bot, InlineKeyboardMarkup
+    from telegram.request import BaseRequest
 
 T = TypeVar("T")
 GONE_BAD_REQUESTS = ("chat not found", "chat_id is empty", "peer_id_invalid", "bot was kicked", "user is deactivated")
@@ -45,6 +46,7 @@ class TelegramBots:
     def __init__(self, api: BotApi) -> None:
         self.api = api
         self._bots: dict[str, Bot] = {}
+        self._requests: list[BaseRequest] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-bots", daemon=True)
         self._thread.start()
@@ -85,8 +87,8 @@ class TelegramBots:
 
     def close(self) -> None:
         async def shut() -> None:
-            for bot in self._bots.values():
-                await bot.shutdown()
+            for request in self._requests:  # the bots were never initialised (no getMe), so they close nothing
+                await request.shutdown()
 
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(shut(), self._loop).result(10)
@@ -102,14 +104,17 @@ class TelegramBots:
 
             def request() -> HTTPXRequest:
                 seconds = self.api.timeout_seconds
-                return HTTPXRequest(
-                    connection_pool_size=8,
-                    connect_timeout=seconds,
-                    read_timeout=seconds,
-                    write_timeout=seconds,
-                    media_write_timeout=seconds,
-                    pool_timeout=seconds,
+                self._requests.append(
+                    made := HTTPXRequest(
+                        connection_pool_size=8,
+                        connect_timeout=seconds,
+                        read_timeout=seconds,
+                        write_timeout=seconds,
+                        media_write_timeout=seconds,
+                        pool_timeout=seconds,
+                    )
                 )
+                return made
 
             bot = Bot(
                 token,

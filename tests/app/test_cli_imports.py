@@ -17,7 +17,14 @@ or decodes video imports them."""
 NOT_NEEDED_TO_LIST = {"fastapi", "alembic", "numpy", "PIL", "httpx", "apscheduler", "prometheus_client"}
 """The API, migrations (the database is already at the latest one), image arrays, HTTP, the scheduler, metrics."""
 
-LIGHT_COMMANDS = [["--help"], ["webhook", "list"], ["alerts", "list"], ["watch", "list"], ["person", "list"]]
+LIGHT_COMMANDS = [
+    ["--help"],
+    ["webhook", "list"],
+    ["notify", "list"],
+    ["alerts", "list"],
+    ["watch", "list"],
+    ["person", "list"],
+]
 
 RUN_AND_LIST_MODULES = """
 import json, sys
