@@ -367,3 +367,54 @@ def test_downgrade_to_0005_keeps_alerts_and_makes_urgent_high(empty_database: st
     engine.dispose()
     assert [tuple(row) for row in rows] == [("face_match", "high"), ("face_match", "high"), ("phone_number", "high")]
     assert "websites" not in columns
+
+
+# 0010: notification channels and their outbox, added beside everything an installation at 0006 has.
+NEW_TABLES = {"notification_channel", "notification_delivery", "notification_attempt"}
+
+
+def tables(url: str) -> set[str]:
+    engine = db.make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_an_installation_at_0006_keeps_its_alerts_and_gains_channels(empty_database: str, tmp_path: Path) -> None:
+    ids = fill_at_0005(empty_database)
+    db.upgrade(empty_database, "0006")
+    assert not NEW_TABLES & tables(empty_database)
+
+    db.upgrade(empty_database)
+
+    assert tables(empty_database) >= NEW_TABLES
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        key = api_key(runtime, "org_admin", ORGANIZATION)
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(base_url=base_url, headers=bearer(key), timeout=30) as api,
+        ):
+            assert len(api.get("/v1/alerts").json()["items"]) == 3
+            assert api.get(f"/v1/alerts/{ids['photo']}").json()["status"] == "confirmed_impersonation"
+            assert api.get(f"/v1/webhooks/{ids['endpoint']}/deliveries").json()[0]["status"] == "delivered"
+            assert api.get("/v1/notifications/channels").json() == []
+            created = api.post("/v1/notifications/channels", json={"kind": "email", "address": "desk@akimat.kz"})
+            assert created.status_code == 201, created.text
+    finally:
+        runtime.close()
+
+
+def test_downgrade_to_0006_drops_the_channels_and_keeps_the_rest(empty_database: str) -> None:
+    fill_at_0005(empty_database)
+    db.upgrade(empty_database)
+
+    command.downgrade(db.alembic_config(empty_database), "0006")
+
+    assert not NEW_TABLES & tables(empty_database)
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM alert")).scalar_one() == 3
+        assert connection.execute(sa.text("SELECT count(*) FROM webhook_delivery")).scalar_one() == 1
+    engine.dispose()
