@@ -22,6 +22,7 @@ from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.notifications.cli import notify_cli
+from app.reports.cli import bot_cli
 from app.webhooks.cli import webhook_cli
 from core.errors import AppError, InputRejected, NotFound
 from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
@@ -42,6 +43,7 @@ cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
 cli.add_typer(webhook_cli, name="webhook")
 cli.add_typer(notify_cli, name="notify")
+cli.add_typer(bot_cli, name="bot")
 cli.add_typer(org_cli, name="org")
 cli.add_typer(key_cli, name="key")
 

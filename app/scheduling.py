@@ -5,6 +5,8 @@ registers them."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -19,6 +21,7 @@ from app.jobs import RETENTION_JOB_ID, build_retention_job
 from app.notifications import jobs as notification_jobs
 from app.notifications.email import EmailSender, SmtpServer
 from app.notifications.telegram import BotApi, TelegramBots
+from app.reports.jobs import BOT_THREAD_NAME, ReportingBot
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
 from app.webhooks.deadline import DeadlineTransport
@@ -26,6 +29,8 @@ from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
 from watchers.analysis import LocalExecutor
 from watchers.jobs import WatchRunner
 from watchers.scheduler import WatchScheduler
+
+log = logging.getLogger(__name__)
 
 
 def build_watch_runner(runtime: Runtime) -> WatchRunner:
@@ -139,12 +144,67 @@ def build_notification_dispatcher(runtime: Runtime, bots: TelegramBots) -> notif
 
 
 def build_button_presses(runtime: Runtime, bots: TelegramBots) -> notification_jobs.ButtonPresses:
-    return notification_jobs.ButtonPresses(runtime.db_engine, bots, runtime.settings.public_base_url)
+    """The reader of button presses; the reporting bot's token is left to the reporting bot, which hands them on."""
+    token = runtime.settings.report_bot_token
+    return notification_jobs.ButtonPresses(
+        runtime.db_engine, bots, runtime.settings.public_base_url, skip_tokens=frozenset({token} if token else ())
+    )
+
+
+def build_reporting_bot(
+    runtime: Runtime, bots: TelegramBots, presses: notification_jobs.ButtonPresses | None = None
+) -> ReportingBot:
+    """The reporting bot of `IMPWATCH_REPORT_BOT_TOKEN`, with the watches' face work and media store; ValueError
+    when it has no token or no key for readers' hashes."""
+    settings = runtime.settings
+    if not settings.report_bot_token or not settings.report_bot_hash_key:
+        raise ValueError("the reporting bot needs IMPWATCH_REPORT_BOT_TOKEN and IMPWATCH_REPORT_BOT_HASH_KEY")
+    return ReportingBot(
+        db_engine=runtime.db_engine,
+        bots=bots,
+        token=settings.report_bot_token,
+        hash_key=settings.report_bot_hash_key,
+        media_store=runtime.media_store,
+        analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
+        source_context=runtime.source_context(),
+        public_base_url=settings.public_base_url,
+        campaign_terms=tuple(settings.campaign_terms),
+        per_hour=settings.report_bot_rate_per_hour,
+        max_bytes=settings.report_bot_max_bytes,
+        poll_seconds=settings.report_bot_poll_seconds,
+        presses=presses,
+    )
+
+
+@contextmanager
+def reporting_bot_running(
+    runtime: Runtime, bots: TelegramBots, presses: notification_jobs.ButtonPresses
+) -> Iterator[None]:
+    """The reporting bot's long polling in a thread of its own while the block runs, when a token is set."""
+    if not runtime.settings.report_bot_token:
+        yield
+        return
+    try:
+        bot = build_reporting_bot(runtime, bots, presses)
+    except ValueError as exc:
+        log.error("the reporting bot does not run: %s", exc)
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=bot.run, args=(stop,), name=BOT_THREAD_NAME, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        bots.cancel_calls()  # the long poll in progress, so the stop does not wait it out
+        thread.join(timeout=10)
 
 
 @contextmanager
 def registered_notifications(scheduler: WatchScheduler, runtime: Runtime) -> Iterator[None]:
-    """The notification dispatcher and the reader of button presses, beside the watches, until exit."""
+    """The notification dispatcher, the reader of button presses and (with a token) the reporting bot, beside the
+    watches, until exit."""
     settings = runtime.settings
     bots = telegram_bots(runtime)
     dispatcher = build_notification_dispatcher(runtime, bots)
@@ -152,7 +212,8 @@ def registered_notifications(scheduler: WatchScheduler, runtime: Runtime) -> Ite
     scheduler.add_periodic(notification_jobs.DISPATCH_JOB_ID, dispatcher.run, settings.notification_dispatch_seconds)
     scheduler.add_periodic(notification_jobs.BUTTONS_JOB_ID, presses.run, settings.telegram_callback_poll_seconds)
     try:
-        yield
+        with reporting_bot_running(runtime, bots, presses):
+            yield
     finally:
         dispatcher.close()
         bots.close()

@@ -138,6 +138,18 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = Field(default="impwatch@localhost", description="The From address of notification emails.")
 
+    report_bot_token: str | None = Field(
+        default=None, description="The reporting bot's token: readers send it photos, videos and t.me links."
+    )
+    report_bot_hash_key: str | None = Field(
+        default=None, min_length=16, description="Key of the HMAC that keeps a reporter's Telegram id (never the id)."
+    )
+    report_bot_rate_per_hour: int = Field(default=10, ge=1, description="Reports one reader may send an hour.")
+    report_bot_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest file a reader may send (the Bot API serves 20 MB)."
+    )
+    report_bot_poll_seconds: int = Field(default=30, ge=0, le=50, description="Long polling of getUpdates.")
+
     analysis_timeout_seconds: float = Field(
         default=600.0, gt=0, description="Longest face analysis of one file; longer is stopped and refused."
     )

@@ -35,6 +35,8 @@ class Person(SQLModel, table=True):
     name_mentions: str = Field(default="possible", max_length=20, description="possible, match or off")
     phone_alerts: bool = True
     website_alerts: bool = True
+    public_reports: bool = Field(default=False, description="Reports from the public (the reporting bot) are scanned")
+    public_name: bool = Field(default=False, description="The reporting bot may name them to a reader")
     active: bool = True
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()

@@ -44,6 +44,12 @@ class PersonBase(RequestBody):
     name_mentions: NameMentions = Field(default="possible", description=_NAME_MENTIONS)
     phone_alerts: bool = Field(default=True, description="Whether the person's phone numbers in a post alert.")
     website_alerts: bool = Field(default=True, description="Whether links to lookalikes of their sites alert.")
+    public_reports: bool = Field(
+        default=False, description="Whether photos and videos readers send to the reporting bot are scanned for them."
+    )
+    public_name: bool = Field(
+        default=False, description="Whether the reporting bot may tell a reader it is them (their consent)."
+    )
 
     @field_validator("aliases", "phone_numbers", "websites", "distinctive_aliases")
     @classmethod
@@ -84,6 +90,8 @@ class PersonUpdate(RequestBody):
     name_mentions: NameMentions | None = Field(default=None, description=_NAME_MENTIONS)
     phone_alerts: bool | None = None
     website_alerts: bool | None = None
+    public_reports: bool | None = None
+    public_name: bool | None = None
     active: bool | None = None
 
     @field_validator("aliases", "phone_numbers", "websites", "distinctive_aliases")

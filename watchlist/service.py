@@ -148,6 +148,8 @@ NOT_NULLABLE = {
     "name_mentions",
     "phone_alerts",
     "website_alerts",
+    "public_reports",
+    "public_name",
     "active",
 }
 

@@ -1,4 +1,5 @@
-"""notification channels (Telegram chats, email addresses) with their filters, their outbox and every attempt
+"""notification channels (Telegram chats, email addresses) with their filters, their outbox and every attempt;
+reports from the public (the reporting bot), and whether a person accepts them and may be named
 
 Revision ID: 0010
 Revises: 0006 (the head of this branch's base; re-chained at merge)
@@ -74,9 +75,35 @@ def upgrade() -> None:
     with op.batch_alter_table('notification_attempt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notification_attempt_delivery_id'), ['delivery_id'], unique=False)
 
+    op.create_table('public_report',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('reporter_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('matched', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Uuid(), nullable=True),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('public_report', schema=None) as batch_op:
+        batch_op.create_index('ix_public_report_reporter_time', ['reporter_hash', 'received_at'], unique=False)
+
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('public_reports', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('public_name', sa.Boolean(), nullable=False, server_default=sa.false()))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_column('public_name')
+        batch_op.drop_column('public_reports')
+
+    with op.batch_alter_table('public_report', schema=None) as batch_op:
+        batch_op.drop_index('ix_public_report_reporter_time')
+
+    op.drop_table('public_report')
     with op.batch_alter_table('notification_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_attempt_delivery_id'))
 

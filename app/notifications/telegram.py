@@ -11,6 +11,7 @@ disabled; any other 400 is a message Telegram will never take (dead); network tr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import warnings
@@ -47,6 +48,8 @@ class TelegramBots:
         self.api = api
         self._bots: dict[str, Bot] = {}
         self._requests: list[BaseRequest] = []
+        self._in_flight: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-bots", daemon=True)
         self._thread.start()
@@ -58,7 +61,22 @@ class TelegramBots:
             return await work(self._bot(token))
 
         future = asyncio.run_coroutine_threadsafe(run(), self._loop)
+        with self._lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._forget)
         return future.result(timeout if timeout is not None else self.api.timeout_seconds + 5)
+
+    def cancel_calls(self) -> None:
+        """Cut short every call in flight (a long poll, say): its caller gets `concurrent.futures.CancelledError`.
+        For a stop that must not wait out a long poll."""
+        with self._lock:
+            in_flight = list(self._in_flight)
+        for future in in_flight:
+            future.cancel()
+
+    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
 
     def send(self, outgoing: Outgoing) -> SendResult:
         """Send one notification: the face crop as a photo with the caption and the triage buttons, or the caption
@@ -90,6 +108,7 @@ class TelegramBots:
             for request in self._requests:  # the bots were never initialised (no getMe), so they close nothing
                 await request.shutdown()
 
+        self.cancel_calls()
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(shut(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -327,6 +327,13 @@ class TmePreviewSource:
         except httpx.TransportError as error:
             raise _network_retry(url, error) from error
 
+    def read_post(self, message_id: int) -> FetchedPost | None:
+        """One post of the channel, from the page that ends with it (`?before=<id + 1>`); None when the channel
+        has no such post (deleted, or a service message). NeedsAttention when the channel is not public."""
+        with self._client(follow_redirects=False) as client:
+            page = self._read_page(client, before=message_id + 1)
+        return next((post for post in page.posts if post.message_id == message_id), None)
+
     def _posts_after(self, after: int | None) -> list[FetchedPost]:
         with self._client(follow_redirects=False) as client:
             page = self._read_page(client, before=None)
