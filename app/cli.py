@@ -160,6 +160,19 @@ WebsiteAlertsOption = Annotated[
     bool | None, typer.Option("--website-alerts/--no-website-alerts", help="Alert on lookalike sites")
 ]
 
+PublicReportsOption = Annotated[
+    bool | None,
+    typer.Option("--public-reports/--no-public-reports", help="Scan readers' reports to the reporting bot for them"),
+]
+PublicNameOption = Annotated[
+    bool | None, typer.Option("--public-name/--no-public-name", help="The reporting bot may name them to readers")
+]
+
+
+def _public_reports(public_reports: bool | None, public_name: bool | None) -> dict[str, bool]:
+    given = {"public_reports": public_reports, "public_name": public_name}
+    return {key: value for key, value in given.items() if value is not None}
+
 
 def _text_identifiers(
     phone: list[str] | None,
@@ -195,6 +208,8 @@ def person_add(
     name_mentions: NameMentionsOption = None,
     phone_alerts: PhoneAlertsOption = None,
     website_alerts: WebsiteAlertsOption = None,
+    public_reports: PublicReportsOption = None,
+    public_name: PublicNameOption = None,
     org: OrganizationOption = None,
 ) -> None:
     """Enrol a person from one or more photos, with the public identifiers text signals look for. Refused photos
@@ -213,6 +228,7 @@ def person_add(
             role_title=role,
             official_channels=official_channel or [],
             **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
+            **_public_reports(public_reports, public_name),
         )
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
@@ -262,6 +278,8 @@ def person_update(
     name_mentions: NameMentionsOption = None,
     phone_alerts: PhoneAlertsOption = None,
     website_alerts: WebsiteAlertsOption = None,
+    public_reports: PublicReportsOption = None,
+    public_name: PublicNameOption = None,
 ) -> None:
     """Change a person: a list option given replaces that list (give it once with "" to empty it); options left
     out keep what the person has. Exit code 2 for a bad number or website, 1 for an unknown person."""
@@ -276,6 +294,7 @@ def person_update(
             {
                 **{key: value for key, value in given.items() if value is not None},
                 **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
+                **_public_reports(public_reports, public_name),
             }
         )
     except ValueError as exc:
@@ -309,6 +328,7 @@ def _print_identifiers(person: Person) -> None:
     out.print(f"  websites: {', '.join(person.websites) or '-'} (alerts {_on(person.website_alerts)})")
     out.print(f"  distinctive aliases: {', '.join(person.distinctive_aliases) or '-'}")
     out.print(f"  name mentions: {person.name_mentions}")
+    out.print(f"  public reports: {_on(person.public_reports)} (named to readers: {_on(person.public_name)})")
 
 
 def _on(flag: bool) -> str:

@@ -211,6 +211,8 @@ def registered_notifications(scheduler: WatchScheduler, runtime: Runtime) -> Ite
     presses = build_button_presses(runtime, bots)
     scheduler.add_periodic(notification_jobs.DISPATCH_JOB_ID, dispatcher.run, settings.notification_dispatch_seconds)
     scheduler.add_periodic(notification_jobs.BUTTONS_JOB_ID, presses.run, settings.telegram_callback_poll_seconds)
+    digests = notification_jobs.DailyDigests(runtime.db_engine)
+    scheduler.add_periodic(notification_jobs.DIGEST_JOB_ID, digests.run, settings.notification_digest_check_seconds)
     try:
         with reporting_bot_running(runtime, bots, presses):
             yield

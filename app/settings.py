@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     )
     notification_dispatch_seconds: float = Field(default=1.0, gt=0, description="How often due messages are sent.")
     notification_batch_size: int = Field(default=50, ge=1)
+    notification_digest_check_seconds: float = Field(
+        default=300.0, gt=0, description="How often channels are checked for a daily digest that is due."
+    )
     telegram_bot_api_base_url: str = Field(
         default="https://api.telegram.org/bot", description="The Bot API's base URL (the token is appended)."
     )

@@ -29,6 +29,9 @@ KindOption = Annotated[
 TierOption = Annotated[list[str] | None, typer.Option("--tier", help="Only this tier (match, possible); repeatable")]
 LanguageOption = Annotated[str, typer.Option(help="ru, kk or en")]
 DescriptionOption = Annotated[str, typer.Option(help="What or whose channel it is")]
+DigestOption = Annotated[
+    int | None, typer.Option("--digest-hour", min=0, max=23, help="Also a daily digest at this hour (UTC)")
+]
 
 
 @notify_cli.command("add-telegram")
@@ -40,10 +43,12 @@ def add_telegram(
     person: PersonOption = None,
     kind: KindOption = None,
     tier: TierOption = None,
+    digest_hour: DigestOption = None,
     org: OrganizationOption = None,
 ) -> None:
     """Tell a Telegram chat about the organisation's alerts (the face crop, the facts, triage buttons)."""
-    _add({"kind": "telegram", "bot_token": token, "chat_id": chat_id}, language, description, person, kind, tier, org)
+    fields = {"kind": "telegram", "bot_token": token, "chat_id": chat_id, "digest_hour": digest_hour}
+    _add(fields, language, description, person, kind, tier, org)
 
 
 @notify_cli.command("add-email")
@@ -54,10 +59,19 @@ def add_email(
     person: PersonOption = None,
     kind: KindOption = None,
     tier: TierOption = None,
+    digest_hour: DigestOption = None,
     org: OrganizationOption = None,
 ) -> None:
     """Mail the organisation's alerts to an address (through IMPWATCH_SMTP_HOST)."""
-    _add({"kind": "email", "address": address}, language, description, person, kind, tier, org)
+    _add(
+        {"kind": "email", "address": address, "digest_hour": digest_hour},
+        language,
+        description,
+        person,
+        kind,
+        tier,
+        org,
+    )
 
 
 def _add(
@@ -132,6 +146,8 @@ def notify_list() -> None:
 def _filters(channel: NotificationChannel) -> str:
     parts = [f"{len(channel.person_ids)} people" if channel.person_ids else "everyone"]
     parts += [", ".join(values) for values in (channel.kinds, channel.tiers) if values]
+    if channel.digest_hour is not None:
+        parts.append(f"digest at {channel.digest_hour:02d}:00 UTC")
     return "; ".join(parts)
 
 

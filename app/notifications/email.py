@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from app.notifications.messages import email_html, plain_text, title, words
+from app.notifications.messages import digest_html, digest_text, email_html, plain_text, title, words
 from app.notifications.service import Outcome, Outgoing, SendResult
 
 
@@ -70,6 +70,11 @@ def build_message(outgoing: Outgoing, from_address: str) -> EmailMessage:
     message["To"] = str(outgoing.config["address"])
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="impwatch")
+    if outgoing.digest is not None:
+        message["Subject"] = words(language)["digest_title"]
+        message.set_content(digest_text(outgoing.digest, language))
+        message.add_alternative(digest_html(outgoing.digest, language), subtype="html")
+        return message
     if facts is None:
         message["Subject"] = words(language)["test"].split(":")[0]
         message.set_content(words(language)["test"])

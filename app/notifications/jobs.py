@@ -35,6 +35,7 @@ from core.scope import Scope
 log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "notification-dispatcher"
 BUTTONS_JOB_ID = "notification-buttons"
+DIGEST_JOB_ID = "notification-digests"
 Sender = Callable[[Outgoing], SendResult]
 
 
@@ -135,6 +136,24 @@ class NotificationDispatcher:
         except Exception:
             log.exception("could not read the notification outbox; retried at the next run")
             return []
+
+
+@dataclass
+class DailyDigests:
+    """Owes each channel its daily digest once its hour has come (the dispatcher sends it)."""
+
+    db_engine: Engine
+    clock: Callable[[], datetime] = utcnow
+
+    def run(self) -> int:
+        try:
+            with Session(self.db_engine) as session:
+                owed = service.enqueue_digests(session, self.clock())
+                session.commit()
+        except Exception:
+            log.exception("the daily digests were not owed; tried again at the next run")
+            return 0
+        return owed
 
 
 @dataclass

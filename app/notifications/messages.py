@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -39,6 +40,12 @@ WORDS: dict[str, dict[str, str]] = {
         "confirmed_impersonation": "confirmed impersonation",
         "authentic": "authentic",
         "false_match": "not them",
+        "digest_title": "Impersonation Watch: the day's alerts",
+        "digest_total": "New alerts",
+        "digest_people": "By person and kind",
+        "digest_channels": "Top channels",
+        "digest_from": "from",
+        "digest_until": "until",
     },
     "ru": {
         "title": "Impersonation Watch: новое оповещение",
@@ -65,6 +72,12 @@ WORDS: dict[str, dict[str, str]] = {
         "confirmed_impersonation": "подтверждённая подделка",
         "authentic": "подлинное",
         "false_match": "не он(а)",
+        "digest_title": "Impersonation Watch: оповещения за день",
+        "digest_total": "Новые оповещения",
+        "digest_people": "По персонам и типам",
+        "digest_channels": "Главные каналы",
+        "digest_from": "с",
+        "digest_until": "до",
     },
     "kk": {
         "title": "Impersonation Watch: жаңа ескерту",
@@ -91,6 +104,12 @@ WORDS: dict[str, dict[str, str]] = {
         "confirmed_impersonation": "расталған жалған",
         "authentic": "шынайы",
         "false_match": "ол емес",
+        "digest_title": "Impersonation Watch: күннің ескертулері",
+        "digest_total": "Жаңа ескертулер",
+        "digest_people": "Тұлғалар мен түрлер бойынша",
+        "digest_channels": "Негізгі арналар",
+        "digest_from": "бастап",
+        "digest_until": "дейін",
     },
 }
 BUTTONS = (
@@ -188,6 +207,55 @@ def email_html(facts: AlertFacts, language: str, crop_cid: str | None) -> str:
     image = f'<p><img src="cid:{crop_cid}" alt="face" width="160"></p>' if crop_cid else ""
     link = f'<p><a href="{html.escape(facts.url)}">{html.escape(words(language)["open"])}</a></p>'
     return f"<html><body><h2>{html.escape(title(facts, language))}</h2>{image}<table>{rows}</table>{link}</body></html>"
+
+
+@dataclass(frozen=True)
+class DigestFacts:
+    """A channel's day: its new alerts counted by person and kind, and the channels that carried most of them."""
+
+    start: datetime
+    end: datetime
+    total: int
+    by_person_kind: list[tuple[str, str, int]]
+    top_channels: list[tuple[str, int]]
+
+
+def digest_lines(digest: DigestFacts, language: str) -> tuple[str, list[str], list[str]]:
+    """The digest's heading, its person-and-kind lines and its channel lines, in the channel's language."""
+    w = words(language)
+    window = f"{w['digest_from']} {digest.start:%Y-%m-%d %H:%M} {w['digest_until']} {digest.end:%Y-%m-%d %H:%M} UTC"
+    heading = f"{w['digest_title']} ({window}). {w['digest_total']}: {digest.total}"
+    people = [f"{person}, {w.get(kind, kind)}: {count}" for person, kind, count in digest.by_person_kind]
+    channels = [f"@{channel}: {count}" for channel, count in digest.top_channels]
+    return heading, people, channels
+
+
+def digest_text(digest: DigestFacts, language: str) -> str:
+    heading, people, channels = digest_lines(digest, language)
+    w = words(language)
+    return "\n".join([heading, "", f"{w['digest_people']}:", *people, "", f"{w['digest_channels']}:", *channels])
+
+
+def digest_telegram(digest: DigestFacts, language: str) -> str:
+    heading, people, channels = digest_lines(digest, language)
+    w = words(language)
+    lines = [f"<b>{html.escape(heading)}</b>", "", f"<b>{html.escape(w['digest_people'])}</b>"]
+    lines += [html.escape(line) for line in people]
+    lines += ["", f"<b>{html.escape(w['digest_channels'])}</b>", *[html.escape(line) for line in channels]]
+    return "\n".join(lines)[:4096]
+
+
+def digest_html(digest: DigestFacts, language: str) -> str:
+    heading, people, channels = digest_lines(digest, language)
+    w = words(language)
+
+    def items(lines: list[str]) -> str:
+        return "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+
+    return (
+        f"<html><body><h2>{html.escape(heading)}</h2><h3>{html.escape(w['digest_people'])}</h3><ul>{items(people)}</ul>"
+        f"<h3>{html.escape(w['digest_channels'])}</h3><ul>{items(channels)}</ul></body></html>"
+    )
 
 
 def callback_data(alert_id: uuid.UUID, status: str) -> str:

@@ -17,6 +17,7 @@ from core.ids import new_id
 CHANNEL_KINDS = ("telegram", "email")
 LANGUAGES = ("ru", "kk", "en")
 TEST_EVENT = "notification.test"
+DIGEST_EVENT = "digest.daily"
 
 
 class DeliveryStatus:
@@ -42,6 +43,9 @@ class NotificationChannel(SQLModel, table=True):
     person_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     kinds: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     tiers: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    digest_hour: int | None = Field(default=None, description="UTC hour of a daily digest; None: no digest")
+    digest_sent_until: datetime | None = optional_timestamp_field()
+    """The end of the last digest's day: the next digest starts there."""
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp_field()
@@ -65,8 +69,11 @@ class NotificationDelivery(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("alert.id", ondelete="CASCADE"), nullable=True, index=True),
     )
-    event: str = Field(max_length=40, description="alert.created, alert.updated or notification.test")
+    event: str = Field(max_length=40, description="alert.created, alert.updated, digest.daily, notification.test")
     changed: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    window_start: datetime | None = optional_timestamp_field()
+    window_end: datetime | None = optional_timestamp_field()
+    """A digest's day: the alerts raised from `window_start` until before `window_end`."""
     status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=True)

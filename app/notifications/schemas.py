@@ -23,6 +23,9 @@ class ChannelFilters(RequestBody):
     person_ids: list[uuid.UUID] = Field(default=[], max_length=1000, description="Only these people; empty: all")
     kinds: list[AlertKind] = Field(default=[], description="Only these alert kinds; empty: all")
     tiers: list[AlertTier] = Field(default=[], description="Only these tiers; empty: all")
+    digest_hour: int | None = Field(
+        default=None, ge=0, le=23, description="Also a daily digest at this hour (UTC) of the day's alerts; null: none"
+    )
     enabled: bool = True
 
 
@@ -46,6 +49,7 @@ class ChannelUpdate(RequestBody):
     person_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
     kinds: list[AlertKind] | None = None
     tiers: list[AlertTier] | None = None
+    digest_hour: int | None = Field(default=None, ge=-1, le=23, description="The digest's UTC hour; -1 turns it off")
     enabled: bool | None = Field(default=None, description="Enabling clears `disabled_reason`")
 
 
@@ -59,6 +63,7 @@ class ChannelRead(BaseModel):
     person_ids: list[uuid.UUID]
     kinds: list[str]
     tiers: list[str]
+    digest_hour: int | None
     enabled: bool
     disabled_reason: str | None = Field(description="Why the service disabled it, e.g. the bot was blocked")
     created_at: datetime
@@ -78,6 +83,8 @@ class DeliveryRead(BaseModel):
     alert_id: uuid.UUID | None
     event: str
     changed: list[str]
+    window_start: datetime | None = Field(description="A digest's day: from")
+    window_end: datetime | None = Field(description="A digest's day: until (excluded)")
     status: DeliveryState
     attempts: int
     next_attempt_at: datetime | None

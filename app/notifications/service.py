@@ -10,6 +10,7 @@ it on the channel's terms and records the outcome.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,10 +18,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.alerts.models import Alert
+from app.alerts.models import Alert, AlertOccurrence
 from app.auth.models import Organization
-from app.notifications.messages import AlertFacts, alert_facts
+from app.notifications.messages import AlertFacts, DigestFacts, alert_facts
 from app.notifications.models import (
+    DIGEST_EVENT,
     TEST_EVENT,
     DeliveryStatus,
     NotificationAttempt,
@@ -33,6 +35,8 @@ from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchlist.models import Person
+
+TOP_CHANNELS = 5
 
 
 class UnknownPerson(InputRejected):
@@ -76,6 +80,7 @@ def create_channel(
         person_ids=[str(person_id) for person_id in dict.fromkeys(data.person_ids)],
         kinds=sorted(set(data.kinds)),
         tiers=sorted(set(data.tiers)),
+        digest_hour=data.digest_hour,
         enabled=data.enabled,
     )
     session.add(channel)
@@ -110,6 +115,8 @@ def update_channel(
     for name in ("language", "description"):
         if name in changes:
             setattr(channel, name, changes[name])
+    if "digest_hour" in changes:
+        channel.digest_hour = None if changes["digest_hour"] < 0 else changes["digest_hour"]
     if "enabled" in changes:
         channel.enabled, channel.disabled_reason = changes["enabled"], None
     channel.updated_at = utcnow()
@@ -192,6 +199,85 @@ def enqueue_test(session: Session, channel: NotificationChannel) -> Notification
     return delivery
 
 
+# --- the daily digest ---
+
+
+def digest_due(channel: NotificationChannel, now: datetime) -> datetime | None:
+    """The end of the day a digest is owed for now (today's digest hour once it has passed, else yesterday's), or
+    None when the channel has no digest or that one was owed already."""
+    if channel.digest_hour is None:
+        return None
+    due = now.replace(hour=channel.digest_hour, minute=0, second=0, microsecond=0)
+    if due > now:
+        due -= timedelta(days=1)
+    if channel.digest_sent_until is not None and channel.digest_sent_until >= due:
+        return None
+    return due
+
+
+def enqueue_digests(session: Session, now: datetime) -> int:
+    """Owe each channel whose digest hour has come its digest of the day before (since the last digest, at most a
+    day), when that day raised any alert the channel lets through. Returns how many were owed."""
+    channels = session.exec(
+        select(NotificationChannel).where(
+            NotificationChannel.enabled == sa.true(), col(NotificationChannel.digest_hour).is_not(None)
+        )
+    )
+    owed = 0
+    for channel in channels:
+        due = digest_due(channel, now)
+        if due is None:
+            continue
+        start = max(due - timedelta(days=1), channel.digest_sent_until or due - timedelta(days=1))
+        channel.digest_sent_until = due
+        session.add(channel)
+        if digest_alerts(session, channel, start, due):
+            session.add(
+                NotificationDelivery(channel_id=channel.id, event=DIGEST_EVENT, window_start=start, window_end=due)
+            )
+            owed += 1
+    session.flush()
+    return owed
+
+
+def digest_alerts(session: Session, channel: NotificationChannel, start: datetime, end: datetime) -> list[Alert]:
+    """The alerts of the channel's organisation raised in [start, end) that its filters let through, as pushed."""
+    from app.alerts.service import is_pushed  # the alerts service owes notifications: imported when used
+
+    rows = session.exec(
+        select(Alert)
+        .join(Person, col(Person.id) == Alert.person_id)
+        .where(
+            Person.organization_id == channel.organization_id,
+            col(Alert.created_at) >= start,
+            col(Alert.created_at) < end,
+        )
+    )
+    return [alert for alert in rows if lets_through(channel, alert) and is_pushed(alert)]
+
+
+def digest_facts(session: Session, channel: NotificationChannel, start: datetime, end: datetime) -> DigestFacts:
+    alerts = digest_alerts(session, channel, start, end)
+    person_ids = sorted({alert.person_id for alert in alerts})
+    named = session.exec(select(Person.id, Person.display_name).where(col(Person.id).in_(person_ids)))
+    names = {person_id: name for person_id, name in named}
+    by_person_kind = Counter((names.get(alert.person_id, ""), alert.kind) for alert in alerts)
+    channel_counts = session.exec(
+        select(AlertOccurrence.channel, sa.func.count())
+        .where(col(AlertOccurrence.alert_id).in_([alert.id for alert in alerts]))
+        .group_by(AlertOccurrence.channel)
+        .order_by(sa.func.count().desc(), AlertOccurrence.channel)
+        .limit(TOP_CHANNELS)
+    )
+    return DigestFacts(
+        start=start,
+        end=end,
+        total=len(alerts),
+        by_person_kind=[(person, kind, count) for (person, kind), count in sorted(by_person_kind.items())],
+        top_channels=[(name, count) for name, count in channel_counts],
+    )
+
+
 # --- deliveries, as the API shows them ---
 
 
@@ -255,7 +341,8 @@ class Outgoing:
     config: dict[str, object]
     language: str
     facts: AlertFacts | None
-    """None for a test message."""
+    """None for a test message or a digest."""
+    digest: DigestFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +402,9 @@ def begin_attempt(
         return None
     alert = session.get(Alert, delivery.alert_id) if delivery.alert_id else None
     facts = alert_facts(session, alert, public_base_url, delivery.event == "alert.updated") if alert else None
+    digest = None
+    if delivery.event == DIGEST_EVENT and delivery.window_start and delivery.window_end:
+        digest = digest_facts(session, channel, delivery.window_start, delivery.window_end)
     attempt = NotificationAttempt(delivery_id=delivery.id, attempted_at=now)
     session.add(attempt)
     session.flush()
@@ -326,6 +416,7 @@ def begin_attempt(
         config=dict(channel.config),
         language=channel.language,
         facts=facts,
+        digest=digest,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.notifications.messages import BUTTONS, callback_data, telegram_caption, words
+from app.notifications.messages import BUTTONS, callback_data, digest_telegram, telegram_caption, words
 from app.notifications.service import Outcome, Outgoing, SendResult
 
 if TYPE_CHECKING:
@@ -148,6 +148,9 @@ class TelegramBots:
 
 async def _send(bot: Bot, chat_id: int, outgoing: Outgoing) -> int:
     facts, language = outgoing.facts, outgoing.language
+    if outgoing.digest is not None:
+        text = digest_telegram(outgoing.digest, language)
+        return (await bot.send_message(chat_id, text, parse_mode="HTML")).message_id
     if facts is None:
         return (await bot.send_message(chat_id, words(language)["test"])).message_id
     caption, keyboard = telegram_caption(facts, language), buttons(facts.alert_id, language)

@@ -102,6 +102,19 @@ def test_person_add_and_update_take_the_text_identifiers(tmp_path: Path) -> None
     assert "distinctive aliases: Нұртілеу" in updated.stdout and "name mentions: match" in updated.stdout
 
 
+def test_person_add_and_update_take_the_public_report_consents(tmp_path: Path) -> None:
+    photo = str(fixture_path("obama.jpg"))
+    added = run(tmp_path, "person", "add", "Aigerim Nurtileu", "--photo", photo, "--public-reports")
+    assert added.returncode == 0, added.stderr
+    person_id = added.stdout.split("(")[1].split(")")[0]
+
+    updated = run(tmp_path, "person", "update", person_id, "--public-name")
+
+    assert "public reports: on (named to readers: on)" in updated.stdout
+    withdrawn = run(tmp_path, "person", "update", person_id, "--no-public-reports")
+    assert "public reports: off (named to readers: on)" in withdrawn.stdout
+
+
 def test_a_bad_number_or_website_on_the_cli_exits_2_and_changes_nothing(tmp_path: Path) -> None:
     photo = str(fixture_path("obama.jpg"))
     bad_number = run(tmp_path, "person", "add", "X", "--photo", photo, "--phone", "12345")
