@@ -370,7 +370,7 @@ def test_downgrade_to_0005_keeps_alerts_and_makes_urgent_high(empty_database: st
 
 
 # 0010: notification channels and their outbox, added beside everything an installation at 0006 has.
-NEW_TABLES = {"notification_channel", "notification_delivery", "notification_attempt"}
+NEW_TABLES = {"notification_channel", "notification_delivery", "notification_attempt", "public_report"}
 
 
 def tables(url: str) -> set[str]:
@@ -400,6 +400,8 @@ def test_an_installation_at_0006_keeps_its_alerts_and_gains_channels(empty_datab
             assert api.get(f"/v1/alerts/{ids['photo']}").json()["status"] == "confirmed_impersonation"
             assert api.get(f"/v1/webhooks/{ids['endpoint']}/deliveries").json()[0]["status"] == "delivered"
             assert api.get("/v1/notifications/channels").json() == []
+            [person] = api.get("/v1/persons").json()
+            assert (person["public_reports"], person["public_name"]) == (False, False)  # nobody is opted in
             created = api.post("/v1/notifications/channels", json={"kind": "email", "address": "desk@akimat.kz"})
             assert created.status_code == 201, created.text
     finally:
@@ -417,4 +419,6 @@ def test_downgrade_to_0006_drops_the_channels_and_keeps_the_rest(empty_database:
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM alert")).scalar_one() == 3
         assert connection.execute(sa.text("SELECT count(*) FROM webhook_delivery")).scalar_one() == 1
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("person")}
     engine.dispose()
+    assert "public_reports" not in columns and "display_name" in columns
