@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import utcnow
-from watchers import metrics, pipeline, service
+from watchers import coverage, metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Watch, WatchState
@@ -38,6 +38,9 @@ class RunReport:
     """Items left `failed`, retried on the next run."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
+    media_awaiting: list[str] = field(default_factory=list)
+    """Why each item still waiting for its file waits (each item counted once per run)."""
+    awaiting_ids: set[uuid.UUID] = field(default_factory=set)
     error: str | None = None
 
 
@@ -72,8 +75,10 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
+                _warn_of_missing_files(watch, report)
                 now = self.clock()
                 service.record_run_success(watch, now, report.media_failed, report.media_skipped)
+                coverage.refresh(session, watch, coverage.source_notes(source))
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
@@ -103,7 +108,10 @@ class WatchRunner:
                 metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        """Fetch and analyse the pending media; an item waiting for its file is looked at once per run."""
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
+            if item.id in report.awaiting_ids:
+                continue
             try:
                 outcome = pipeline.process_media(
                     session,
@@ -124,6 +132,9 @@ class WatchRunner:
             report.media_failed += outcome.failed is not None
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
+            if outcome.awaiting is not None:
+                report.media_awaiting.append(outcome.awaiting)
+                report.awaiting_ids.add(item.id)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
 
     def _record_failure(self, watch_id: uuid.UUID, error: Exception) -> None:
@@ -139,6 +150,21 @@ class WatchRunner:
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
+
+
+def _warn_of_missing_files(watch: Watch, report: RunReport) -> None:
+    """One warning per run, however many files are missing (an export of a big channel misses hundreds)."""
+    if not report.media_awaiting:
+        return
+    count = len(report.media_awaiting)
+    log.warning(
+        "watch %s (%s): %d media file%s not in the folder yet, analysed when they appear; first: %s",
+        watch.id,
+        watch.target,
+        count,
+        "s are" if count > 1 else " is",
+        report.media_awaiting[0],
+    )
 
 
 def _is_source_error(error: Exception) -> bool:

@@ -38,6 +38,12 @@ class Watch(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     consecutive_failures: int = 0
     posts_seen: int = 0
+    coverage: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    """What the last run could not see or analyse (`watchers.coverage.WatchCoverage`)."""
+    since: datetime | None = optional_timestamp_field()
+    """Read the channel's history back to this time (`watchers.history`); None: start from the newest posts."""
+    history_position: str | None = Field(default=None, max_length=200)
+    history_complete: bool = False
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
@@ -60,6 +66,8 @@ class Post(SQLModel, table=True):
 
 class MediaStatus:
     PENDING = "pending"
+    AWAITING_FILE = "awaiting_file"
+    """The file is not there yet (an export without it); looked for on every run, analysed once it appears."""
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -84,6 +92,9 @@ class MediaItem(SQLModel, table=True):
     status: str = Field(default=MediaStatus.PENDING, max_length=20, index=True)
     attempts: int = 0
     error: str | None = Field(default=None, max_length=2000)
+    poster_only: bool = False
+    """Only the media's poster (a still) was fetched and analysed, not the media (`not_fetched` says why)."""
+    not_fetched: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp_field()
 
 

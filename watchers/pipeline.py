@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
-from watchers.sources.base import FetchedPost, MediaTooLarge, NeedsAttention, Source
+from watchers.sources.base import FetchedPost, MediaAwaitingFile, MediaRef, MediaTooLarge, NeedsAttention, Source
 
 DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], object]
 """Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
@@ -45,29 +46,44 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | N
     session.add(post)
     session.flush()
     for position, media in enumerate(fetched.media):
-        session.add(
-            MediaItem(
-                post_id=post.id,
-                position=position,
-                kind=media.kind.value,
-                locator=media.locator,
-                file_name=media.file_name,
-                size=media.size,
-            )
-        )
+        session.add(media_item_of(post, position, media))
     session.flush()
     return post
 
 
+def media_item_of(post: Post, position: int, media: MediaRef) -> MediaItem:
+    """The row of one media item of a post: pending, or skipped at once with the reason when nothing of it can be
+    fetched (a block the preview hides, with no poster)."""
+    nothing_to_fetch = not media.locator
+    return MediaItem(
+        post_id=post.id,
+        position=position,
+        kind=media.kind.value,
+        locator=media.locator,
+        file_name=media.file_name,
+        size=media.size,
+        poster_only=media.poster_only,
+        not_fetched=media.not_fetched[:2000] if media.not_fetched else None,
+        status=MediaStatus.SKIPPED if nothing_to_fetch else MediaStatus.PENDING,
+        error=(media.not_fetched or "no media to fetch")[:2000] if nothing_to_fetch else None,
+    )
+
+
 def pending_media(session: Session, watch: Watch, max_attempts: int) -> list[tuple[MediaItem, Post]]:
-    """Media of this watch's posts still to fetch or analyse: new ones and failed ones with attempts left."""
+    """Media of this watch's posts still to fetch or analyse: new ones, failed ones with attempts left, and those
+    whose file is not there yet (looked for on every run)."""
     rows = session.exec(
         select(MediaItem, Post)
         .join(Post, col(Post.id) == MediaItem.post_id)
         .where(
             Post.watch_id == watch.id,
-            col(MediaItem.status).in_([MediaStatus.PENDING, MediaStatus.FAILED]),
-            MediaItem.attempts < max_attempts,
+            sa.or_(
+                col(MediaItem.status) == MediaStatus.AWAITING_FILE,
+                sa.and_(
+                    col(MediaItem.status).in_([MediaStatus.PENDING, MediaStatus.FAILED]),
+                    col(MediaItem.attempts) < max_attempts,
+                ),
+            ),
         )
         .order_by(col(Post.message_id), col(MediaItem.position))
     )
@@ -82,9 +98,13 @@ class MediaOutcome:
     """Why the item is not analysed yet, when it is left `failed` and retried on the next run."""
     skipped: str | None = None
     """Why the item is skipped for good (too large, outside the folder, not a regular file, out of attempts)."""
+    awaiting: str | None = None
+    """Why the item waits for its file (not in the export folder yet); looked for again on the next run."""
 
     @property
     def label(self) -> str:
+        if self.awaiting:
+            return "awaiting_file"
         return "failed" if self.failed else "skipped" if self.skipped else "cached" if self.cached else "analysed"
 
 
@@ -107,6 +127,12 @@ def process_media(
     session.add(item)
     try:
         download = store.fetch(source, item)
+    except MediaAwaitingFile as exc:
+        item.attempts -= 1
+        item.status, item.error = MediaStatus.AWAITING_FILE, exc.reason[:2000]
+        session.add(item)
+        session.flush()
+        return MediaOutcome(awaiting=exc.reason)
     except MediaTooLarge as exc:
         return _give_up(session, item, MediaStatus.SKIPPED, str(exc))
     except NeedsAttention as exc:

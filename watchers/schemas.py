@@ -120,6 +120,19 @@ class WatchUpdate(RequestBody):
     enabled: bool | None = Field(default=None, description="false pauses the watch, true resumes it")
 
 
+class WatchCoverage(BaseModel):
+    """What the watch could not see or analyse, as of its last run."""
+
+    poster_only: int = Field(
+        default=0, description="Videos the source could not fetch, of which only the poster was analysed"
+    )
+    not_fetched: int = Field(default=0, description="Media the source hides entirely: nothing of them was analysed")
+    awaiting_file: int = Field(
+        default=0, description="Media whose file is not in the export folder yet; analysed when it appears"
+    )
+    notes: list[str] = Field(default_factory=list, description="How the source read the posts, where it matters")
+
+
 class WatchRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -138,4 +151,7 @@ class WatchRead(BaseModel):
     last_error: str | None
     consecutive_failures: int
     posts_seen: int
+    coverage: WatchCoverage
+    since: datetime | None = Field(description="The watch reads the channel's history back to this time")
+    history_complete: bool = Field(description="Whether the history back to `since` has been read")
     created_at: datetime

@@ -39,9 +39,15 @@ class FaceMatchEvidence(BaseModel):
     timestamps: list[float] = Field(default_factory=list)
     frames_matched: int = 0
     crop_url: str | None = Field(default=None, description="The matched face, cropped; null once removed")
+    poster_only: bool = Field(
+        default=False,
+        description="The face is on the poster (a still) of a video that could not be fetched, not in the video: "
+        "the video itself was not analysed",
+    )
 
     def describe(self) -> str:
-        return f"{self.media_kind}, distance {self.best_distance:.3f}"
+        poster = " (poster only: the video was not analysed)" if self.poster_only else ""
+        return f"{self.media_kind}{poster}, distance {self.best_distance:.3f}"
 
 
 class PhoneNumberEvidence(BaseModel):

@@ -51,7 +51,7 @@ def record_detections(
             Signal(
                 person=person,
                 subject_key=detection.sha256,
-                evidence=face_evidence(detection, item.kind),
+                evidence=face_evidence(detection, item.kind, poster_only=item.poster_only),
                 media_item=item,
                 detection_id=detection.id,
             )
@@ -59,8 +59,9 @@ def record_detections(
     return [record_signal(session, signal, post, public_base_url=public_base_url) for signal in signals]
 
 
-def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
+def face_evidence(detection: Detection, media_kind: str, *, poster_only: bool = False) -> FaceMatchEvidence:
     return FaceMatchEvidence(
+        poster_only=poster_only,
         sha256=detection.sha256,
         media_kind=media_kind,
         best_distance=detection.distance,

@@ -275,3 +275,33 @@ def test_a_fifo_in_an_export_is_skipped_and_the_run_finishes(runtime: Runtime, t
     assert "not a regular file" in (items["photos/fifo.jpg"].error or "")
     assert items["photos/real.jpg"].status == MediaStatus.DONE
     assert "not a regular file" in (reload(runtime, watch).last_error or "")
+
+
+def test_a_face_on_the_poster_of_a_video_too_big_raises_a_poster_only_alert(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("deepfake_clips")
+    channels.add_post(
+        "deepfake_clips", "The minister's full address", unsupported_video=True, poster=fixture_bytes("obama2.jpg")
+    )
+    channels.add_post("deepfake_clips", "Open the app", hidden_media=True)
+    watch = add_watch(runtime, "deepfake_clips")
+
+    report = build_watch_runner(runtime).run(watch.id)
+
+    assert (report.error, report.posts_stored, report.media_analysed) == (None, 2, 1)
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and alert.evidence["poster_only"] is True
+    assert alert.evidence["media_kind"] == "video"
+    assert seen.permalink == "https://t.me/deepfake_clips/1"
+    with Session(runtime.db_engine) as session:
+        poster, hidden = sorted(session.exec(select(MediaItem)), key=lambda item: item.locator == "")
+    assert (poster.status, poster.poster_only) == (MediaStatus.DONE, True)
+    assert "Media is too big" in poster.not_fetched
+    assert (hidden.status, hidden.error) == (
+        MediaStatus.SKIPPED,
+        "t.me preview: Please open Telegram to view this post",
+    )
+    coverage = reload(runtime, watch).coverage
+    assert (coverage["poster_only"], coverage["not_fetched"], coverage["awaiting_file"]) == (1, 1, 0)

@@ -43,6 +43,14 @@ class MediaRef:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    poster_only: bool = False
+    """The locator leads to the media's poster (a still), not to the media: the source cannot fetch the media."""
+    not_fetched: str | None = None
+    """Why the media itself cannot be fetched (too big for the preview, hidden by it); with no locator, nothing
+    of it can be analysed and the item is recorded as skipped with this reason."""
+    origin: str | None = None
+    """`<channel>/<message id>` of the message that holds the media, when it can be fetched whole through a
+    Telegram account (the `telegram` source's locator)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,15 @@ class RetryLater(SourceError):
         super().__init__(reason or f"retry in {seconds:.0f} s")
         self.seconds = seconds
         self.reason = reason or f"retry in {seconds:.0f} s"
+
+
+class MediaAwaitingFile(SourceError):
+    """A media item whose file is not there yet (an export downloaded without it): kept pending, looked for again on
+    every run, and analysed once it appears. It does not use up the item's download attempts."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class NeedsAttention(SourceError):
@@ -126,6 +143,26 @@ class Source(Protocol):
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`; raise `MediaTooLarge` past `max_bytes`, `RetryLater` on a
         passing failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class HistoryBatch:
+    """What one run read of a watch's history: posts older than its live posts, oldest first, where the next run
+    goes on from (`position`, the source's own), and whether the history back to `since` is read."""
+
+    posts: tuple[FetchedPost, ...]
+    position: str | None
+    complete: bool
+
+
+@runtime_checkable
+class HistorySource(Protocol):
+    """A source that can read back to a date, a bounded piece per run (`watchers.history`)."""
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """Posts from `since` on that are older than what `fetch(None, ...)` starts from, going back from
+        `position` (None: from the newest), at most `max_pages` requests."""
         ...
 
 

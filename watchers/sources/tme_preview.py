@@ -5,10 +5,14 @@ top, and `?before=<id>` gives the 20 messages before that id. Each message is a 
 `data-post` attribute is `<channel>/<message id>`; an album is one such block (under its first id) holding
 several photos/videos. Media URLs in the page point at Telegram's CDN and are downloaded as they are.
 
-What the preview cannot show is not invented: a video too large to preview (`.message_media_not_supported`)
-has no URL, so its post is yielded with its text and without that media item. Service messages (pinned post,
-new channel photo) are not posts and are skipped; a message whose date is missing or unreadable is skipped
-with a warning, while the rest of its page is still read.
+What the preview cannot show is not invented, and not dropped either: a video too large to preview (an
+`a.tgme_widget_message_video_player.not_supported`, "Media is too big") or a round video without a `<video>` has
+no URL but a poster, so it is yielded as a media item whose locator is the poster (`poster_only`) with the reason
+it was not fetched (`not_fetched`); with a Telegram account (`SourceContext.telegram_client`) it is fetched whole
+through it instead. Any other block the preview hides (`.message_media_not_supported_wrap`, "Please open Telegram
+to view this post") is a media item with no locator: recorded as not analysed, with the reason. Service
+messages (pinned post, new channel photo) are not posts and are skipped; a message whose date is missing or
+unreadable is skipped with a warning, while the rest of its page is still read.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, Literal
@@ -46,8 +50,12 @@ PUBLIC_TME = "https://t.me"
 
 _BACKGROUND_URL = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(?P<url>.+?)\1\s*\)""", re.IGNORECASE)
 _MEDIA_SELECTOR = (
-    "a.tgme_widget_message_photo_wrap, video.tgme_widget_message_video, video.tgme_widget_message_roundvideo"
+    "a.tgme_widget_message_photo_wrap, video.tgme_widget_message_video, video.tgme_widget_message_roundvideo, "
+    "a.tgme_widget_message_video_player.not_supported, div.tgme_widget_message_roundvideo_player, "
+    ".message_media_not_supported_wrap"
 )
+TELEGRAM_LOCATOR_PREFIX = "telegram:"
+"""A locator of a media item fetched whole through the installation's Telegram account, not the preview."""
 
 
 class TmePreviewConfig(SourceConfigBase):
@@ -134,7 +142,7 @@ def _parse_post(block: LexborNode, channel: str, message_id: int, page_url: str)
         date=_message_date(block),
         text=_message_text(block),
         forwarded_from=_forwarded_from(block),
-        media=tuple(_message_media(block, page_url)),
+        media=tuple(_message_media(block, page_url, f"{channel}/{message_id}")),
     )
 
 
@@ -188,14 +196,96 @@ def _forwarded_from(block: LexborNode) -> str | None:
     return name or None
 
 
-def _message_media(block: LexborNode, page_url: str) -> Iterator[MediaRef]:
-    """Photos, videos and round videos in page order; an album yields several. Video posters are not media."""
+def _message_media(block: LexborNode, page_url: str, origin: str) -> Iterator[MediaRef]:
+    """Photos, videos and round videos in page order; an album yields several. The poster of a playable video is
+    not media; the poster of one the preview cannot play stands in for it, and a hidden block is an item with no
+    locator and the reason."""
     seen: set[str] = set()
     for node in _own_nodes(block, _MEDIA_SELECTOR):
-        found = _media_of(node, page_url)
-        if found is not None and found.locator not in seen:
-            seen.add(found.locator)
+        found = _hidden_media_of(node, page_url, origin) if _hides_media(node) else _media_of(node, page_url)
+        if found is None:
+            continue
+        key = found.locator or f"hidden:{node.mem_id}"
+        if key not in seen:
+            seen.add(key)
             yield found
+
+
+def _hides_media(node: LexborNode) -> bool:
+    return node.tag != "video" and not _has_class(node, "tgme_widget_message_photo_wrap")
+
+
+def _hidden_media_of(node: LexborNode, page_url: str, origin: str) -> MediaRef | None:
+    """A video the preview cannot play, a round video without a `<video>`, or another hidden block; None for a
+    round-video player that does play (its `<video>` is the media) and for a hidden-media label inside a player."""
+    if _has_class(node, "tgme_widget_message_roundvideo_player"):
+        if node.css_first("video.tgme_widget_message_roundvideo") is not None:
+            return None
+        return _poster_stand_in(node, page_url, origin, MediaKind.ROUND_VIDEO, "tgme_widget_message_roundvideo_thumb")
+    if _has_class(node, "tgme_widget_message_video_player"):
+        return _poster_stand_in(node, page_url, origin, MediaKind.VIDEO, "tgme_widget_message_video_thumb")
+    if _inside_player(node):
+        return None
+    label = _not_supported_label(node) or "the preview does not show this media"
+    return MediaRef(kind=MediaKind.VIDEO, locator="", not_fetched=f"t.me preview: {label}", origin=origin)
+
+
+def _inside_player(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if _has_class(parent, "tgme_widget_message_video_player") or _has_class(
+            parent, "tgme_widget_message_roundvideo_player"
+        ):
+            return True
+        if _has_class(parent, "tgme_widget_message"):
+            return False
+        parent = parent.parent
+    return False
+
+
+def _poster_stand_in(node: LexborNode, page_url: str, origin: str, kind: MediaKind, thumb_class: str) -> MediaRef:
+    """The hidden video as its poster (`poster_only`), with why the video itself was not fetched."""
+    item_origin = _item_origin(node) or origin
+    what = "round video" if kind is MediaKind.ROUND_VIDEO else "video"
+    duration = _duration(node)
+    label = _not_supported_label(node) or "not playable in the preview"
+    reason = f"t.me preview: {label}; the {what}{f' ({duration})' if duration else ''} was not fetched"
+    thumb = node.css_first(f"i.{thumb_class}")
+    poster = _absolute_http_url(_background_url(thumb.attrs.get("style") or ""), page_url) if thumb else None
+    if poster is None:
+        return MediaRef(kind=kind, locator="", not_fetched=f"{reason}, and it has no poster", origin=item_origin)
+    file_name = urlsplit(poster).path.rsplit("/", 1)[-1] or None
+    return MediaRef(
+        kind=kind,
+        locator=poster,
+        file_name=file_name,
+        mime_type=mimetypes.guess_type(file_name)[0] if file_name else None,
+        poster_only=True,
+        not_fetched=f"{reason}; only its poster was analysed",
+        origin=item_origin,
+    )
+
+
+def _item_origin(node: LexborNode) -> str | None:
+    """`<channel>/<id>` of an album item, from its link (`https://t.me/<channel>/<id>?single`)."""
+    parts = urlsplit(node.attrs.get("href") or "").path.strip("/").split("/")
+    if len(parts) == 2 and parts[0] and _is_number(parts[1]):
+        return f"{parts[0]}/{parts[1]}"
+    return None
+
+
+def _duration(node: LexborNode) -> str | None:
+    found = node.css_first("time.message_video_duration, time.tgme_widget_message_roundvideo_duration")
+    text = found.text(deep=True, strip=True) if found is not None else ""
+    return text or None
+
+
+def _not_supported_label(node: LexborNode) -> str | None:
+    found = node.css_first(".message_media_not_supported_label")
+    if found is None and _has_class(node, "message_media_not_supported_label"):
+        found = node
+    text = found.text(deep=True, strip=True) if found is not None else ""
+    return text or None
 
 
 def _media_of(node: LexborNode, page_url: str) -> MediaRef | None:
@@ -252,18 +342,23 @@ class TmePreviewSource:
         self._base_url = context.tme_base_url.rstrip("/")
         self._timeout = context.http_timeout_seconds
         self._user_agent = context.user_agent
+        self._context = context
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
         after = parse_cursor(cursor, "a t.me message id")
         if limit <= 0:
             return
-        yield from self._posts_after(after)[:limit]
+        for post in self._posts_after(after)[:limit]:
+            yield self._with_account_media(post)
 
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Stream the media's URL into `dest`. On MediaTooLarge, `dest` may hold the bytes read until then.
 
         A file the server no longer has (an expired CDN link) raises NeedsAttention naming the URL.
         """
+        if media.locator.startswith(TELEGRAM_LOCATOR_PREFIX):
+            self._download_through_account(media, dest, max_bytes)
+            return
         url = urljoin(self._base_url + "/", media.locator)
         try:
             with self._client(follow_redirects=True) as client, client.stream("GET", url) as response:
@@ -272,6 +367,19 @@ class TmePreviewSource:
                 copy_capped(response.iter_bytes(), dest, max_bytes)
         except httpx.TransportError as error:
             raise _network_retry(url, error) from error
+
+    def _with_account_media(self, post: FetchedPost) -> FetchedPost:
+        """With a Telegram account, media the preview hides are fetched whole through it, not as their poster."""
+        if self._context.telegram_client is None or not any(m.not_fetched and m.origin for m in post.media):
+            return post
+        return replace(post, media=tuple(_through_account(media) for media in post.media))
+
+    def _download_through_account(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
+        from watchers.sources.telegram import TelegramConfig, TelegramSource, parse_locator
+
+        channel, message_id = parse_locator(media.locator.removeprefix(TELEGRAM_LOCATOR_PREFIX))
+        source = TelegramSource(TelegramConfig(channel=channel), self._context)
+        source.download(replace(media, locator=f"{channel}/{message_id}"), dest, max_bytes)
 
     def _posts_after(self, after: int | None) -> list[FetchedPost]:
         with self._client(follow_redirects=False) as client:
@@ -317,6 +425,12 @@ class TmePreviewSource:
             headers={"User-Agent": self._user_agent},
             follow_redirects=follow_redirects,
         )
+
+
+def _through_account(media: MediaRef) -> MediaRef:
+    if not (media.not_fetched and media.origin):
+        return media
+    return MediaRef(kind=media.kind, locator=f"{TELEGRAM_LOCATOR_PREFIX}{media.origin}", origin=media.origin)
 
 
 def _raise_for_passing_failure(response: httpx.Response) -> None:
