@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from core.clock import utcnow
 from tests.factories import WATCH_INTERVALS, enrol_person
-from tests.support import fixture_bytes
+from tests.support import fixture_bytes, fixture_path
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service
 from watchers.jobs import WatchRunner
@@ -305,3 +306,41 @@ def test_a_face_on_the_poster_of_a_video_too_big_raises_a_poster_only_alert(
     )
     coverage = reload(runtime, watch).coverage
     assert (coverage["poster_only"], coverage["not_fetched"], coverage["awaiting_file"]) == (1, 1, 0)
+
+
+def test_export_media_missing_from_the_folder_are_counted_warned_once_and_analysed_when_they_appear(
+    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.watchers.sources.export_builder import Message, at, build_export, photo
+
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    messages = [
+        Message(n, at(2024, 3, 1, 9, n), text=f"post {n}", media=photo(None if n < 4 else fixture_path("obama2.jpg")))
+        for n in range(1, 5)
+    ]
+    folder = build_export(tmp_path / "export", messages)
+    (next((folder / "photos").iterdir())).unlink()  # message 4: its path is there, its file is not
+    watch = add_export_watch(runtime, folder)
+    runner = build_watch_runner(runtime)
+
+    with caplog.at_level(logging.WARNING, logger="watchers.jobs"):
+        first = runner.run(watch.id)
+
+    assert (first.error, first.posts_stored, first.media_analysed, len(first.media_awaiting)) == (None, 4, 0, 4)
+    assert [r.getMessage() for r in caplog.records if "not in the folder yet" in r.getMessage()] != []
+    assert len([r for r in caplog.records if r.name == "watchers.jobs"]) == 1
+    assert reload(runtime, watch).coverage["awaiting_file"] == 4
+    assert reload(runtime, watch).cursor == "4"
+    assert runner.run(watch.id).media_awaiting != []
+
+    downloaded_again = [
+        Message(n, at(2024, 3, 1, 9, n), text=f"post {n}", media=photo(fixture_path("obama2.jpg"))) for n in range(1, 5)
+    ]
+    build_export(folder, downloaded_again)
+    later = runner.run(watch.id)
+
+    assert (later.error, later.posts_stored, later.media_awaiting) == (None, 0, [])
+    assert later.media_analysed + later.media_cached == 4
+    [(alert, seen)] = alerts_of(runtime)
+    assert alert.person_id == obama.id and len(seen) == 4
+    assert reload(runtime, watch).coverage["awaiting_file"] == 0
