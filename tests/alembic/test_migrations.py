@@ -262,3 +262,52 @@ def test_downgrade_to_0004_keeps_face_alerts(empty_database: str) -> None:
         rows = connection.execute(sa.text("SELECT sha256, media_kind, best_distance FROM alert ORDER BY sha256")).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [("a" * 64, "photo", 0.31), ("b" * 64, "video", 0.31)]
+
+
+def test_watches_and_media_survive_the_telegram_coverage_revision_and_its_downgrade(
+    empty_database: str, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0005")
+
+    db.upgrade(empty_database, "0008")
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(
+                base_url=base_url, headers=bearer(api_key(runtime, "operator", ORGANIZATION)), timeout=30
+            ) as api,
+        ):
+            [watch] = api.get("/v1/watches").json()
+            assert (watch["target"], watch["posts_seen"], watch["since"], watch["history_complete"]) == (
+                "kz_news_fake",
+                3,
+                None,
+                False,
+            )
+            assert watch["coverage"] == {"poster_only": 0, "not_fetched": 0, "awaiting_file": 0, "notes": []}
+            desk = bearer(api_key(runtime, "org_admin", ORGANIZATION))
+            photo = api.get(f"/v1/alerts/{ids['photo']}", headers=desk).json()
+            assert photo["evidence"]["poster_only"] is False and photo["occurrences_count"] == 2
+    finally:
+        runtime.close()
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        flags = connection.execute(sa.text("SELECT poster_only, not_fetched FROM media_item")).all()
+    assert [tuple(row) for row in flags] == [(False, None)] * 3
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE media_item SET status = 'awaiting_file'"))
+    engine.dispose()
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        statuses = connection.execute(sa.text("SELECT status FROM media_item")).scalars().all()
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("watch")}
+    engine.dispose()
+    assert statuses == ["pending"] * 3
+    assert not columns & {"coverage", "since", "history_position", "history_complete"}
