@@ -53,8 +53,9 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | N
 
 def media_item_of(post: Post, position: int, media: MediaRef) -> MediaItem:
     """The row of one media item of a post: pending, or skipped at once with the reason when nothing of it can be
-    fetched (a block the preview hides, with no poster)."""
+    fetched (a block the preview hides, with no poster) or it is not analysed (an animated sticker)."""
     nothing_to_fetch = not media.locator
+    reason = media.skipped or media.not_fetched or "no media to fetch"
     return MediaItem(
         post_id=post.id,
         position=position,
@@ -64,8 +65,8 @@ def media_item_of(post: Post, position: int, media: MediaRef) -> MediaItem:
         size=media.size,
         poster_only=media.poster_only,
         not_fetched=media.not_fetched[:2000] if media.not_fetched else None,
-        status=MediaStatus.SKIPPED if nothing_to_fetch else MediaStatus.PENDING,
-        error=(media.not_fetched or "no media to fetch")[:2000] if nothing_to_fetch else None,
+        status=MediaStatus.SKIPPED if nothing_to_fetch or media.skipped else MediaStatus.PENDING,
+        error=reason[:2000] if nothing_to_fetch or media.skipped else None,
     )
 
 

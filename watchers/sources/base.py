@@ -51,6 +51,8 @@ class MediaRef:
     origin: str | None = None
     """`<channel>/<message id>` of the message that holds the media, when it can be fetched whole through a
     Telegram account (the `telegram` source's locator)."""
+    skipped: str | None = None
+    """Why this item is kept but not analysed (an animated sticker): recorded as skipped, never downloaded."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from watchers.sources.base import (
     SourceError,
 )
 from watchers.sources.helpers import CappedWriter, parse_cursor, refuse_declared_size
+from watchers.sources.media_kinds import KindDecision, decide_kind
 from watchers.telegram_client import TelegramGateway
 
 T = TypeVar("T")
@@ -208,23 +209,26 @@ Source = TelegramSource
 
 
 def media_kind(message: Message) -> MediaKind | None:
-    """What a message's media is for face matching; None for media that is not looked at (audio, stickers,
-    polls, link previews, other files)."""
+    """What a message's media is for face matching; None for media that is not looked at (audio, polls, link
+    previews, other files) and for an animated sticker, kept but skipped (`watchers.sources.media_kinds`)."""
+    decision = kind_decision(message)
+    return decision.kind if decision is not None and decision.skipped is None else None
+
+
+def kind_decision(message: Message) -> KindDecision | None:
+    """The shared rule (`watchers.sources.media_kinds`) applied to a message's photo or document: by its MIME type
+    and Telegram's own flags, not by Telethon's video attribute alone (a `.MOV` sent as a file has none)."""
     if isinstance(message.media, types.MessageMediaPhoto):
-        return MediaKind.PHOTO if message.photo is not None else None
+        return KindDecision(MediaKind.PHOTO) if message.photo is not None else None
     if not isinstance(message.media, types.MessageMediaDocument) or message.document is None:
         return None
-    if message.sticker is not None:
-        return None
-    if message.video_note is not None:
-        return MediaKind.ROUND_VIDEO
-    if message.gif is not None:
-        return MediaKind.ANIMATION
-    if message.video is not None:
-        return MediaKind.VIDEO
-    if (message.document.mime_type or "").startswith("image/"):
-        return MediaKind.IMAGE_DOCUMENT
-    return None
+    return decide_kind(
+        message.document.mime_type,
+        file_name=message.file.name if message.file is not None else None,
+        round_video=message.video_note is not None,
+        animation=message.gif is not None,
+        sticker=message.sticker is not None,
+    )
 
 
 def make_locator(channel: str, message_id: int) -> str:
@@ -296,16 +300,17 @@ def _same_album(a: Message, b: Message) -> bool:
 
 
 def _media_ref(channel: str, message: Message) -> MediaRef | None:
-    kind = media_kind(message)
-    if kind is None:
+    decision = kind_decision(message)
+    if decision is None:
         return None
     file = message.file
     return MediaRef(
-        kind=kind,
+        kind=decision.kind,
         locator=make_locator(channel, message.id),
         file_name=file.name,
         mime_type=file.mime_type,
         size=file.size,
+        skipped=decision.skipped,
     )
 
 

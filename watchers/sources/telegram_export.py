@@ -22,9 +22,9 @@ Choices:
 - Each non-service message is one post, with its message id as the cursor. An album is not regrouped: the export
   has no `grouped_id`, only one message per album item, and guessing from equal timestamps would merge unrelated
   messages sent in the same second; a post per item also keeps each item's permalink exact.
-- Photos, video files, animations, round videos, images sent as files and videos sent as files (no `media_type`
-  but an image or video MIME type the scanner opens, `core.media_types`) are media; stickers, voice, audio and
-  other documents are not.
+- Photos, video files, animations, round videos, images and videos sent as files and static stickers are media,
+  by the rule every source shares (`watchers.sources.media_kinds`: the MIME type, else the file name); an animated
+  sticker (`.tgs`) is kept as a media item skipped with its reason; voice, audio and other documents are not media.
 - A media file that was not downloaded (a note instead of a path) or is missing from the folder stays in the post
   as a media item awaiting its file (`MediaAwaitingFile`): counted on the watch and looked for on every run, and
   analysed once the file is there (the export downloaded again, with media, into the same folder: for a note the
@@ -55,7 +55,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from core.media_types import IMAGE_MIME_TYPES, VIDEO_MIME_TYPES
 from core.telegram import bare_username
 from watchers.sources.base import (
     FetchedPost,
@@ -67,17 +66,13 @@ from watchers.sources.base import (
     SourceContext,
 )
 from watchers.sources.helpers import copy_file_capped, file_inside, parse_cursor
+from watchers.sources.media_kinds import KindDecision, decide_kind
 
 logger = logging.getLogger(__name__)
 
 RESULT_FILE_NAME = "result.json"
 MESSAGE_LOCATOR_PREFIX = "message:"
 """The locator of a media item the export did not include: found again by message id in a later export."""
-_DOCUMENT_KINDS = {
-    "video_file": MediaKind.VIDEO,
-    "animation": MediaKind.ANIMATION,
-    "video_message": MediaKind.ROUND_VIDEO,
-}
 
 
 class TelegramExportConfig(SourceConfigBase):
@@ -140,6 +135,7 @@ class _ExportedFile:
     path_or_note: str
     mime_type: str | None
     file_name: str | None
+    skipped: str | None = None
 
 
 class TelegramExportSource:
@@ -347,6 +343,9 @@ def _media_refs(folder: Path, message_id: int, message: dict[str, Any]) -> tuple
     exported = _exported_photo(message) or _exported_document(message)
     if exported is None:
         return ()
+    if exported.skipped is not None:
+        where = _locator(exported.path_or_note) or f"{MESSAGE_LOCATOR_PREFIX}{message_id}"
+        return (MediaRef(exported.kind, where, exported.file_name, exported.mime_type, skipped=exported.skipped),)
     if _is_not_downloaded_note(exported.path_or_note):
         logger.info("message %s: %s media not in the export yet, %s", message_id, exported.kind, exported.path_or_note)
         by_id = f"{MESSAGE_LOCATOR_PREFIX}{message_id}"
@@ -378,22 +377,29 @@ def _exported_document(message: dict[str, Any]) -> _ExportedFile | None:
     if not isinstance(path_or_note, str):
         return None
     mime_type = message.get("mime_type") if isinstance(message.get("mime_type"), str) else None
-    kind = _document_kind(message.get("media_type"), mime_type)
-    if kind is None:
-        return None
     file_name = message.get("file_name") if isinstance(message.get("file_name"), str) else None
-    return _ExportedFile(kind, path_or_note, mime_type, file_name)
+    decision = _document_kind(message.get("media_type"), mime_type, file_name or PurePosixPath(path_or_note).name)
+    if decision is None:
+        return None
+    return _ExportedFile(decision.kind, path_or_note, mime_type, file_name, decision.skipped)
 
 
-def _document_kind(media_type: object, mime_type: str | None) -> MediaKind | None:
-    """Our media kind of an exported document, or None for stickers, voice, audio and other files."""
-    if media_type is not None:
-        return _DOCUMENT_KINDS.get(media_type) if isinstance(media_type, str) else None
-    if mime_type in IMAGE_MIME_TYPES:
-        return MediaKind.IMAGE_DOCUMENT
-    if mime_type in VIDEO_MIME_TYPES:
-        return MediaKind.VIDEO
-    return None
+def _document_kind(media_type: object, mime_type: str | None, file_name: str) -> KindDecision | None:
+    """Our media kind of an exported document by the shared rule (`watchers.sources.media_kinds`); None for voice,
+    audio and other files."""
+    if media_type is not None and not isinstance(media_type, str):
+        return None
+    if media_type in ("voice_message", "audio_file"):
+        return None
+    if media_type == "video_file":
+        return KindDecision(MediaKind.VIDEO)
+    return decide_kind(
+        mime_type,
+        file_name=file_name,
+        round_video=media_type == "video_message",
+        animation=media_type == "animation",
+        sticker=media_type == "sticker",
+    )
 
 
 def _is_not_downloaded_note(path_or_note: str) -> bool:

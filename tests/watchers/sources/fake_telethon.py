@@ -122,6 +122,21 @@ def sticker(data: bytes) -> FakeMedia:
     return document(data, "image/webp", attributes)
 
 
+def animated_sticker(data: bytes) -> FakeMedia:
+    """A Lottie sticker as Telegram sends it: gzip'd JSON, `application/x-tgsticker`."""
+    attributes = [
+        types.DocumentAttributeImageSize(w=512, h=512),
+        types.DocumentAttributeSticker(alt="🎉", stickerset=types.InputStickerSetEmpty()),
+        types.DocumentAttributeFilename(file_name="AnimatedSticker.tgs"),
+    ]
+    return document(data, "application/x-tgsticker", attributes)
+
+
+def video_as_file(data: bytes, *, file_name: str = "IMG_0412.MOV", mime_type: str = "video/quicktime") -> FakeMedia:
+    """A video sent "as a file" from a phone: a plain document, only a file name, no video attribute."""
+    return document(data, mime_type, [types.DocumentAttributeFilename(file_name=file_name)])
+
+
 def voice_note(data: bytes) -> FakeMedia:
     return document(data, "audio/ogg", [types.DocumentAttributeAudio(duration=3, voice=True)])
 

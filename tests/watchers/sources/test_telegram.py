@@ -17,6 +17,7 @@ from telethon.sessions import StringSession
 
 from tests.watchers.sources.fake_telethon import (
     FakeTelegramClient,
+    animated_sticker,
     forward_from_channel,
     forward_from_hidden_user,
     gif,
@@ -26,6 +27,7 @@ from tests.watchers.sources.fake_telethon import (
     round_video,
     sticker,
     video,
+    video_as_file,
     voice_note,
 )
 from watchers.sources.base import (
@@ -304,17 +306,47 @@ def test_media_that_is_not_looked_at_leaves_a_post_without_media(
     fake: FakeTelegramClient, gateway: TelegramGateway
 ) -> None:
     channel = fake.add_channel(CHANNEL)
-    channel.post("a sticker", media=sticker(b"RIFF....WEBP"))
     channel.post("a voice note", media=voice_note(b"OggS"))
     channel.post("a statement", media=pdf(b"%PDF-1.4"))
 
     posts = fetch(make_source(gateway), "0")
 
-    assert [(post.text, post.media) for post in posts] == [
-        ("a sticker", ()),
-        ("a voice note", ()),
-        ("a statement", ()),
-    ]
+    assert [(post.text, post.media) for post in posts] == [("a voice note", ()), ("a statement", ())]
+
+
+def test_a_video_sent_as_a_plain_document_is_a_video_and_downloads(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    channel.post("from my phone", media=video_as_file(MP4))
+
+    [post] = fetch(make_source(gateway), "0")
+
+    [media] = post.media
+    assert (media.kind, media.file_name, media.mime_type, media.skipped) == (
+        MediaKind.VIDEO,
+        "IMG_0412.MOV",
+        "video/quicktime",
+        None,
+    )
+    dest = io.BytesIO()
+    make_source(gateway).download(media, dest, 10_000_000)
+    assert dest.getvalue() == MP4
+
+
+def test_stickers_and_heic_files_are_analysed_and_animated_stickers_kept_with_a_reason(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    channel.post("a static sticker", media=sticker(b"RIFF....WEBP"))
+    channel.post("an iPhone photo", media=image_file(b"....ftypheic", file_name="IMG_1.HEIC", mime_type="image/heic"))
+    channel.post("an animated sticker", media=animated_sticker(b"\x1f\x8b lottie"))
+
+    posts = {post.text: post.media[0] for post in fetch(make_source(gateway), "0")}
+
+    assert posts["a static sticker"].kind == MediaKind.IMAGE_DOCUMENT and posts["a static sticker"].skipped is None
+    assert posts["an iPhone photo"].kind == MediaKind.IMAGE_DOCUMENT
+    assert "animated sticker" in posts["an animated sticker"].skipped
 
 
 def test_forwarded_posts_say_where_they_came_from(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:

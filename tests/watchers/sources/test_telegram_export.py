@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from tests.watchers.sources.export_builder import (
     Message,
+    animated_sticker,
     animation,
     at,
     build_export,
@@ -117,13 +118,41 @@ def test_posts_carry_photos_videos_animations_round_videos_and_image_documents(t
         3: [MediaKind.VIDEO],
         4: [MediaKind.ANIMATION],
         5: [MediaKind.ROUND_VIDEO],
-        6: [],  # a sticker
+        6: [MediaKind.IMAGE_DOCUMENT],  # a static sticker
         7: [MediaKind.IMAGE_DOCUMENT],
         8: [],  # a PDF
         9: [MediaKind.PHOTO],  # photo not included in the export: awaiting its file
         10: [MediaKind.PHOTO],
         11: [],  # a voice message
     }
+
+
+def test_documents_are_told_apart_by_the_rule_every_source_shares(tmp_path: Path) -> None:
+    clip = fixture("short_hamilton_clip.mp4")
+    folder = build_export(
+        tmp_path / "export",
+        [
+            Message(
+                2, at(2024, 4, 1, 9, 0), text="from my phone", media=document(clip, "IMG_0412.MOV", "video/quicktime")
+            ),
+            Message(
+                3,
+                at(2024, 4, 1, 9, 1),
+                text="iPhone photo",
+                media=document(b"....ftypheic", "IMG_1.HEIC", "image/heic"),
+            ),
+            Message(4, at(2024, 4, 1, 9, 2), text="party", media=animated_sticker(b"\x1f\x8b lottie")),
+            Message(5, at(2024, 4, 1, 9, 3), text="a gif file", media=document(b"GIF89a", "funny.gif", "image/gif")),
+        ],
+    )
+
+    posts = by_id(fetch_all(make_source(folder)))
+
+    assert [(m.kind, m.skipped) for m in posts[2].media] == [(MediaKind.VIDEO, None)]
+    assert [m.kind for m in posts[3].media] == [MediaKind.IMAGE_DOCUMENT]
+    [sticker_media] = posts[4].media
+    assert "animated sticker" in sticker_media.skipped
+    assert [m.kind for m in posts[5].media] == [MediaKind.ANIMATION]
 
 
 def test_service_messages_are_not_posts(tmp_path: Path) -> None:
