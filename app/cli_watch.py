@@ -16,8 +16,10 @@ from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
 from app.scheduling import build_watch_runner
 from app.settings import Settings
+from core.clock import utcnow
 from core.errors import AppError, InputRejected, NotFound
 from watchers import service as watch_service
+from watchers.history import parse_since
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist.service import person_names
 
@@ -35,6 +37,14 @@ def watch_add(
     settle_seconds: Annotated[
         float | None, typer.Option(help="folder: how long a file must be unchanged before it is taken")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Also read the history back to this date or time (2026-11-01) or span (7d, 36h, 2w)"),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="telegram_export: the exporting computer's IANA zone, for old exports")
+    ] = None,
+    chat: Annotated[str | None, typer.Option(help="telegram_export: the chat of a whole-account export")] = None,
 ) -> None:
     """Watch a channel or a folder."""
     key = "path" if kind in ("telegram_export", "folder") else "channel"
@@ -43,12 +53,14 @@ def watch_add(
         source["channel"] = channel
     if settle_seconds is not None:
         source["settle_seconds"] = settle_seconds
+    source.update({key: value for key, value in (("timezone", timezone), ("chat", chat)) if value})
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
+            start = parse_since(since, utcnow()) if since else None
             watch = watch_service.create_watch(
                 session,
-                WatchCreate.model_validate({"source": source, "interval_seconds": interval}),
+                WatchCreate.model_validate({"source": source, "interval_seconds": interval, "since": start}),
                 runtime.settings.watch_intervals,
             )
         except ValidationError as exc:
@@ -61,7 +73,8 @@ def watch_add(
             err.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(1) from exc
         session.commit()
-    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s ({watch.id})")
+    history = f", history back to {watch.since:%Y-%m-%d %H:%M} UTC" if watch.since else ""
+    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s{history} ({watch.id})")
 
 
 def _first_error(exc: ValidationError) -> str:

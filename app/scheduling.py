@@ -32,6 +32,7 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
         on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
+        history_pages=settings.history_pages_per_run,
         on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
     )
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     min_watch_interval_seconds: int = Field(default=30, ge=1)
     watch_batch_limit: int = Field(default=50, ge=1, description="Posts taken from a source in one run.")
     media_max_attempts: int = Field(default=5, ge=1, description="Download attempts before a media item is skipped.")
+    history_pages_per_run: int = Field(
+        default=3, ge=1, description="Requests a run may spend reading a watch's history back to its `since`."
+    )
 
     tme_base_url: str = "https://t.me"
     http_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import utcnow
-from watchers import coverage, metrics, pipeline, service
+from watchers import coverage, history, metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Watch, WatchState
@@ -56,6 +56,8 @@ class WatchRunner:
     on_detections: DetectionSink
     batch_limit: int = 50
     media_max_attempts: int = 5
+    history_pages: int = 3
+    """Requests a run may spend reading a watch's history back to its `since` (`watchers.history`)."""
     clock: Callable[[], datetime] = utcnow
     source_factory: Callable[[Watch, SourceContext], Source] = field(
         default=lambda watch, context: build_source(parse_source_config(watch.config), context)
@@ -74,6 +76,7 @@ class WatchRunner:
                 source = self.source_factory(watch, self.source_context)
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
+                self._read_history(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
                 _warn_of_missing_files(watch, report)
                 now = self.clock()
@@ -106,6 +109,17 @@ class WatchRunner:
             if stored:
                 report.posts_stored += 1
                 metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+
+    def _read_history(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        def stored() -> None:
+            metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+
+        try:
+            report.posts_stored += history.read_history(session, watch, source, self.history_pages, stored)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         """Fetch and analyse the pending media; an item waiting for its file is looked at once per run."""

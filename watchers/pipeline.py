@@ -23,12 +23,14 @@ DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], object]
 """Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
 
 
-def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | None:
+def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_cursor: bool = True) -> Post | None:
     """Store a post and its media (pending) and advance the cursor past it, or None when it was already stored.
 
-    The cursor moves in the same transaction as the post: a crash before the commit loses neither.
+    The cursor moves in the same transaction as the post: a crash before the commit loses neither. A post read
+    from the watch's history (`watchers.history`) leaves the live cursor where it is.
     """
-    watch.cursor = fetched.cursor
+    if advance_cursor:
+        watch.cursor = fetched.cursor
     watch.posts_seen += 1
     session.add(watch)
     exists = session.exec(select(Post.id).where(Post.watch_id == watch.id, Post.message_id == fetched.message_id))

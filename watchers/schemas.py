@@ -113,6 +113,11 @@ class WatchCreate(RequestBody):
     )
     interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600, description="Default: the setting")
     enabled: bool = True
+    since: datetime | None = Field(
+        default=None,
+        description="Also read the channel's history back to this ISO 8601 time (a few pages a run, resumed on the "
+        "next; a time without an offset is UTC). Without it the watch starts from the channel's newest posts",
+    )
 
 
 class WatchUpdate(RequestBody):

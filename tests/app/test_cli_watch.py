@@ -3,6 +3,7 @@
 import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -77,3 +78,24 @@ def test_watch_add_refuses_an_interval_under_the_minimum(impwatch: Callable[...,
     allowed = impwatch("watch", "add", "folder", str(tmp_path), "--interval", "1", settings=every_second)
     assert allowed.returncode == 0 and "every 1 s" in allowed.stdout, "the minimum is the operator's setting"
     assert [watch.interval_seconds for watch in stored_watches(tmp_path)] == [1]
+
+
+def test_watch_add_since_takes_a_date_or_a_span_back_from_now(tmp_path: Path) -> None:
+    dated = run(tmp_path, "watch", "add", "tme_preview", "kz_news_fake", "--since", "2026-11-01")
+    assert dated.returncode == 0, dated.stderr
+    assert "history back to 2026-11-01 00:00 UTC" in dated.stdout
+    span = run(tmp_path, "watch", "add", "tme_preview", "second_channel", "--since", "7d")
+    assert span.returncode == 0, span.stderr
+    refused = run(tmp_path, "watch", "add", "tme_preview", "third_channel", "--since", "last week")
+    assert refused.returncode == 2 and "neither an ISO 8601 date" in refused.stderr
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'impwatch.db'}")
+    with Session(engine) as session:
+        since = {watch.target: watch.since for watch in session.exec(select(Watch))}
+    engine.dispose()
+    assert set(since) == {"kz_news_fake", "second_channel"}
+    assert (since["kz_news_fake"].isoformat(), since["kz_news_fake"].tzinfo is not None) == (
+        "2026-11-01T00:00:00+00:00",
+        True,
+    )
+    assert 6.9 < (datetime.now(UTC) - since["second_channel"]).total_seconds() / 86400 < 7.1

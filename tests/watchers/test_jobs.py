@@ -344,3 +344,44 @@ def test_export_media_missing_from_the_folder_are_counted_warned_once_and_analys
     [(alert, seen)] = alerts_of(runtime)
     assert alert.person_id == obama.id and len(seen) == 4
     assert reload(runtime, watch).coverage["awaiting_file"] == 0
+
+
+def test_a_watch_created_with_since_reads_older_pages_over_several_runs_and_new_posts_first(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    start = utcnow() - timedelta(days=100)
+    channels.add_channel("campaign_source")
+    channels.add_post("campaign_source", "before since", date=start - timedelta(days=1))
+    first_fake = channels.add_post("campaign_source", "old fake", photo=fixture_bytes("obama2.jpg"), date=start)
+    for n in range(70):
+        channels.add_post("campaign_source", f"filler {n}", date=start + timedelta(hours=n + 1))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate(
+            {"source": {"kind": "tme_preview", "channel": "campaign_source"}, "since": start - timedelta(hours=1)}
+        )
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+    runner = build_watch_runner(runtime)
+    runner.history_pages = 2
+
+    first = runner.run(watch.id)
+
+    assert first.error is None and alerts_of(runtime) == []
+    after_first = reload(runtime, watch)
+    assert after_first.cursor == str(channels_newest(runtime, watch)) and not after_first.history_complete
+    channels.add_post("campaign_source", "brand new")
+    second = runner.run(watch.id)
+    assert second.error is None
+    with Session(runtime.db_engine) as session:
+        texts = set(session.exec(select(Post.text).where(Post.watch_id == watch.id)))
+    assert "brand new" in texts and "old fake" in texts and "before since" not in texts
+    assert reload(runtime, watch).history_complete
+    assert len(texts) == 72
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and seen.permalink == f"https://t.me/campaign_source/{first_fake}"
+
+
+def channels_newest(runtime: Runtime, watch: Watch) -> int:
+    with Session(runtime.db_engine) as session:
+        return max(session.exec(select(Post.message_id).where(Post.watch_id == watch.id)))

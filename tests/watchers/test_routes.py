@@ -244,3 +244,18 @@ def test_a_watch_cannot_be_changed_to_run_more_often_than_the_minimum(operator_a
     assert operator_api.get(f"/v1/watches/{watch['id']}").json()["interval_seconds"] == 60
     at_minimum = operator_api.patch(f"/v1/watches/{watch['id']}", json={"interval_seconds": 30})
     assert at_minimum.status_code == 200 and at_minimum.json()["interval_seconds"] == 30
+
+
+def test_a_watch_can_start_from_a_date_in_the_past(operator_api: httpx.Client) -> None:
+    source = {"kind": "tme_preview", "channel": "kz_news_fake"}
+    created = operator_api.post("/v1/watches", json={"source": source, "since": "2026-11-01T08:00:00+05:00"})
+    assert created.status_code == 201, created.text
+    assert (created.json()["since"], created.json()["history_complete"]) == ("2026-11-01T03:00:00Z", False)
+    future = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "tme_preview", "channel": "other_one"}, "since": "2999-01-01"}
+    )
+    assert future.status_code == 422 and future.json()["code"] == "since_in_future"
+    unreadable = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "tme_preview", "channel": "other_two"}, "since": "last week"}
+    )
+    assert unreadable.status_code == 422

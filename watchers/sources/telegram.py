@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import datetime
 from typing import IO, Any, Literal, TypeVar
 
 from pydantic import field_validator
@@ -31,6 +32,7 @@ from telethon.tl.custom.message import Message
 from core.telegram import channel_username
 from watchers.sources.base import (
     FetchedPost,
+    HistoryBatch,
     MediaKind,
     MediaRef,
     NeedsAttention,
@@ -52,6 +54,8 @@ DEFAULT_FLOOD_WAIT_SECONDS = 60.0
 NETWORK_RETRY_SECONDS = 60.0
 SERVER_RETRY_SECONDS = 60.0
 PERMALINK_BASE = "https://t.me"
+HISTORY_POSTS_PER_BATCH = 100
+"""Posts a history request stands for (Telegram answers up to 100 messages a request)."""
 
 NO_ACCOUNT_REASON = (
     "no Telegram account configured: set IMPWATCH_TELEGRAM_API_ID, IMPWATCH_TELEGRAM_API_HASH and "
@@ -101,6 +105,19 @@ class TelegramSource:
             albums = self._call(gateway, lambda client: _albums_after(client, peer, after_id, limit))
         for album in albums:
             yield self._to_post(album)
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """The channel's posts from `since` on, oldest first: `iter_messages(offset_date=since, reverse=True)`, then
+        on from the last post read (`position`), at most `max_pages` batches of posts a run; complete when the
+        history up to now was read (posts the live cursor already read are skipped by the pipeline)."""
+        after_id = parse_cursor(position, "a Telegram message id")
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, self._config.channel)
+        wanted = max(1, max_pages) * HISTORY_POSTS_PER_BATCH
+        albums = self._call(gateway, lambda client: _albums_since(client, peer, since, after_id, wanted + 1))
+        posts = tuple(self._to_post(album) for album in albums[:wanted])
+        last = str(posts[-1].message_id) if posts else position
+        return HistoryBatch(posts=posts, position=last, complete=len(albums) <= wanted)
 
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`. MediaTooLarge before downloading when Telegram's declared size is
@@ -266,6 +283,16 @@ def describe_forward(message: Message) -> str | None:
 
 async def _albums_after(client: Any, peer: types.InputPeerChannel, after_id: int, limit: int) -> list[list[Message]]:
     messages = client.iter_messages(peer, min_id=after_id, reverse=True)
+    return await _complete_albums(messages, limit)
+
+
+async def _albums_since(
+    client: Any, peer: types.InputPeerChannel, since: datetime, after_id: int | None, limit: int
+) -> list[list[Message]]:
+    if after_id is None:
+        messages = client.iter_messages(peer, offset_date=since, reverse=True)
+    else:
+        messages = client.iter_messages(peer, min_id=after_id, reverse=True)
     return await _complete_albums(messages, limit)
 
 

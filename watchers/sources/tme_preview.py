@@ -34,6 +34,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from core.telegram import username_as_written
 from watchers.sources.base import (
     FetchedPost,
+    HistoryBatch,
     MediaKind,
     MediaRef,
     NeedsAttention,
@@ -367,6 +368,27 @@ class TmePreviewSource:
                 copy_capped(response.iter_bytes(), dest, max_bytes)
         except httpx.TransportError as error:
             raise _network_retry(url, error) from error
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """Page back from `?before=<position>` (None: the newest page) for at most `max_pages` pages, keeping the
+        posts from `since` on; complete once a page reaches back before `since` or the channel's first message."""
+        before = parse_cursor(position, "a t.me message id")
+        found: dict[int, FetchedPost] = {}
+        complete = False
+        with self._client(follow_redirects=False) as client:
+            for _ in range(max(1, max_pages)):
+                page = self._read_page(client, before=before)
+                found.update((p.message_id, p) for p in page.posts if p.date >= since)
+                oldest = page.oldest_id
+                if oldest is None or (before is not None and oldest >= before) or oldest <= 1:
+                    complete = True
+                    break
+                before = oldest
+                if any(post.date < since for post in page.posts):
+                    complete = True
+                    break
+        posts = tuple(self._with_account_media(p) for p in sorted(found.values(), key=lambda p: p.message_id))
+        return HistoryBatch(posts=posts, position=None if before is None else str(before), complete=complete)
 
     def _with_account_media(self, post: FetchedPost) -> FetchedPost:
         """With a Telegram account, media the preview hides are fetched whole through it, not as their poster."""

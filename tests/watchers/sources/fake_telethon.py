@@ -2,11 +2,12 @@
 
 It keeps a small world of channels and messages in memory and answers the client methods the telegram source
 and the gateway call, with Telethon's own names, signatures and semantics (`iter_messages` with `min_id`,
-`reverse` and `limit`, `get_messages(..., ids=...)`, `download_media(message, file=...)`). Everything it returns
-is a REAL Telethon object: messages are built as `telethon.tl.types.Message`, sent through Telethon's TL
-serialisation and back (as if they came off the wire) and finished with `Message._finish_init(client, entities,
-input_chat)` as Telethon's own iterators do, so `.photo`, `.video`, `.gif`, `.video_note`, `.file`, `.forward`
-are Telethon's real properties. Failures are Telethon's real errors, raised on demand with `fail_next`.
+`reverse`, `offset_date` and `limit`, `get_messages(..., ids=...)`, `download_media(message, file=...)`).
+Everything it returns is a REAL Telethon object: messages are built as `telethon.tl.types.Message`, sent
+through Telethon's TL serialisation and back (as if they came off the wire) and finished with
+`Message._finish_init(client, entities, input_chat)` as Telethon's own iterators do, so `.photo`, `.video`,
+`.gif`, `.video_note`, `.file`, `.forward` are Telethon's real properties. Failures are Telethon's real errors,
+raised on demand with `fail_next`.
 """
 
 from __future__ import annotations
@@ -338,7 +339,6 @@ class FakeTelegramClient:
     ) -> _MessageIterator:
         """Like Telethon's: a plain method returning an async iterator; the request happens on first use."""
         unsupported = {
-            "offset_date": offset_date,
             "add_offset": add_offset,
             "search": search,
             "filter": filter,
@@ -350,7 +350,15 @@ class FakeTelegramClient:
         if used:
             raise NotImplementedError(f"the fake client does not implement iter_messages({', '.join(used)}=...)")
         return _MessageIterator(
-            self, entity, limit=limit, offset_id=offset_id, max_id=max_id, min_id=min_id, ids=ids, reverse=reverse
+            self,
+            entity,
+            limit=limit,
+            offset_id=offset_id,
+            max_id=max_id,
+            min_id=min_id,
+            ids=ids,
+            reverse=reverse,
+            offset_date=offset_date,
         )
 
     async def get_messages(self, *args: Any, **kwargs: Any) -> Any:
@@ -514,8 +522,10 @@ class _MessageIterator:
         min_id: int,
         ids: int | list[int] | None,
         reverse: bool,
+        offset_date: datetime | None = None,
     ) -> None:
         self._client = client
+        self._offset_date = offset_date
         self._entity = entity
         self._limit = float("inf") if limit is None else max(limit, 0)
         self._offset_id = offset_id
@@ -543,12 +553,22 @@ class _MessageIterator:
             existing = [channel.messages[message_id] for message_id in wanted if message_id in channel.messages]
             delivered = {message.id: message for message in self._client._deliver(existing, input_chat)}
             return [delivered.get(message_id) for message_id in wanted]
-        chosen = [channel.messages[message_id] for message_id in sorted(channel.messages) if self._in_range(message_id)]
+        chosen = [
+            channel.messages[message_id]
+            for message_id in sorted(channel.messages)
+            if self._in_range(message_id) and self._in_dates(channel.messages[message_id].date)
+        ]
         if not self._reverse:
             chosen.reverse()
         if self._limit != float("inf"):
             chosen = chosen[: int(self._limit)]
         return self._client._deliver(chosen, input_chat)
+
+    def _in_dates(self, date: datetime) -> bool:
+        """`offset_date` is exclusive: messages before it, or after it with `reverse=True`, as Telethon's."""
+        if self._offset_date is None:
+            return True
+        return date > self._offset_date if self._reverse else date < self._offset_date
 
     def _in_range(self, message_id: int) -> bool:
         if self._reverse:

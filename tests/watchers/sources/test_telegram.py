@@ -688,3 +688,19 @@ def test_login_with_a_wrong_password_fails() -> None:
             password_callback=lambda: "wrong",
             client_factory=lambda: fake,
         )
+
+
+def test_history_is_read_from_offset_date_oldest_first_and_resumed(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    ids = [channel.post(f"post {n}") for n in range(1, 251)]
+    since = channel.messages[ids[9]].date  # offset_date is exclusive: the history starts with post 11
+
+    first = make_source(gateway).fetch_history(since, None, max_pages=1)
+
+    assert [p.text for p in first.posts][:2] == ["post 11", "post 12"] and len(first.posts) == 100
+    assert (first.position, first.complete) == (str(ids[109]), False)
+    rest = make_source(gateway).fetch_history(since, first.position, max_pages=2)
+    assert rest.posts[0].text == "post 111" and rest.posts[-1].text == "post 250"
+    assert rest.complete

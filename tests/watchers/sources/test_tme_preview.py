@@ -635,3 +635,28 @@ def test_a_server_that_never_answers_times_out_into_a_retry() -> None:
 
         with pytest.raises(RetryLater, match="timed out"):
             fetch_all(make_source(f"http://{host}:{port}", timeout=0.3), cursor=None)
+
+
+def test_history_pages_back_to_since_a_few_pages_a_run_and_resumes(server: ChannelServer) -> None:
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    ids = [server.add_post(CHANNEL, f"day {n}", date=start + timedelta(days=n)) for n in range(90)]
+    since = start + timedelta(days=15)
+    source = make_source(server.base_url)
+
+    first = source.fetch_history(since, None, max_pages=2)
+
+    assert [post.message_id for post in first.posts] == ids[50:]
+    assert (first.position, first.complete) == (str(ids[50]), False)
+    assert len(server.page_requests(CHANNEL)) == 2
+    rest = source.fetch_history(since, first.position, max_pages=2)
+    assert [post.message_id for post in rest.posts] == ids[15:50]
+    assert rest.complete
+    assert all(post.date >= since for post in rest.posts)
+
+
+def test_history_of_a_short_channel_is_complete_at_its_first_message(server: ChannelServer) -> None:
+    ids = [server.add_post(CHANNEL, f"post {n}") for n in range(5)]
+
+    batch = make_source(server.base_url).fetch_history(datetime(2020, 1, 1, tzinfo=UTC), None, max_pages=3)
+
+    assert [post.message_id for post in batch.posts] == ids and batch.complete
