@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app import db
 from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
-from app.cli_watch import alerts_cli, telegram_cli, watch_cli
+from app.cli_watch import alerts_cli, channels_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
@@ -40,6 +40,7 @@ cli.add_typer(person_cli, name="person")
 cli.add_typer(watch_cli, name="watch")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
+cli.add_typer(channels_cli, name="channels")
 cli.add_typer(webhook_cli, name="webhook")
 cli.add_typer(org_cli, name="org")
 cli.add_typer(key_cli, name="key")

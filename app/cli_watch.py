@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -19,13 +20,17 @@ from app.settings import Settings
 from core.clock import utcnow
 from core.errors import AppError, InputRejected, NotFound
 from watchers import service as watch_service
+from watchers.channels import service as channel_service
+from watchers.channels.schemas import CandidateRead
 from watchers.history import parse_since
+from watchers.models import Watch
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist.service import person_names
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
 telegram_cli = typer.Typer(help="The installation's Telegram account.")
+channels_cli = typer.Typer(help="Candidate channels: where watched posts point (forwards, t.me links, @mentions).")
 
 
 @watch_cli.command("add")
@@ -56,25 +61,38 @@ def watch_add(
     source.update({key: value for key, value in (("timezone", timezone), ("chat", chat)) if value})
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        try:
-            start = parse_since(since, utcnow()) if since else None
-            watch = watch_service.create_watch(
+        watch = _created_or_exit(
+            lambda: watch_service.create_watch(
                 session,
-                WatchCreate.model_validate({"source": source, "interval_seconds": interval, "since": start}),
+                WatchCreate.model_validate(
+                    {
+                        "source": source,
+                        "interval_seconds": interval,
+                        "since": parse_since(since, utcnow()) if since else None,
+                    }
+                ),
                 runtime.settings.watch_intervals,
             )
-        except ValidationError as exc:
-            err.print(f"[red]error:[/] {_first_error(exc)}")
-            raise typer.Exit(2) from exc
-        except InputRejected as exc:
-            err.print(f"[red]error:[/] {exc.message}")
-            raise typer.Exit(2) from exc
-        except AppError as exc:
-            err.print(f"[red]error:[/] {exc.message}")
-            raise typer.Exit(1) from exc
+        )
         session.commit()
     history = f", history back to {watch.since:%Y-%m-%d %H:%M} UTC" if watch.since else ""
     out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s{history} ({watch.id})")
+
+
+def _created_or_exit(create: Callable[[], Watch]) -> Watch:
+    """The watch `create` makes; a refusal printed, exiting 2 for bad input and 1 for a conflict or a missing
+    object."""
+    try:
+        return create()
+    except ValidationError as exc:
+        err.print(f"[red]error:[/] {_first_error(exc)}")
+        raise typer.Exit(2) from exc
+    except InputRejected as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    except AppError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -220,3 +238,60 @@ def telegram_login(
     session = login(settings.telegram_api_id, settings.telegram_api_hash, phone)
     out.print("Put this in the environment as IMPWATCH_TELEGRAM_SESSION (keep it secret):")
     print(session)
+
+
+@channels_cli.command("candidates")
+def channels_candidates(
+    limit: Annotated[int, typer.Option(help="How many to list")] = 50,
+    include_watched: Annotated[bool, typer.Option(help="Also those already watched from this list")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """List candidate channels, those involved in alerts first, then the most recently seen."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine) as session:
+        candidates = [
+            CandidateRead.model_validate(candidate)
+            for candidate in channel_service.list_candidates(session, limit, include_watched)
+        ]
+    if as_json:
+        for candidate in candidates:
+            print(candidate.model_dump_json())
+        return
+    table = Table("id", "channel", "posts", "forwards", "links", "mentions", "alerts", "first seen", "last seen")
+    for candidate in candidates:
+        table.add_row(
+            str(candidate.id),
+            f"@{candidate.username}" if candidate.username else f"{candidate.name} (no username)",
+            str(candidate.posts_count),
+            str(candidate.forwards_count),
+            str(candidate.links_count),
+            str(candidate.mentions_count),
+            str(candidate.alerts_count),
+            f"{candidate.first_seen_at:%Y-%m-%d %H:%M}",
+            f"{candidate.last_seen_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@channels_cli.command("watch")
+def channels_watch(
+    candidate: Annotated[str, typer.Argument(help="The candidate's id or @username")],
+    kind: Annotated[str, typer.Option(help="tme_preview or telegram")] = "tme_preview",
+    interval: Annotated[int | None, typer.Option(help="Seconds between runs (default: the setting)")] = None,
+    since: Annotated[str | None, typer.Option(help="Also read its history back to this date or span (7d)")] = None,
+) -> None:
+    """Watch a candidate channel."""
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        watch = _created_or_exit(
+            lambda: channel_service.watch_candidate(
+                session,
+                channel_service.find_candidate(session, candidate),
+                runtime.settings.watch_intervals,
+                kind=kind,
+                interval_seconds=interval,
+                since=parse_since(since, utcnow()) if since else None,
+            )
+        )
+        session.commit()
+    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s ({watch.id})")

@@ -19,6 +19,7 @@ from app.settings import Settings
 from app.webhooks import routes as webhook_routes
 from core.errors import AppError
 from watchers import routes as scan_routes
+from watchers.channels import routes as channel_routes
 from watchlist import routes as person_routes
 
 API_DESCRIPTION = """
@@ -68,6 +69,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
+    app.include_router(channel_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(access_routes.router)

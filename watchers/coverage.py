@@ -25,15 +25,17 @@ def source_notes(source: Source) -> list[str]:
 
 def refresh(session: Session, watch: Watch, notes: Sequence[str] = ()) -> WatchCoverage:
     """Count the watch's media that were not (or not wholly) analysed and store that with `notes` on the watch."""
-    counts = dict(
-        session.exec(
-            select(_bucket(), sa.func.count())
-            .select_from(MediaItem)
-            .join(Post, col(Post.id) == MediaItem.post_id)
-            .where(Post.watch_id == watch.id)
-            .group_by(_bucket())
-        ).all()
-    )
+    hidden = col(MediaItem.not_fetched).is_not(None)
+    rows = session.exec(
+        select(MediaItem.status, MediaItem.poster_only, hidden, sa.func.count())
+        .join(Post, col(Post.id) == MediaItem.post_id)
+        .where(Post.watch_id == watch.id)
+        .group_by(col(MediaItem.status), col(MediaItem.poster_only), hidden)
+    ).all()
+    counts: dict[str, int] = {}
+    for status, poster_only, not_fetched, count in rows:
+        bucket = _bucket(status, poster_only, not_fetched)
+        counts[bucket] = counts.get(bucket, 0) + count
     coverage = WatchCoverage(
         poster_only=counts.get("poster_only", 0),
         not_fetched=counts.get("not_fetched", 0),
@@ -45,13 +47,11 @@ def refresh(session: Session, watch: Watch, notes: Sequence[str] = ()) -> WatchC
     return coverage
 
 
-def _bucket() -> sa.ColumnElement[str]:
-    return sa.case(
-        (col(MediaItem.status) == MediaStatus.AWAITING_FILE, "awaiting_file"),
-        (sa.and_(col(MediaItem.poster_only).is_(True), col(MediaItem.status) == MediaStatus.DONE), "poster_only"),
-        (
-            sa.and_(col(MediaItem.not_fetched).is_not(None), col(MediaItem.status) == MediaStatus.SKIPPED),
-            "not_fetched",
-        ),
-        else_="other",
-    )
+def _bucket(status: str, poster_only: bool, not_fetched: bool) -> str:
+    if status == MediaStatus.AWAITING_FILE:
+        return "awaiting_file"
+    if poster_only and status == MediaStatus.DONE:
+        return "poster_only"
+    if not_fetched and status == MediaStatus.SKIPPED:
+        return "not_fetched"
+    return "other"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from watchers.analysis import AnalysisExecutor
+from watchers.channels import service as channels
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
 from watchers.sources.base import FetchedPost, MediaAwaitingFile, MediaRef, MediaTooLarge, NeedsAttention, Source
@@ -50,6 +51,7 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_
     for position, media in enumerate(fetched.media):
         session.add(media_item_of(post, position, media))
     session.flush()
+    channels.record_pointers(session, post, fetched.forwarded_from_username)
     return post
 
 

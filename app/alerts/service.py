@@ -21,6 +21,7 @@ from app.webhooks import service as webhooks
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
+from watchers.channels import service as candidate_channels
 from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
 from watchlist.service import scoped_persons
@@ -139,6 +140,7 @@ def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem 
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
+    candidate_channels.record_alert(session, alert.id, post.id)
     return True
 
 

@@ -60,6 +60,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/v1/watches/{watch_id}"): OPERATOR,
     ("POST", "/v1/watches/{watch_id}/run"): OPERATOR,
     ("DELETE", "/v1/watches/{watch_id}"): OPERATOR,
+    ("GET", "/v1/channels/candidates"): OPERATOR,
+    ("POST", "/v1/channels/candidates/{candidate_id}/watch"): OPERATOR,
     ("GET", "/v1/alerts"): TEAM_AND_SUBJECT,
     ("GET", "/v1/alerts/{alert_id}"): TEAM_AND_SUBJECT,
     ("GET", "/v1/alerts/{alert_id}/crop.jpg"): TEAM_AND_SUBJECT,

@@ -99,3 +99,31 @@ def test_watch_add_since_takes_a_date_or_a_span_back_from_now(tmp_path: Path) ->
         True,
     )
     assert 6.9 < (datetime.now(UTC) - since["second_channel"]).total_seconds() / 86400 < 7.1
+
+
+def test_channels_candidates_lists_where_posts_point_and_watch_takes_one(tmp_path: Path) -> None:
+    from tests.watchers.sources.export_builder import Message, at, build_export
+
+    folder = build_export(
+        tmp_path / "export",
+        [
+            Message(
+                2, at(2024, 3, 1, 9, 0), text="Details: https://t.me/real_source_kz/77", forwarded_from="Fake News"
+            ),
+            Message(3, at(2024, 3, 1, 9, 5), text="Again t.me/real_source_kz and @another_source"),
+        ],
+    )
+    added = run(tmp_path, "watch", "add", "telegram_export", str(folder))
+    assert run(tmp_path, "watch", "run", added.stdout.split("(")[-1].split(")")[0]).returncode == 0
+
+    listed = run(tmp_path, "channels", "candidates", "--json")
+
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["username"] or row["name"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert (rows["real_source_kz"]["posts_count"], rows["real_source_kz"]["links_count"]) == (2, 2)
+    assert set(rows) == {"real_source_kz", "another_source", "Fake News"}
+    assert "@real_source_kz" in run(tmp_path, "channels", "candidates").stdout
+    watched = run(tmp_path, "channels", "watch", "@real_source_kz", "--since", "30d")
+    assert watched.returncode == 0, watched.stderr
+    assert "watching tme_preview real_source_kz" in watched.stdout
+    assert run(tmp_path, "channels", "watch", "@real_source_kz").returncode == 1, "already watched"

@@ -66,6 +66,8 @@ class FetchedPost:
     text: str = ""
     forwarded_from: str | None = None
     media: tuple[MediaRef, ...] = field(default_factory=tuple)
+    forwarded_from_username: str | None = None
+    """The public username of the channel a forward came from, when the source knows it (candidate channels)."""
 
     @property
     def cursor(self) -> str:

@@ -31,7 +31,7 @@ import httpx
 from pydantic import ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from core.telegram import username_as_written
+from core.telegram import channel_username, username_as_written
 from watchers.sources.base import (
     FetchedPost,
     HistoryBatch,
@@ -144,6 +144,7 @@ def _parse_post(block: LexborNode, channel: str, message_id: int, page_url: str)
         text=_message_text(block),
         forwarded_from=_forwarded_from(block),
         media=tuple(_message_media(block, page_url, f"{channel}/{message_id}")),
+        forwarded_from_username=_forwarded_from_username(block),
     )
 
 
@@ -195,6 +196,18 @@ def _forwarded_from(block: LexborNode) -> str | None:
     node = _first_own_node(block, ".tgme_widget_message_forwarded_from_name")
     name = node.text(deep=True, strip=True) if node is not None else ""
     return name or None
+
+
+def _forwarded_from_username(block: LexborNode) -> str | None:
+    """The username in the forward's link (`https://t.me/<name>/<id>`); None for a forward from a user or a
+    private channel, which has no link."""
+    node = _first_own_node(block, "a.tgme_widget_message_forwarded_from_name[href]")
+    if node is None:
+        return None
+    try:
+        return channel_username(node.attrs.get("href") or "")
+    except ValueError:
+        return None
 
 
 def _message_media(block: LexborNode, page_url: str, origin: str) -> Iterator[MediaRef]:
