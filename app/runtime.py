@@ -17,6 +17,7 @@ from app.webhooks.urls import WebhookUrlPolicy
 from watchers.media_store import MediaStore
 from watchers.sources.base import SourceContext
 from watchers.telegram_client import TelegramGateway, open_telegram_gateway
+from watchers.telegram_peers import DbPeerCache
 from watchers.workers import FaceWorkers
 from watchlist.engine import FaceEngine
 from watchlist.quality import QualityGates
@@ -72,6 +73,7 @@ class Runtime:
             tme_base_url=self.settings.tme_base_url,
             http_timeout_seconds=self.settings.http_timeout_seconds,
             telegram_client=self._telegram_gateway(),
+            telegram_peers=DbPeerCache(self.db_engine),
         )
 
     def _telegram_gateway(self) -> TelegramGateway | None:

@@ -141,3 +141,15 @@ class Detection(SQLModel, table=True):
     frames_matched: int = 0
     crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
     created_at: datetime = timestamp_field()
+
+
+class TelegramPeer(SQLModel, table=True):
+    """A channel username resolved through the Telegram account: its id and access hash, so that a restart does not
+    resolve every watched username again (contacts.resolveUsername is Telegram's most rate-limited request)."""
+
+    __tablename__ = "telegram_peer"
+
+    username: str = Field(primary_key=True, max_length=32)
+    channel_id: int = Field(sa_type=sa.BigInteger)
+    access_hash: int = Field(sa_type=sa.BigInteger)
+    resolved_at: datetime = timestamp_field()

@@ -3,7 +3,8 @@
 A watch gains `coverage` (what the last run could not see or analyse), `since`, `history_position` and
 `history_complete` (reading a channel back to a date); a media item gains `poster_only` and `not_fetched`.
 Existing watches have no history to read and an empty coverage; existing media items were fetched whole.
-Candidate channels (where watched posts point) get their tables, empty: they fill from the next posts stored.
+Candidate channels (where watched posts point) get their tables, empty: they fill from the next posts stored;
+resolved Telegram usernames (`telegram_peer`) too, filled as watches run.
 
 Revision ID: 0008
 Revises: 0005
@@ -29,6 +30,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('poster_only', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('not_fetched', sa.String(length=2000), nullable=True))
     _create_candidate_tables()
+    op.create_table(
+        'telegram_peer',
+        sa.Column('username', sa.String(length=32), nullable=False),
+        sa.Column('channel_id', sa.BigInteger(), nullable=False),
+        sa.Column('access_hash', sa.BigInteger(), nullable=False),
+        sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('username'),
+    )
     with op.batch_alter_table('watch', schema=None) as batch_op:
         batch_op.alter_column('coverage', existing_type=sa.JSON(), server_default=None)
         batch_op.alter_column('history_complete', existing_type=sa.Boolean(), server_default=None)
@@ -84,6 +93,7 @@ def _create_candidate_tables() -> None:
 
 def downgrade() -> None:
     """Media awaiting their file go back to pending (the old code looks for them again); candidate channels go."""
+    op.drop_table('telegram_peer')
     op.drop_table('candidate_alert')
     op.drop_table('candidate_pointer')
     op.drop_index('ix_candidate_channel_last_seen_at', table_name='candidate_channel')

@@ -25,7 +25,7 @@ from watchers import service
 from watchers.jobs import WatchRunner
 from watchers.models import MediaAnalysis, MediaItem, MediaStatus, Post, Watch, WatchState
 from watchers.schemas import WatchCreate
-from watchers.sources.base import RetryLater
+from watchers.sources.base import RetryLater, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 
 
@@ -385,3 +385,36 @@ def test_a_watch_created_with_since_reads_older_pages_over_several_runs_and_new_
 def channels_newest(runtime: Runtime, watch: Watch) -> int:
     with Session(runtime.db_engine) as session:
         return max(session.exec(select(Post.message_id).where(Post.watch_id == watch.id)))
+
+
+def test_two_telegram_watches_on_one_account_under_a_long_flood_wait_are_both_rescheduled(
+    runtime: Runtime,
+) -> None:
+    from telethon import errors
+
+    from tests.watchers.sources.fake_telethon import FakeTelegramClient
+    from watchers.telegram_client import TelegramGateway
+
+    fake = FakeTelegramClient()
+    fake.add_channel("akorda_fakes").post("one")
+    fake.add_channel("second_fakes").post("two")
+    watches = []
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        for channel in ("akorda_fakes", "second_fakes"):
+            data = WatchCreate.model_validate({"source": {"kind": "telegram", "channel": channel}})
+            watches.append(service.create_watch(session, data, WATCH_INTERVALS))
+        session.commit()
+    fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=900))
+    with TelegramGateway(lambda: fake) as gateway:
+        runner = build_watch_runner(runtime)
+        runner.source_context = SourceContext(telegram_client=gateway)
+        first = runner.run(watches[0].id)
+        sent = len(fake.requests)
+        second = runner.run(watches[1].id)
+
+    assert "wait 900 s" in first.error and "waiting out a flood wait" in second.error
+    assert len(fake.requests) == sent, "the second watch sent nothing"
+    for watch in watches:
+        stored = reload(runtime, watch)
+        assert stored.state == WatchState.RETRYING
+        assert timedelta(seconds=890) < stored.retry_at - utcnow() <= timedelta(seconds=900)

@@ -175,10 +175,12 @@ class SourceContext:
     """What sources get from the installation's settings; injected so tests can point them at local servers.
 
     `telegram_client` is a started Telethon `TelegramClient` (or an object with the same interface), shared by
-    every telegram watch of the process; None when no Telegram account is configured.
+    every telegram watch of the process; None when no Telegram account is configured. `telegram_peers` keeps
+    resolved usernames across restarts (`watchers.telegram_peers.PeerCache`); None keeps none.
     """
 
     tme_base_url: str = "https://t.me"
     http_timeout_seconds: float = 30.0
     user_agent: str = "ImpersonationWatch/0.1 (+https://github.com/impersonation-watch)"
     telegram_client: object | None = None
+    telegram_peers: object | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import datetime
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import field_validator
 from telethon import errors
@@ -44,6 +44,9 @@ from watchers.sources.base import (
 from watchers.sources.helpers import CappedWriter, parse_cursor, refuse_declared_size
 from watchers.sources.media_kinds import KindDecision, decide_kind
 from watchers.telegram_client import TelegramGateway
+
+if TYPE_CHECKING:
+    from watchers.telegram_peers import PeerCache
 
 T = TypeVar("T")
 
@@ -90,6 +93,7 @@ class TelegramSource:
     ) -> None:
         self._config = config
         self._gateway = context.telegram_client
+        self._peers: PeerCache | None = context.telegram_peers  # type: ignore[assignment]  # object on the context
         self._sleep = sleep
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
@@ -149,14 +153,20 @@ class TelegramSource:
         return self._gateway
 
     def _resolve_channel(self, gateway: TelegramGateway, channel: str) -> types.InputPeerChannel:
-        """The channel's input peer. `get_input_entity` answers from the session's entity cache once a name was
-        resolved, sparing contacts.resolveUsername, which Telegram rate-limits hard."""
+        """The channel's input peer: from the installation's peer cache when it was resolved before (even by
+        another process, or before a restart), else by `get_input_entity`, which answers from the session's entity
+        cache or resolves the username (contacts.resolveUsername, which Telegram rate-limits hard)."""
+        cached = self._peers.get(channel) if self._peers is not None else None
+        if cached is not None:
+            return types.InputPeerChannel(channel_id=cached[0], access_hash=cached[1])
         try:
             peer = self._call(gateway, lambda client: client.get_input_entity(channel))
         except ValueError as exc:
             raise NeedsAttention(f"no public Telegram channel is called @{channel}") from exc
         if not isinstance(peer, types.InputPeerChannel):
             raise NeedsAttention(f"@{channel} is a Telegram user or bot, not a channel")
+        if self._peers is not None:
+            self._peers.put(channel, peer.channel_id, peer.access_hash)
         return peer
 
     def _call(
@@ -168,21 +178,43 @@ class TelegramSource:
     ) -> T:
         """Run one client call on the gateway, waiting out short flood waits, and turn Telegram's and the
         network's failures into the source's typed errors. `can_repeat` says whether the call may run again
-        after a short wait (a half-written download may not)."""
+        after a short wait or a reconnection (a half-written download may not).
+
+        No call goes out while the account is under a long flood wait (`gateway.limiter`, shared by every watch of
+        the account): the watch is rescheduled for when it ends. A client Telethon left disconnected is connected
+        again first, and a call that failed because the connection dropped is tried once more on a new one."""
         short_waits = 0
+        reconnected = False
         while True:
+            self._refuse_while_account_waits(gateway)
             try:
+                gateway.reconnect_if_dropped()
                 return gateway.run(make_call(gateway.client))
             except errors.FloodError as exc:
                 seconds = getattr(exc, "seconds", None) or DEFAULT_FLOOD_WAIT_SECONDS
+                if seconds > SHORT_FLOOD_WAIT_SECONDS:
+                    gateway.limiter.block(seconds)
                 if seconds > SHORT_FLOOD_WAIT_SECONDS or short_waits >= MAX_SHORT_WAITS_PER_CALL or not can_repeat():
                     raise RetryLater(
                         seconds, f"Telegram asks to wait {seconds} s before reading @{self._config.channel}"
                     ) from exc
                 short_waits += 1
                 self._sleep(seconds)
+            except ConnectionError as exc:
+                if reconnected or not can_repeat() or not _reconnects(gateway):
+                    raise self._typed_error(exc) from exc
+                reconnected = True
             except (errors.RPCError, OSError) as exc:
                 raise self._typed_error(exc) from exc
+
+    def _refuse_while_account_waits(self, gateway: TelegramGateway) -> None:
+        remaining = gateway.limiter.remaining()
+        if remaining > 0:
+            raise RetryLater(
+                remaining,
+                f"the Telegram account is waiting out a flood wait ({remaining:.0f} s left); "
+                f"@{self._config.channel} is read after it",
+            )
 
     def _typed_error(self, exc: errors.RPCError | OSError) -> SourceError:
         channel = f"@{self._config.channel}"
@@ -193,6 +225,8 @@ class TelegramSource:
         if isinstance(exc, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
             return NeedsAttention(f"no public Telegram channel is called {channel}")
         if isinstance(exc, errors.ChannelInvalidError):
+            if self._peers is not None:
+                self._peers.forget(self._config.channel)
             return NeedsAttention(f"Telegram says {channel} is not a valid channel")
         if isinstance(exc, errors.BotMethodInvalidError):
             return NeedsAttention(
@@ -284,6 +318,14 @@ def describe_forward(message: Message) -> str | None:
 async def _albums_after(client: Any, peer: types.InputPeerChannel, after_id: int, limit: int) -> list[list[Message]]:
     messages = client.iter_messages(peer, min_id=after_id, reverse=True)
     return await _complete_albums(messages, limit)
+
+
+def _reconnects(gateway: TelegramGateway) -> bool:
+    """Whether the dropped connection was made again (a failed attempt is the network's failure: False)."""
+    try:
+        return gateway.reconnect_if_dropped()
+    except OSError:
+        return False
 
 
 async def _albums_since(

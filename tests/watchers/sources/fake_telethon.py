@@ -259,6 +259,11 @@ class FakeTelegramClient:
         self.call_threads: set[int] = set()
         self.download_calls = 0
         self.callback_threads: list[int] = []
+        self.requests: list[str] = []
+        """Every request sent, as `method` or `method(username)` for a username resolved."""
+        self.require_connection = False
+        """Refuse calls while disconnected, as Telethon does ("Cannot send requests while disconnected")."""
+        self._drop_on_failure: set[str] = set()
 
     @property
     def _self_id(self) -> int | None:
@@ -287,9 +292,20 @@ class FakeTelegramClient:
         self._users[user.id] = user
         return user
 
-    def fail_next(self, method: str, error: BaseException, *, after_chunks: int = 0) -> None:
-        """Make the next call of `method` raise `error` (for download_media, after `after_chunks` chunks)."""
+    def restarted(self) -> FakeTelegramClient:
+        """The same account and world in a new process: a client of its own (on its own event loop) seeing the same
+        channels, recording into the same `requests` and failures."""
+        client = FakeTelegramClient()
+        client._channels, client._users, client._failures = self._channels, self._users, self._failures
+        client.requests = self.requests
+        return client
+
+    def fail_next(self, method: str, error: BaseException, *, after_chunks: int = 0, drop: bool = False) -> None:
+        """Make the next call of `method` raise `error` (for download_media, after `after_chunks` chunks); `drop`
+        also leaves the client disconnected, as a lost connection does."""
         self._failures[method].append((error, after_chunks))
+        if drop:
+            self._drop_on_failure.add(method)
 
     # telethon.TelegramClient's interface.
 
@@ -313,7 +329,7 @@ class FakeTelegramClient:
         return _wire_copy(self._find_entity(entity))
 
     async def get_input_entity(self, peer: Any) -> Any:
-        self._enter("get_input_entity")
+        self._enter("get_input_entity", peer if isinstance(peer, str) else None)
         if isinstance(peer, types.InputPeerChannel | types.InputPeerUser):
             return peer
         return utils.get_input_peer(self._find_entity(peer))
@@ -439,10 +455,14 @@ class FakeTelegramClient:
             value = await value
         return value
 
-    def _enter(self, method: str) -> None:
+    def _enter(self, method: str, username: str | None = None) -> None:
         """Bookkeeping every coroutine does first: which thread ran it, Telethon's one-loop rule, and any
         failure asked for with `fail_next` (download_media handles its own)."""
         self.call_threads.add(threading.get_ident())
+        if method not in ("connect", "disconnect"):
+            self.requests.append(f"{method}({username})" if username else method)
+            if self.require_connection and not self._connected:
+                raise ConnectionError("Cannot send requests while disconnected")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -451,6 +471,9 @@ class FakeTelegramClient:
         if method != "download_media":
             error, _ = self._pop_failure(method)
             if error is not None:
+                if method in self._drop_on_failure:
+                    self._drop_on_failure.discard(method)
+                    self._connected = False
                 raise error
 
     def _pop_failure(self, method: str) -> tuple[BaseException | None, int]:

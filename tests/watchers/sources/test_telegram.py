@@ -48,6 +48,7 @@ from watchers.sources.telegram import (
     TelegramSource,
 )
 from watchers.telegram_client import TelegramGateway, build_client, login
+from watchers.telegram_limits import FloodLimiter
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 JPEG = (FIXTURES / "obama_small.jpg").read_bytes()
@@ -64,6 +65,23 @@ def fake() -> FakeTelegramClient:
 def gateway(fake: FakeTelegramClient) -> Iterator[TelegramGateway]:
     with TelegramGateway(lambda: fake) as running:
         yield running
+
+
+class Clock:
+    """Monotonic seconds for the account's flood limiter, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked_gateway(fake: FakeTelegramClient) -> Iterator[tuple[TelegramGateway, Clock]]:
+    clock = Clock()
+    with TelegramGateway(lambda: fake, limiter=FloodLimiter(clock)) as running:
+        yield running, clock
 
 
 class Sleeps:
@@ -474,7 +492,10 @@ def test_a_short_flood_wait_is_waited_out(fake: FakeTelegramClient, gateway: Tel
     assert [post.message_id for post in posts] == [message_id]
 
 
-def test_a_long_flood_wait_reschedules_the_watch(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+def test_a_long_flood_wait_reschedules_the_watch(
+    fake: FakeTelegramClient, clocked_gateway: tuple[TelegramGateway, Clock]
+) -> None:
+    gateway, clock = clocked_gateway
     channel = fake.add_channel(CHANNEL)
     message_id = channel.post("hello")
     fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=SHORT_FLOOD_WAIT_SECONDS + 1))
@@ -486,6 +507,7 @@ def test_a_long_flood_wait_reschedules_the_watch(fake: FakeTelegramClient, gatew
 
     assert raised.value.seconds == SHORT_FLOOD_WAIT_SECONDS + 1
     assert sleeps.seconds == []
+    clock.now += SHORT_FLOOD_WAIT_SECONDS + 1
     assert [post.message_id for post in fetch(source, "0")] == [message_id]
 
 
@@ -704,3 +726,39 @@ def test_history_is_read_from_offset_date_oldest_first_and_resumed(
     rest = make_source(gateway).fetch_history(since, first.position, max_pages=2)
     assert rest.posts[0].text == "post 111" and rest.posts[-1].text == "post 250"
     assert rest.complete
+
+
+def test_a_long_flood_wait_on_one_watch_holds_every_watch_of_the_account_until_it_is_over(
+    fake: FakeTelegramClient, clocked_gateway: tuple[TelegramGateway, Clock]
+) -> None:
+    gateway, clock = clocked_gateway
+    fake.add_channel(CHANNEL).post("first channel")
+    fake.add_channel("second_fakes").post("second channel")
+    fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=600))
+    first, second = make_source(gateway), make_source(gateway, "second_fakes")
+
+    with pytest.raises(RetryLater) as flooded:
+        fetch(first, "0")
+    requests_before = list(fake.requests)
+    clock.now += 590
+    with pytest.raises(RetryLater) as held:
+        fetch(second, "0")
+
+    assert flooded.value.seconds == 600
+    assert 9 <= held.value.seconds <= 10 and "waiting out a flood wait" in held.value.reason
+    assert fake.requests == requests_before, "no request went out during the wait"
+    clock.now += 10
+    assert [post.text for post in fetch(second, "0")] == ["second channel"]
+    assert [post.text for post in fetch(first, "0")] == ["first channel"]
+
+
+def test_a_connection_telethon_gave_up_on_is_made_again(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+    fake.add_channel(CHANNEL).post("hello")
+    fake.require_connection = True
+    gateway.run(fake.connect())
+    gateway.run(fake.disconnect())  # what Telethon does after its connection_retries
+
+    assert [post.text for post in fetch(make_source(gateway), "0")] == ["hello"]
+    assert fake.is_connected()
+    fake.fail_next("iter_messages", ConnectionError("Cannot send requests while disconnected"), drop=True)
+    assert [post.text for post in fetch(make_source(gateway), "0")] == ["hello"]
