@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     min_watch_interval_seconds: int = Field(default=30, ge=1)
     watch_batch_limit: int = Field(default=50, ge=1, description="Posts taken from a source in one run.")
     media_max_attempts: int = Field(default=5, ge=1, description="Download attempts before a media item is skipped.")
+    edit_window_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Each run reads the posts of this many last hours again; media replaced by an edit is analysed "
+        "as new media of the post (0: never).",
+    )
     history_pages_per_run: int = Field(
         default=3, ge=1, description="Requests a run may spend reading a watch's history back to its `since`."
     )

@@ -12,13 +12,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import utcnow
-from watchers import coverage, history, metrics, pipeline, service
+from watchers import coverage, edits, history, metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Watch, WatchState
@@ -41,6 +41,8 @@ class RunReport:
     media_awaiting: list[str] = field(default_factory=list)
     """Why each item still waiting for its file waits (each item counted once per run)."""
     awaiting_ids: set[uuid.UUID] = field(default_factory=set)
+    media_from_edits: int = 0
+    """Media items added because a recent post's media was replaced by an edit."""
     error: str | None = None
 
 
@@ -58,6 +60,8 @@ class WatchRunner:
     media_max_attempts: int = 5
     history_pages: int = 3
     """Requests a run may spend reading a watch's history back to its `since` (`watchers.history`)."""
+    edit_window: timedelta = timedelta(hours=24)
+    """How far back each run reads posts again for media replaced by an edit (`watchers.edits`); 0: never."""
     clock: Callable[[], datetime] = utcnow
     source_factory: Callable[[Watch, SourceContext], Source] = field(
         default=lambda watch, context: build_source(parse_source_config(watch.config), context)
@@ -77,6 +81,7 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._read_history(session, watch, source, report)
+                self._recheck_edits(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
                 _warn_of_missing_files(watch, report)
                 now = self.clock()
@@ -116,6 +121,16 @@ class WatchRunner:
 
         try:
             report.posts_stored += history.read_history(session, watch, source, self.history_pages, stored)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+    def _recheck_edits(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        try:
+            report.media_from_edits += edits.recheck_recent(
+                session, watch, source, self.edit_window, self.clock(), self.history_pages
+            )
             session.commit()
         except Exception:
             session.rollback()

@@ -418,3 +418,39 @@ def test_two_telegram_watches_on_one_account_under_a_long_flood_wait_are_both_re
         stored = reload(runtime, watch)
         assert stored.state == WatchState.RETRYING
         assert timedelta(seconds=890) < stored.retry_at - utcnow() <= timedelta(seconds=900)
+
+
+def test_an_edited_post_whose_media_was_replaced_is_analysed_again_as_the_same_post(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("edited_fakes")
+    message_id = channels.add_post("edited_fakes", "Harmless picture", photo=fixture_bytes("kit1.jpg"), date=utcnow())
+    watch = add_watch(runtime, "edited_fakes")
+    runner = build_watch_runner(runtime)
+    assert runner.run(watch.id).media_analysed == 1 and alerts_of(runtime) == []
+    assert runner.run(watch.id).media_from_edits == 0, "an unchanged post adds nothing"
+
+    channels.edit_post("edited_fakes", message_id, photo=fixture_bytes("obama2.jpg"))
+    after_edit = runner.run(watch.id)
+
+    assert (after_edit.error, after_edit.posts_stored, after_edit.media_from_edits) == (None, 0, 1)
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and seen.permalink == f"https://t.me/edited_fakes/{message_id}"
+    with Session(runtime.db_engine) as session:
+        positions = sorted(item.position for item in session.exec(select(MediaItem)))
+    assert positions == [0, 1]
+    assert runner.run(watch.id).media_from_edits == 0
+
+
+def test_posts_older_than_the_edit_window_are_not_read_again(runtime: Runtime, channels: ChannelServer) -> None:
+    channels.add_channel("old_posts")
+    message_id = channels.add_post(
+        "old_posts", "old", photo=fixture_bytes("kit1.jpg"), date=utcnow() - timedelta(days=3)
+    )
+    watch = add_watch(runtime, "old_posts")
+    runner = build_watch_runner(runtime)
+    runner.run(watch.id)
+    channels.edit_post("old_posts", message_id, photo=fixture_bytes("obama2.jpg"))
+
+    assert runner.run(watch.id).media_from_edits == 0

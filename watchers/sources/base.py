@@ -170,6 +170,15 @@ class HistorySource(Protocol):
         ...
 
 
+@runtime_checkable
+class RecentSource(Protocol):
+    """A source that can read its recent posts again, to find media replaced by an edit (`watchers.edits`)."""
+
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on, as they are now, at most `max_pages` requests."""
+        ...
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What sources get from the installation's settings; injected so tests can point them at local servers.

@@ -123,6 +123,15 @@ class TelegramSource:
         last = str(posts[-1].message_id) if posts else position
         return HistoryBatch(posts=posts, position=last, complete=len(albums) <= wanted)
 
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on as they are now (edits included): `iter_messages(offset_date=since,
+        reverse=True)`, at most `max_pages` batches of posts."""
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, self._config.channel)
+        wanted = max(1, max_pages) * HISTORY_POSTS_PER_BATCH
+        albums = self._call(gateway, lambda client: _albums_since(client, peer, since, None, wanted))
+        return [self._to_post(album) for album in albums]
+
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`. MediaTooLarge before downloading when Telegram's declared size is
         over `max_bytes`, and during the download if more bytes than that arrive anyway."""

@@ -385,7 +385,19 @@ class TmePreviewSource:
     def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
         """Page back from `?before=<position>` (None: the newest page) for at most `max_pages` pages, keeping the
         posts from `since` on; complete once a page reaches back before `since` or the channel's first message."""
-        before = parse_cursor(position, "a t.me message id")
+        posts, before, complete = self._pages_back(since, parse_cursor(position, "a t.me message id"), max_pages)
+        return HistoryBatch(posts=tuple(posts), position=None if before is None else str(before), complete=complete)
+
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on as the preview shows them now: the newest page, and older pages
+        while their posts are still that recent (at most `max_pages` pages)."""
+        return self._pages_back(since, None, max_pages)[0]
+
+    def _pages_back(
+        self, since: datetime, before: int | None, max_pages: int
+    ) -> tuple[list[FetchedPost], int | None, bool]:
+        """Posts from `since` on, from the page before `before` (None: the newest) back, oldest first; where the
+        next page would start, and whether `since` (or the channel's first message) was reached."""
         found: dict[int, FetchedPost] = {}
         complete = False
         with self._client(follow_redirects=False) as client:
@@ -400,8 +412,8 @@ class TmePreviewSource:
                 if any(post.date < since for post in page.posts):
                     complete = True
                     break
-        posts = tuple(self._with_account_media(p) for p in sorted(found.values(), key=lambda p: p.message_id))
-        return HistoryBatch(posts=posts, position=None if before is None else str(before), complete=complete)
+        posts = [self._with_account_media(p) for p in sorted(found.values(), key=lambda p: p.message_id)]
+        return posts, before, complete
 
     def _with_account_media(self, post: FetchedPost) -> FetchedPost:
         """With a Telegram account, media the preview hides are fetched whole through it, not as their poster."""

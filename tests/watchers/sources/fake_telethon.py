@@ -217,6 +217,12 @@ class FakeChannel:
         )
         return service_id
 
+    def edit(self, message_id: int, media: FakeMedia) -> None:
+        """Replace a message's media, as an edit does: the same id, another file, `edit_date` set."""
+        old = self.messages[message_id]
+        old.media, old.edit_date = media.media, old.date + timedelta(hours=1)
+        self.media_data[_media_id(media.media)] = media.data
+
     def delete(self, message_id: int) -> None:
         del self.messages[message_id]
 

@@ -762,3 +762,19 @@ def test_a_connection_telethon_gave_up_on_is_made_again(fake: FakeTelegramClient
     assert fake.is_connected()
     fake.fail_next("iter_messages", ConnectionError("Cannot send requests while disconnected"), drop=True)
     assert [post.text for post in fetch(make_source(gateway), "0")] == ["hello"]
+
+
+def test_recent_posts_are_read_again_as_edited(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+    channel = fake.add_channel(CHANNEL)
+    old = channel.post("old", media=photo(JPEG))
+    recent = channel.post("recent", media=photo(JPEG))
+    since = channel.messages[old].date  # exclusive: only the recent post is in the window
+    before = fetch(make_source(gateway), "0")[1].media[0]
+    channel.edit(recent, video_as_file(MP4))
+
+    [edited] = make_source(gateway).fetch_recent(since, max_pages=1)
+
+    assert edited.message_id == recent
+    [media] = edited.media
+    assert (media.locator, media.kind, media.size) == (before.locator, MediaKind.VIDEO, len(MP4))
+    assert media.size != before.size

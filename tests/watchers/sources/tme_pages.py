@@ -207,6 +207,13 @@ class ChannelServer:
             chan.messages.append(message)
             return message.message_id
 
+    def edit_post(self, channel: str, message_id: int, *, photo: bytes) -> None:
+        """Replace the media of a post, as the channel's admin can (a new file, at a URL of its own)."""
+        with self._lock:
+            chan = self._channel(channel)
+            message = next(m for m in chan.messages if m.message_id == message_id)
+            message.media = (_Media("photo", self._store(photo, ".jpg"), None),)
+
     def delete_post(self, channel: str, message_id: int) -> None:
         with self._lock:
             chan = self._channel(channel)
