@@ -660,3 +660,18 @@ def test_history_of_a_short_channel_is_complete_at_its_first_message(server: Cha
     batch = make_source(server.base_url).fetch_history(datetime(2020, 1, 1, tzinfo=UTC), None, max_pages=3)
 
     assert [post.message_id for post in batch.posts] == ids and batch.complete
+
+
+def test_a_video_too_big_for_the_preview_downloads_whole_through_the_telegram_account(server: ChannelServer) -> None:
+    from tests.watchers.sources.fake_telethon import FakeTelegramClient, video
+    from watchers.telegram_client import TelegramGateway
+
+    fake = FakeTelegramClient()
+    fake.add_channel(CHANNEL).post("Full speech", media=video(CLIP))
+    message_id = server.add_post(CHANNEL, "Full speech", unsupported_video=True)
+    with TelegramGateway(lambda: fake) as gateway:
+        context = SourceContext(tme_base_url=server.base_url, telegram_client=gateway)
+        source = TmePreviewSource(TmePreviewConfig(channel=CHANNEL), context)
+        [post] = list(source.fetch(str(message_id - 1), 10))
+
+        assert download(source, post.media[0]) == CLIP
