@@ -24,7 +24,7 @@ from watchers.channels import service as channel_service
 from watchers.channels.schemas import CandidateRead
 from watchers.history import parse_since
 from watchers.models import Watch
-from watchers.schemas import WatchCreate, WatchUpdate
+from watchers.schemas import WatchCoverage, WatchCreate, WatchUpdate
 from watchlist.service import person_names
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
@@ -106,7 +106,9 @@ def watch_list() -> None:
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         watches = watch_service.list_watches(session)
-    table = Table("id", "kind", "target", "every", "enabled", "state", "posts", "last success", "last error")
+    table = Table(
+        "id", "kind", "target", "every", "enabled", "state", "posts", "last success", "last error", "not analysed"
+    )
     for watch in watches:
         table.add_row(
             str(watch.id),
@@ -118,8 +120,19 @@ def watch_list() -> None:
             str(watch.posts_seen),
             watch.last_success_at.strftime("%Y-%m-%d %H:%M:%S") if watch.last_success_at else "-",
             watch.last_error or "",
+            _not_analysed(WatchCoverage.model_validate(watch.coverage or {})),
         )
     out.print(table)
+
+
+def _not_analysed(coverage: WatchCoverage) -> str:
+    parts = [
+        f"{coverage.poster_only} poster only" if coverage.poster_only else "",
+        f"{coverage.not_fetched} hidden by the source" if coverage.not_fetched else "",
+        f"{coverage.awaiting_file} awaiting their file" if coverage.awaiting_file else "",
+        *coverage.notes,
+    ]
+    return "; ".join(part for part in parts if part)
 
 
 def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) -> None:

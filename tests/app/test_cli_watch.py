@@ -127,3 +127,15 @@ def test_channels_candidates_lists_where_posts_point_and_watch_takes_one(tmp_pat
     assert watched.returncode == 0, watched.stderr
     assert "watching tme_preview real_source_kz" in watched.stdout
     assert run(tmp_path, "channels", "watch", "@real_source_kz").returncode == 1, "already watched"
+
+
+def test_watch_list_says_what_was_not_analysed(tmp_path: Path) -> None:
+    from tests.watchers.sources.export_builder import Message, at, build_export, photo
+
+    folder = build_export(tmp_path / "export", [Message(2, at(2024, 3, 1), text="no file", media=photo(None))])
+    added = run(tmp_path, "watch", "add", "telegram_export", str(folder))
+    assert run(tmp_path, "watch", "run", added.stdout.split("(")[-1].split(")")[0]).returncode == 0
+
+    listed = run(tmp_path, "watch", "list")
+
+    assert "awaiting" in listed.stdout, listed.stdout
