@@ -454,3 +454,27 @@ def test_posts_older_than_the_edit_window_are_not_read_again(runtime: Runtime, c
     channels.edit_post("old_posts", message_id, photo=fixture_bytes("obama2.jpg"))
 
     assert runner.run(watch.id).media_from_edits == 0
+
+
+def test_an_iphone_photo_sent_as_a_heic_file_is_analysed(runtime: Runtime, tmp_path: Path) -> None:
+    import io as bytes_io
+
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    from tests.watchers.sources.export_builder import Message, at, build_export, document
+
+    register_heif_opener()
+    heic = bytes_io.BytesIO()
+    Image.open(fixture_path("obama2.jpg")).save(heic, format="HEIF", quality=90)
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    message = Message(
+        2, at(2024, 3, 1), text="from an iPhone", media=document(heic.getvalue(), "IMG_4711.HEIC", "image/heic")
+    )
+    watch = add_export_watch(runtime, build_export(tmp_path / "export", [message]))
+
+    report = build_watch_runner(runtime).run(watch.id)
+
+    assert (report.error, report.media_analysed) == (None, 1)
+    [(alert, _)] = alerts_of(runtime)
+    assert alert.person_id == obama.id and alert.evidence["media_kind"] == "image_document"

@@ -162,7 +162,7 @@ def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     samples = {name: media_sample(name, tmp_path) for name in MEDIA_SAMPLES}
-    samples["heic"] = bytes.fromhex("00000018") + b"ftypheic" + bytes(12)
+    samples["avif"] = bytes.fromhex("00000018") + b"ftypavif" + bytes(12)
     samples["text"] = b"not a photo, not a video" * 10
     for name, data in samples.items():
         (inbox / f"{name}.bin").write_bytes(data)
@@ -178,7 +178,7 @@ def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_
         assert scanned[name].status_code == 200, (name, scanned[name].text)
         assert scanned[name].json()["kind"] == kind == watched[name].kind, name
         assert watched[name].mime_type == mime_type, name
-    for name in ("heic", "text"):
+    for name in ("avif", "text"):
         assert scanned[name].status_code == 422 and scanned[name].json()["code"] == "unsupported_media", name
 
 

@@ -6,7 +6,7 @@ video, a GIF, a sticker); a local file's content is sniffed too (`helpers.sniff_
 - a round video is a round video, a GIF (Telegram's silent mp4, or an image/gif file) is an animation;
 - any other video type the scanner opens (`core.media_types.VIDEO_MIME_TYPES`: a `.MOV` sent as a file, say) is a
   video, whether or not the document carries Telethon's video attribute;
-- an image type the scanner opens, and HEIC/HEIF (iPhone photos sent as files), is an image document;
+- an image type the scanner opens (HEIC/HEIF iPhone photos sent as files among them) is an image document;
 - a static sticker (WebP or PNG) is an image document, a video sticker (WebM) an animation; an animated sticker
   (`application/x-tgsticker`, a Lottie vector drawing) is no photo of anyone: it is kept as a media item skipped
   with `ANIMATED_STICKER_REASON`, never downloaded;
@@ -23,7 +23,6 @@ from watchers.sources.base import MediaKind
 
 ANIMATED_STICKER_MIME_TYPE = "application/x-tgsticker"
 ANIMATED_STICKER_REASON = "an animated sticker (a vector drawing, not a photo or a video) is not analysed for faces"
-HEIF_MIME_TYPES = frozenset({"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"})
 _GUESSED_TYPES = {".tgs": ANIMATED_STICKER_MIME_TYPE, ".heic": "image/heic", ".heif": "image/heif"}
 
 
@@ -53,7 +52,7 @@ def decide_kind(
         return KindDecision(MediaKind.ANIMATION)
     if mime in VIDEO_MIME_TYPES:
         return KindDecision(MediaKind.VIDEO)
-    if mime in IMAGE_MIME_TYPES or mime in HEIF_MIME_TYPES:
+    if mime in IMAGE_MIME_TYPES:
         return KindDecision(MediaKind.IMAGE_DOCUMENT)
     return None
 
