@@ -478,3 +478,21 @@ def test_an_iphone_photo_sent_as_a_heic_file_is_analysed(runtime: Runtime, tmp_p
     assert (report.error, report.media_analysed) == (None, 1)
     [(alert, _)] = alerts_of(runtime)
     assert alert.person_id == obama.id and alert.evidence["media_kind"] == "image_document"
+
+
+def test_a_run_reads_the_newest_page_once_for_new_posts_history_and_edits(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    channels.add_channel("small_channel")
+    channels.add_post("small_channel", "recent", date=utcnow())
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate(
+            {"source": {"kind": "tme_preview", "channel": "small_channel"}, "since": utcnow() - timedelta(days=1)}
+        )
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+
+    assert build_watch_runner(runtime).run(watch.id).error is None
+
+    assert channels.page_requests("small_channel") == ["/s/small_channel"]
+    assert reload(runtime, watch).history_complete

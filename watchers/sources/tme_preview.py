@@ -357,11 +357,13 @@ class TmePreviewSource:
         self._timeout = context.http_timeout_seconds
         self._user_agent = context.user_agent
         self._context = context
+        self._newest_page: PreviewPage | None = None
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
         after = parse_cursor(cursor, "a t.me message id")
         if limit <= 0:
             return
+        self._newest_page = None
         for post in self._posts_after(after)[:limit]:
             yield self._with_account_media(post)
 
@@ -443,6 +445,16 @@ class TmePreviewSource:
         return sorted(found.values(), key=lambda post: post.message_id)
 
     def _read_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
+        """One page. The newest is read once from each `fetch` on: the history and the edit check of the same run
+        start from the page the live posts came from."""
+        if before is None and self._newest_page is not None:
+            return self._newest_page
+        page = self._request_page(client, before)
+        if before is None:
+            self._newest_page = page
+        return page
+
+    def _request_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
         url = f"{self._base_url}/s/{self._channel}"
         try:
             response = client.get(url, params={"before": before} if before is not None else None)
