@@ -1,5 +1,7 @@
 """The scheduled work of the watchers: one run of one watch (`WatchRunner.run`), which `watchers.scheduler` runs on
-each watch's interval.
+each watch's interval. A run finishes the media left from before, reads the new posts, a piece of the watch's
+history (`watchers.history`), the recent posts again for replaced media (`watchers.edits`), analyses the media,
+and records what could not be seen (`watchers.coverage`).
 
 Every run has its own sessions and its own try/except, so one broken watch never stops the others. A post is
 committed together with the cursor that moves past it, then each of its media items is committed on its own; the

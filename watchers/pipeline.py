@@ -28,11 +28,12 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_
     """Store a post and its media (pending) and advance the cursor past it, or None when it was already stored.
 
     The cursor moves in the same transaction as the post: a crash before the commit loses neither. A post read
-    from the watch's history (`watchers.history`) leaves the live cursor where it is.
+    from the watch's history (`watchers.history`) leaves the live cursor where it is, and counts as seen only when
+    it is new (history pages overlap the live ones).
     """
     if advance_cursor:
         watch.cursor = fetched.cursor
-    watch.posts_seen += 1
+        watch.posts_seen += 1
     session.add(watch)
     exists = session.exec(select(Post.id).where(Post.watch_id == watch.id, Post.message_id == fetched.message_id))
     if exists.first() is not None:
@@ -46,6 +47,8 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_
         text=fetched.text,
         forwarded_from=fetched.forwarded_from,
     )
+    if not advance_cursor:
+        watch.posts_seen += 1
     session.add(post)
     session.flush()
     for position, media in enumerate(fetched.media):
