@@ -256,20 +256,21 @@ def _display_path(path: Path) -> str:
 
 
 def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
-    table = Table("file", "kind", "faces", "person", "distance", "where")
+    table = Table("file", "kind", "faces", "person", "tier", "distance", "where")
     for path, outcome in results:
         if not isinstance(outcome, ScanResult):
             error = _error(outcome)
             err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
             continue
         if not outcome.persons:
-            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "")
+            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "", "")
         for found in outcome.persons:
             table.add_row(
                 _display_path(path),
                 outcome.kind,
                 str(len(outcome.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, outcome),
             )
@@ -282,6 +283,37 @@ def _where(found: PersonFound, outcome: ScanResult) -> str:
         return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
     box = found.best_box
     return f"face {box.right - box.left}px at ({box.left},{box.top})"
+
+
+@cli.command()
+def calibrate(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or videos of background faces, or folders of them")],
+) -> None:
+    """Feed background faces (an archive of local news photos, say) into every enrolled person's counts: only how
+    far each face lies from each person is kept, never an encoding or the file. A face within a person's
+    thresholds is not counted for them. Exit code 2 for a path that does not exist, 1 if a file could not be read."""
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        err.print(f"[red]error:[/] no such file or folder: {', '.join(str(path) for path in missing)}")
+        raise typer.Exit(2)
+    runtime = command_runtime()
+    files = list(iter_media_paths(paths))
+    failures = faces = 0
+    for number, path in enumerate(files, start=1):
+        try:
+            with Session(runtime.db_engine) as session:
+                counted = scan_service.count_background(session, path, runtime.workers, runtime.matchers)
+                session.commit()
+        except (InputRejected, OSError) as exc:
+            failures += 1
+            error = _error(exc)
+            err.print(f"[{number}/{len(files)}] [red]error[/] {path}: {error['detail']} ({error['code']})")
+            continue
+        faces += counted
+        err.print(f"[{number}/{len(files)}] {_display_path(path)}: {counted} faces")
+    out.print(f"{faces} background faces counted from {len(files) - failures} files")
+    if failures:
+        raise typer.Exit(1)
 
 
 @cli.command()
@@ -306,6 +338,7 @@ def demo() -> None:
                 result.kind,
                 str(len(result.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, result),
             )

@@ -150,13 +150,14 @@ def alerts_list(
     person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's alerts")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (face_match, phone_number, ...)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses; repeat for several")] = None,
+    tier: Annotated[list[str] | None, typer.Option(help="Only these tiers (match, possible); repeat for both")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
 ) -> None:
     """The newest alerts first."""
     runtime = command_runtime()
     try:
-        filters = AlertFilter(person_id=person, kind=kind, status=status)
+        filters = AlertFilter(person_id=person, kind=kind, status=status, tier=tier)
     except ValidationError as exc:
         err.print(f"[red]error:[/] {_first_error(exc)}")
         raise typer.Exit(2) from exc
@@ -176,13 +177,14 @@ def alerts_list(
             print(json.dumps(line, ensure_ascii=False))
         return
     table = Table(
-        "id", "person", "kind", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
+        "id", "person", "kind", "tier", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
     )
     for alert, name, seen in rows:
         table.add_row(
             str(alert.id),
             name,
             alert.kind,
+            alert.tier,
             alert.status,
             alert.priority,
             evidence_of(alert).describe(),

@@ -50,9 +50,11 @@ class Runtime:
             db_engine=make_engine(settings.resolved_database_url),
             face_engine=FaceEngine(settings.engine_options),
             enrolment_policy=EnrolmentPolicy(
-                QualityGates(settings.min_face_pixels, settings.min_sharpness), settings.max_image_pixels
+                QualityGates(settings.min_face_pixels, settings.min_sharpness),
+                settings.max_image_pixels,
+                settings.matching_policy.calibration,
             ),
-            matchers=MatcherCache(settings.default_tolerance),
+            matchers=MatcherCache(settings.matching_policy),
             workers=FaceWorkers(
                 settings.engine_options,
                 settings.frame_sampling,

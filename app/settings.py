@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from watchers.frames import FrameSampling
 from watchers.service import WatchIntervals
+from watchlist.calibration import CalibrationPolicy
 from watchlist.engine import EngineOptions
+from watchlist.service import MatchingPolicy
 
 
 class Settings(BaseSettings):
@@ -28,7 +30,38 @@ class Settings(BaseSettings):
         default=9464, ge=0, le=65535, description="Port of `impwatch worker`'s Prometheus metrics; 0: none."
     )
 
-    default_tolerance: float = Field(default=0.5, gt=0, le=1.0)
+    default_tolerance: float = Field(
+        default=0.5, gt=0, le=1.0, description="The ceiling: no calibrated threshold (match or possible) is looser."
+    )
+    threshold_floor: float = Field(default=0.30, gt=0, le=1.0, description="No calibrated threshold is stricter.")
+    default_match_threshold: float = Field(
+        default=0.32, gt=0, le=1.0, description="`match` threshold of a person until their counts suffice."
+    )
+    default_possible_threshold: float = Field(
+        default=0.5, gt=0, le=1.0, description="`possible` threshold of a person until their counts suffice."
+    )
+    match_false_alert_target: float = Field(
+        default=1e-4, gt=0, lt=1, description="Estimated false alerts per face seen at the `match` threshold."
+    )
+    possible_false_alert_target: float = Field(
+        default=0.2, gt=0, lt=1, description="Estimated share of background faces kept as `possible`."
+    )
+    calibration_min_faces: int = Field(default=20, ge=1, description="Counts a person needs to be calibrated.")
+    calibration_full_weight_faces: int = Field(
+        default=100, ge=1, description="Below this many counts the `match` threshold is drawn towards the default."
+    )
+    match_margin: float = Field(
+        default=0.03, ge=0, le=1.0, description="Another person is named beside the nearest only this close."
+    )
+    negative_retention_days: float = Field(
+        default=180.0, gt=0, description="Faces triaged as false matches are kept as negatives this long."
+    )
+    track_min_frames: int = Field(
+        default=2, ge=1, description="Frames of one track a video needs for a `match` (or one far below threshold)."
+    )
+    track_strong_margin: float = Field(
+        default=0.04, ge=0, description="One frame this far below a person's `match` threshold decides a video."
+    )
     detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")
     small_image_side: int = Field(default=480, ge=32, description="Smaller images are upsampled twice to detect.")
     detector_model: str = Field(default="hog", pattern="^(hog|cnn)$")
@@ -116,6 +149,25 @@ class Settings(BaseSettings):
             detector_model=self.detector_model,
             max_image_pixels=self.max_image_pixels,
             max_faces=self.max_faces_per_image,
+        )
+
+    @cached_property
+    def matching_policy(self) -> MatchingPolicy:
+        calibration = CalibrationPolicy(
+            match_target=self.match_false_alert_target,
+            possible_target=self.possible_false_alert_target,
+            floor=self.threshold_floor,
+            ceiling=self.default_tolerance,
+            min_faces=self.calibration_min_faces,
+            full_weight_faces=self.calibration_full_weight_faces,
+            default_match=self.default_match_threshold,
+            default_possible=self.default_possible_threshold,
+        )
+        return MatchingPolicy(
+            calibration=calibration,
+            margin=self.match_margin,
+            track_min_frames=self.track_min_frames,
+            strong_margin=self.track_strong_margin,
         )
 
     @cached_property

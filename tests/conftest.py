@@ -63,10 +63,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
-    """Settings of a test: its own data folder and database; webhooks may go to the local test receivers."""
-    return Settings(
-        data_dir=tmp_path / "data", database_url=database_url, **{"webhook_allow_private_urls": True, **overrides}
-    )
+    """Settings of a test: its own data folder and database; webhooks may go to the local test receivers. The
+    uncalibrated `match` threshold is the former single tolerance (0.5), so tests of other parts see the Western
+    samples alert as before; the tests of tiers and calibration ask for the installation's default."""
+    defaults = {"webhook_allow_private_urls": True, "default_match_threshold": 0.5}
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, **{**defaults, **overrides})
 
 
 @pytest.fixture

@@ -124,9 +124,18 @@ class Detection(SQLModel, table=True):
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reference_face.id", ondelete="SET NULL"), nullable=True),
     )
     distance: float
+    tier: str = Field(default="match", max_length=20)
     box: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    track_timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     frames_matched: int = 0
     crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    encoding: bytes | None = Field(
+        default=None,
+        sa_type=sa.LargeBinary,
+        nullable=True,
+        description="The best-matching face's encoding (a face assigned to the person), kept so that a false match "
+        "can become a negative; erased with the person",
+    )
     created_at: datetime = timestamp_field()

@@ -23,6 +23,7 @@ class MatchRead(BaseModel):
     display_name: str
     distance: float
     reference_face_id: uuid.UUID
+    tier: str = Field(description="match (an alert) or possible (kept for review)")
 
 
 class FaceRead(BaseModel):
@@ -44,6 +45,11 @@ class PersonFound(BaseModel):
         description="Frames of the video or animation in which the person was matched (0 for a photo)"
     )
     timestamps: list[float]
+    tier: str = Field(
+        description="match, or possible; a video is a match when one track's faces agree over enough frames or one "
+        "frame is far below the threshold"
+    )
+    track_timestamps: list[float] = Field(description="The deciding track's match frames (video or animation)")
 
 
 class ScanResult(BaseModel):
@@ -83,6 +89,7 @@ class ScanResult(BaseModel):
                             display_name=names.get(match.person_id, ""),
                             distance=round(match.distance, 4),
                             reference_face_id=match.reference_id,
+                            tier=match.tier,
                         )
                         for match in face.matches
                     ],
@@ -99,6 +106,8 @@ class ScanResult(BaseModel):
                     best_timestamp=evidence.best_timestamp,
                     frames_matched=evidence.frames_matched,
                     timestamps=[round(t, 3) for t in evidence.timestamps],
+                    tier=evidence.tier,
+                    track_timestamps=[round(t, 3) for t in evidence.track_timestamps],
                 )
                 for evidence in analysis.persons
             ],

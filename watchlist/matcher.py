@@ -76,6 +76,8 @@ class Matcher:
         thresholds: Mapping[uuid.UUID, Thresholds | float],
         negatives: Sequence[Reference] = (),
         margin: float = DEFAULT_MARGIN,
+        track_min_frames: int = 2,
+        strong_margin: float = 0.04,
     ) -> None:
         self._references = _Encodings(references)
         persons = self._references.persons
@@ -86,6 +88,10 @@ class Matcher:
         self._negatives = _Encodings([neg for neg in negatives if neg.person_id in self._group_of])
         self._negative_groups = np.array([self._group_of[pid] for pid in self._negatives.persons], dtype=np.intp)
         self.margin = margin
+        self.track_min_frames = track_min_frames
+        """A video is a `match` for a person when one track has this many `match` frames of them..."""
+        self.strong_margin = strong_margin
+        """...or one frame is this far below their `match` threshold."""
 
     @property
     def size(self) -> int:
@@ -118,14 +124,12 @@ class Matcher:
         if not len(reported):
             return []
         vetoed = self._vetoed(face, best)
-        matches = []
+        matches: list[Match] = []
         for group in reported[np.argsort(best[reported], kind="stable")]:
             distance = float(best[group])
             is_match = not matches and distance == nearest and distance <= self._match[group] and group not in vetoed
             reference = self._references.reference_ids[self._references.nearest_of(distances, int(group))]
-            matches.append(
-                Match(self._references.persons[group], reference, distance, MATCH if is_match else POSSIBLE)
-            )
+            matches.append(Match(self._references.persons[group], reference, distance, MATCH if is_match else POSSIBLE))
         return matches
 
     def _vetoed(self, face: np.ndarray, best: np.ndarray) -> set[int]:

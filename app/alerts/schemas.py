@@ -38,6 +38,9 @@ class FaceMatchEvidence(BaseModel):
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list)
     frames_matched: int = 0
+    track_timestamps: list[float] = Field(
+        default_factory=list, description="A video's deciding track: the timestamps of its match frames"
+    )
     crop_url: str | None = Field(default=None, description="The matched face, cropped; null once removed")
 
     def describe(self) -> str:
@@ -99,6 +102,7 @@ class AlertFilter(BaseModel):
     person_id: uuid.UUID | None = None
     kind: list[AlertKind] | None = None
     status: list[AlertStatus] | None = None
+    tier: list[AlertTier] | None = None
     watch_id: uuid.UUID | None = None
     since: UtcInstant | None = None
     until: UtcInstant | None = None

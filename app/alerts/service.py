@@ -23,7 +23,7 @@ from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
-from watchlist.service import scoped_persons
+from watchlist.service import add_negative, scoped_persons
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def record_detections(
                 person=person,
                 subject_key=detection.sha256,
                 evidence=face_evidence(detection, item.kind),
+                tier=detection.tier,
                 media_item=item,
                 detection_id=detection.id,
             )
@@ -69,6 +70,7 @@ def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
         best_timestamp=detection.best_timestamp,
         timestamps=list(detection.timestamps or []),
         frames_matched=detection.frames_matched,
+        track_timestamps=list(detection.track_timestamps or []),
     )
 
 
@@ -79,12 +81,18 @@ def record_signal(session: Session, signal: Signal, post: Post, *, public_base_u
     occurrences) when the subject turns up in another post, since a repost shows the fake spreading.
     """
     alert, created = _alert_for(session, signal)
+    upgraded = not created and alert.tier != "match" and signal.tier == "match"
+    if upgraded:
+        alert.tier = "match"
     official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
     added = _add_occurrence(session, alert, post, signal.media_item, official)
     if created:
         webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
-    elif added:
-        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=["occurrences"])
+    elif added or upgraded:
+        changed = ["occurrences"] if added else []
+        webhooks.enqueue_alert_event(
+            session, "alert.updated", alert, public_base_url, changed=[*changed, *(["tier"] if upgraded else [])]
+        )
     return alert
 
 
@@ -150,6 +158,17 @@ def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaIt
     return session.exec(statement).first() is not None
 
 
+def keep_as_negative(session: Session, alert: Alert) -> None:
+    """A face alert triaged as a false match: its face's encoding becomes a negative of the person (moved from the
+    detection, so it is kept once and expires with the negatives' retention)."""
+    detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
+    if alert.kind != "face_match" or detection is None or detection.encoding is None:
+        return
+    add_negative(session, alert.person_id, detection.encoding, detection.distance, alert.id)
+    detection.encoding = None
+    session.add(detection)
+
+
 def priority_of(alert: Alert) -> str:
     """`low` while every occurrence is on the person's own channels (their own publication, most likely), `high`
     for a `match` elsewhere, `normal` for a `possible` one that a person should review."""
@@ -211,6 +230,8 @@ def _filtered(statement: SelectOfScalar[Alert], filters: AlertFilter) -> SelectO
         statement = statement.where(col(Alert.kind).in_(filters.kind))
     if filters.status:
         statement = statement.where(col(Alert.status).in_(filters.status))
+    if filters.tier:
+        statement = statement.where(col(Alert.tier).in_(filters.tier))
     if filters.since:
         statement = statement.where(Alert.created_at >= filters.since)
     if filters.until:
@@ -263,6 +284,8 @@ def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url
     if changes.get("status") is not None and changes["status"] != alert.status:
         alert.status = changes["status"]
         changed.append("status")
+        if alert.status == "false_match":
+            keep_as_negative(session, alert)
     if "note" in changes and changes["note"] != alert.note:
         alert.note = changes["note"]
         changed.append("note")
