@@ -176,16 +176,26 @@ def _report_refused(refused: Iterable[PhotoRefused]) -> None:
 
 @person_cli.command("list")
 def person_list() -> None:
-    """List the people on the watchlist."""
+    """List the people on the watchlist, with their thresholds and how many background faces these rest on."""
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
-        counts = watchlist_service.reference_face_counts(session, [person.id for person in persons])
-    table = Table("id", "name", "aliases", "faces", "tolerance")
+        ids = [person.id for person in persons]
+        counts = watchlist_service.reference_face_counts(session, ids)
+        thresholds = watchlist_service.person_thresholds(
+            session, set(ids), runtime.settings.matching_policy.calibration
+        )
+    table = Table("id", "name", "aliases", "faces", "match", "possible", "calibrated on")
     for person in persons:
-        tolerance = f"{person.tolerance:.2f}" if person.tolerance else f"{runtime.settings.default_tolerance:.2f}"
+        chosen = thresholds[person.id]
         table.add_row(
-            str(person.id), person.display_name, ", ".join(person.aliases), str(counts.get(person.id, 0)), tolerance
+            str(person.id),
+            person.display_name,
+            ", ".join(person.aliases),
+            str(counts.get(person.id, 0)),
+            f"{chosen.match:.3f}",
+            f"{chosen.possible:.3f}",
+            f"{chosen.faces} faces" if chosen.calibrated else f"defaults ({chosen.faces} faces)",
         )
     out.print(table)
 
@@ -311,7 +321,7 @@ def calibrate(
             continue
         faces += counted
         err.print(f"[{number}/{len(files)}] {_display_path(path)}: {counted} faces")
-    out.print(f"{faces} background faces counted from {len(files) - failures} files")
+    out.print(f"{faces} faces seen in {len(files) - failures} files, counted for every person they are not")
     if failures:
         raise typer.Exit(1)
 

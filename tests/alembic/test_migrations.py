@@ -262,3 +262,49 @@ def test_downgrade_to_0004_keeps_face_alerts(empty_database: str) -> None:
         rows = connection.execute(sa.text("SELECT sha256, media_kind, best_distance FROM alert ORDER BY sha256")).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [("a" * 64, "photo", 0.31), ("b" * 64, "video", 0.31)]
+
+
+def test_face_calibration_keeps_detections_and_endpoints_and_downgrades(empty_database: str) -> None:
+    """0007 on a filled 0005 database: detections are `match` with no encoding kept and no track, endpoints keep
+    not asking for `possible` alerts, the new tables start empty; the downgrade to 0005 keeps the detections."""
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0005")
+
+    db.upgrade(empty_database, "0007")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        detections = connection.execute(
+            sa.text("SELECT tier, encoding, track_timestamps, distance FROM detection ORDER BY sha256")
+        ).all()
+        endpoints = connection.execute(sa.text("SELECT include_possible FROM webhook_endpoint")).all()
+        tables = {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("face_calibration", "negative_face")
+        }
+        connection.execute(
+            sa.text(
+                "INSERT INTO face_calibration (person_id, counts, faces, match_threshold, possible_threshold, "
+                "calibrated, counts_updated_at, thresholds_changed_at) SELECT id, '[]', 0, 0.32, 0.5, false, "
+                "created_at, created_at FROM person"
+            )
+        )
+        connection.commit()
+    engine.dispose()
+    assert [(tier, encoding, distance) for tier, encoding, _, distance in detections] == [
+        ("match", None, 0.31),
+        ("match", None, 0.31),
+    ]
+    assert all(track in ([], "[]") for _, _, track, _ in detections)
+    assert [bool(row[0]) for row in endpoints] == [False] and ids["endpoint"]
+    assert tables == {"face_calibration": 0, "negative_face": 0}
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM detection")).scalar_one() == 2
+        assert "face_calibration" not in sa.inspect(connection).get_table_names()
+        assert "tier" not in {column["name"] for column in sa.inspect(connection).get_columns("detection")}
+    engine.dispose()

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 
 from app.alerts import service as alert_service
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertUpdate
+from app.jobs import build_retention_job
+from app.main import create_app
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.app.test_privacy import found_in_storage, run_watch_on_post
-from tests.factories import enrol_person
-from tests.support import fixture_bytes
+from tests.factories import api_key, bearer, enrol_person
+from tests.support import fixture_bytes, running_server
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchlist.images import decode_image
 from watchlist.models import FaceCalibration, NegativeFace
@@ -49,6 +54,40 @@ def test_a_stranger_marked_false_match_does_not_alert_again(runtime: Runtime, ch
     run_watch_on_post(runtime, channels, "fake_two", "obama2.jpg")
     second = [alert for alert in alerts_of(runtime) if alert.id != first.id]
     assert [(alert.person_id, alert.tier, alert.priority) for alert in second] == [(biden.id, "possible", "normal")]
+
+    with (
+        running_server(create_app(runtime)) as base_url,
+        httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin")), timeout=30) as api,
+    ):
+        [listed] = api.get(f"/v1/persons/{biden.id}/negatives").json()
+        assert listed["alert_id"] == str(first.id) and set(listed) == {
+            "id",
+            "alert_id",
+            "distance",
+            "created_at",
+            "expires_at",
+        }, "listed without an image or an encoding"
+        erased = api.delete(f"/v1/persons/{biden.id}").json()
+        assert erased["negative_faces"] == 1
+    with Session(runtime.db_engine) as session:
+        assert session.exec(select(NegativeFace)).all() == []
+
+
+def test_negatives_expire_after_the_retention_period(runtime: Runtime, channels: ChannelServer) -> None:
+    biden = enrol_person(runtime, "Joe Biden", "biden.jpg", tolerance=0.95)
+    run_watch_on_post(runtime, channels, "fake_one", "obama.jpg")
+    [alert] = alerts_of(runtime)
+    with Session(runtime.db_engine) as session:
+        triaged = alert_service.get_alert(session, alert.id)
+        alert_service.triage(session, triaged, AlertUpdate(status="false_match"), public_base_url="http://x")
+        session.commit()
+    retention = build_retention_job(runtime, clock=lambda: utcnow() + timedelta(days=179))
+    retention()
+    with Session(runtime.db_engine) as session:
+        assert [n.person_id for n in session.exec(select(NegativeFace))] == [biden.id]
+    build_retention_job(runtime, clock=lambda: utcnow() + timedelta(days=181))()
+    with Session(runtime.db_engine) as session:
+        assert session.exec(select(NegativeFace)).all() == []
 
 
 def test_no_encoding_of_an_unassigned_face_is_stored(runtime: Runtime, channels: ChannelServer, tmp_path: Path) -> None:
