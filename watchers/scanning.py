@@ -14,7 +14,7 @@ import numpy as np
 from core import media_types
 from core.errors import InputRejected
 from watchers.frames import FrameSampling, SampledAnimation, SampledVideo
-from watchlist.calibration import bin_of
+from watchlist.calibration import BIN_WIDTH, BINS
 from watchlist.engine import Box, FaceEngine, face_crop
 from watchlist.images import decode_image, encode_jpeg, open_animation
 from watchlist.matcher import MATCH, POSSIBLE, Match, Matcher
@@ -264,22 +264,25 @@ def _analyse_pixels(
         tracks.next_frame()
     taken: set[int] = set()
     for face in search.faces:
-        matches = matcher.match(face.encoding)
+        matches, distances = matcher.match_and_measure(face.encoding)
         crop = encode_jpeg(face_crop(rgb, face.box)) if matches else None
         track = tracks.assign(face.encoding, taken) if tracks is not None else None
         if track is not None:
             taken.add(track)
         _record(analysis, FaceSighting(face.box, timestamp, matches, crop, track), face.encoding)
-        _count_background(analysis, matcher, face.encoding, {match.person_id for match in matches})
+        _count_background(analysis, matcher, distances, {match.person_id for match in matches})
 
 
-def _count_background(analysis: FileAnalysis, matcher: Matcher, encoding: np.ndarray, assigned: set) -> None:
+def _count_background(analysis: FileAnalysis, matcher: Matcher, distances: np.ndarray, assigned: set) -> None:
     """The face's distance to every person it was not assigned to, as a count in that person's bin."""
-    for person_id, distance in zip(matcher.person_ids, matcher.person_distances(encoding), strict=True):
-        if person_id not in assigned:
-            bins = analysis.background.setdefault(person_id, {})
-            index = bin_of(float(distance))
-            bins[index] = bins.get(index, 0) + 1
+    if not len(distances):
+        return
+    counted = np.array([person_id not in assigned for person_id in matcher.person_ids], dtype=bool)
+    bins = np.minimum(BINS - 1, (distances / BIN_WIDTH).astype(np.intp))
+    for group in np.flatnonzero(counted):
+        person_bins = analysis.background.setdefault(matcher.person_ids[group], {})
+        index = int(bins[group])
+        person_bins[index] = person_bins.get(index, 0) + 1
 
 
 def _record(analysis: FileAnalysis, sighting: FaceSighting, encoding: np.ndarray) -> None:

@@ -99,7 +99,8 @@ class Matcher:
 
     @property
     def person_ids(self) -> list[uuid.UUID]:
-        return list(self._references.persons)
+        """The enrolled persons, in the order of `person_distances` (do not modify)."""
+        return self._references.persons
 
     def thresholds_of(self, person_id: uuid.UUID) -> Thresholds:
         group = self._group_of[person_id]
@@ -114,15 +115,20 @@ class Matcher:
 
     def match(self, encoding: np.ndarray) -> list[Match]:
         """The persons this face is reported for, nearest first: at most one `match`."""
+        return self.match_and_measure(encoding)[0]
+
+    def match_and_measure(self, encoding: np.ndarray) -> tuple[list[Match], np.ndarray]:
+        """`match`, and the face's distance to each person (in the order of `person_ids`) from the same one pass
+        over the matrix, for the calibration counts."""
         if not self.size:
-            return []
+            return [], np.empty(0, dtype=np.float32)
         face = np.asarray(encoding, dtype=np.float32)
         distances = self._references.distances(face)
         best = np.minimum.reduceat(distances, self._references.starts)
         nearest = float(best.min())
         reported = np.flatnonzero((best <= self._possible) & (best <= nearest + self.margin))
         if not len(reported):
-            return []
+            return [], best
         vetoed = self._vetoed(face, best)
         matches: list[Match] = []
         for group in reported[np.argsort(best[reported], kind="stable")]:
@@ -130,7 +136,7 @@ class Matcher:
             is_match = not matches and distance == nearest and distance <= self._match[group] and group not in vetoed
             reference = self._references.reference_ids[self._references.nearest_of(distances, int(group))]
             matches.append(Match(self._references.persons[group], reference, distance, MATCH if is_match else POSSIBLE))
-        return matches
+        return matches, best
 
     def _vetoed(self, face: np.ndarray, best: np.ndarray) -> set[int]:
         """The persons this face is nearer to a negative of than to their references."""
