@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,11 +22,12 @@ from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
+from app.rescan.service import Rescanner, RescanProgress
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks.cli import webhook_cli
-from core.errors import InputRejected
+from core.errors import AppError, InputRejected
 from core.scope import Scope
 from watchers import analysis as scan_service
 from watchers.schemas import PersonFound, ScanResult
@@ -324,6 +327,48 @@ def calibrate(
     out.print(f"{faces} faces seen in {len(files) - failures} files, counted for every person they are not")
     if failures:
         raise typer.Exit(1)
+
+
+@cli.command()
+def rescan(
+    person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's new detections")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only media of posts from this time on (ISO 8601; UTC when no offset)")
+    ] = None,
+) -> None:
+    """Re-analyse kept media (IMPWATCH_KEEP_MEDIA) against the current watchlist and thresholds, so a person
+    enrolled today is found in earlier posts; new detections raise or extend alerts."""
+    try:
+        start = _utc(datetime.fromisoformat(since)) if since else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/] --since: {exc}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    if person is not None:
+        with Session(runtime.db_engine) as session:
+            try:
+                watchlist_service.get_person(session, person)
+            except AppError as exc:
+                err.print(f"[red]error:[/] {exc.message}")
+                raise typer.Exit(1) from exc
+    settings = runtime.settings
+    rescanner = Rescanner(
+        runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, settings.public_base_url
+    )
+    progress = RescanProgress(person_id=person, since=start)
+
+    def report(done: RescanProgress) -> None:
+        err.print(f"[{done.done}/{done.total}] new detections so far: {done.detections_added}")
+
+    rescanner.run(progress, on_content=report)
+    out.print(
+        f"re-scanned {progress.done} contents: {progress.detections_added} new detections, "
+        f"{progress.alerts_touched} alerts raised or extended, {progress.not_kept} not kept, {progress.refused} refused"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @cli.command()

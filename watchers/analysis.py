@@ -83,7 +83,7 @@ def analyse_media(
         except InputRejected as refused:
             _store_once(db_engine, _refusal_row(sha256, size, refused), [])
             return True
-    if _store_once(db_engine, _analysis_row(sha256, analysis), _detections(sha256, analysis)):
+    if _store_once(db_engine, _analysis_row(sha256, analysis), detections_of(sha256, analysis)):
         _count_background(db_engine, analysis, matchers)
     return True
 
@@ -124,7 +124,8 @@ def _analysis_row(sha256: str, analysis: FileAnalysis) -> MediaAnalysis:
     )
 
 
-def _detections(sha256: str, analysis: FileAnalysis) -> list[Detection]:
+def detections_of(sha256: str, analysis: FileAnalysis) -> list[Detection]:
+    """The detection rows of an analysis: one per person found, not yet added to any session."""
     return [
         Detection(
             sha256=sha256,

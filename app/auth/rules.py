@@ -54,6 +54,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/persons/{person_id}/faces/{face_id}/crop.jpg"): TEAM_AND_SUBJECT,
     ("DELETE", "/v1/persons/{person_id}/faces/{face_id}"): ADMIN_AND_SUBJECT,
     ("GET", "/v1/persons/{person_id}/calibration"): TEAM_AND_SUBJECT,
+    ("POST", "/v1/rescans"): OPERATOR_AND_ADMIN,
+    ("GET", "/v1/rescans/{rescan_id}"): OPERATOR_AND_ADMIN,
     ("GET", "/v1/persons/{person_id}/negatives"): TEAM_AND_SUBJECT,
     ("POST", "/v1/scans"): TEAM,
     ("POST", "/v1/watches"): OPERATOR,
