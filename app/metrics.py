@@ -14,7 +14,9 @@ from sqlmodel import Session
 from app.webhooks.service import outbox_backlog
 from core.clock import utcnow
 
-ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised", ["kind"])
+ALERTS_CREATED = Counter(
+    "impwatch_alerts_created", "Alerts raised, by kind and tier (match: alerted)", ["kind", "tier"]
+)
 HTTP_REQUESTS = Counter("impwatch_http_requests", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "impwatch_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"]

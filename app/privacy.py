@@ -80,7 +80,8 @@ def expire_negative_faces(session: Session, now: datetime, retention: timedelta)
 
 
 def expire_closed_alert_crops(session: Session, now: datetime, retention: timedelta) -> int:
-    """Remove the face crops of alerts closed as a false match or dismissed more than `retention` ago."""
+    """Remove the face crops (and the face encodings) of alerts closed as a false match or dismissed more than
+    `retention` ago."""
     closed = select(Alert.detection_id).where(
         col(Alert.status).in_(CLOSED_WITHOUT_IMPERSONATION),
         Alert.updated_at < now - retention,
@@ -90,6 +91,12 @@ def expire_closed_alert_crops(session: Session, now: datetime, retention: timede
 
 
 def _delete_crops(session: Session, detection_ids: sa.Select) -> int:
+    """Remove the crops of these detections, and the encodings of their faces with them; how many crops went."""
+    session.exec(
+        sa.update(Detection)
+        .where(col(Detection.id).in_(detection_ids), col(Detection.encoding).is_not(None))
+        .values(encoding=None)
+    )
     statement = (
         sa.update(Detection)
         .where(col(Detection.id).in_(detection_ids), col(Detection.crop_jpeg).is_not(None))

@@ -133,7 +133,8 @@ class Settings(BaseSettings):
     closed_alert_crop_retention_days: float = Field(
         default=30.0,
         ge=0,
-        description="Face crops of alerts closed as false_match or dismissed are removed this long after closing.",
+        description="Face crops (and face encodings) of alerts closed as false_match or dismissed are removed this "
+        "long after closing.",
     )
     retention_check_seconds: float = Field(default=3600.0, gt=0, description="How often retention is applied.")
 

@@ -93,9 +93,16 @@ def _count_background(db_engine: Engine, analysis: FileAnalysis, matchers: Match
     distances only, never an encoding."""
     if not analysis.background:
         return
-    with Session(db_engine) as session:
-        add_background_counts(session, analysis.background, matchers.policy.calibration)
-        session.commit()
+    for attempt in range(2):
+        with Session(db_engine) as session:
+            try:
+                add_background_counts(session, analysis.background, matchers.policy.calibration)
+                session.commit()
+                return
+            except sa.exc.IntegrityError:  # another analysis added the same person's first counts meanwhile
+                session.rollback()
+                if attempt:
+                    log.warning("background counts of media %s were not stored", analysis.sha256)
 
 
 def _refusal_row(sha256: str, size: int, refused: InputRejected) -> MediaAnalysis:

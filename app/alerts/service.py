@@ -118,7 +118,7 @@ def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
     )
     session.add(alert)
     session.flush()
-    ALERTS_CREATED.labels(kind=alert.kind).inc()
+    ALERTS_CREATED.labels(kind=alert.kind, tier=alert.tier).inc()
     return alert, True
 
 
