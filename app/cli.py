@@ -22,7 +22,8 @@ from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
-from app.rescan.service import Rescanner, RescanProgress
+from app.rescan.jobs import Rescanner
+from app.rescan.service import RescanProgress
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings

@@ -14,7 +14,7 @@ from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import GuardBodies, authorize
 from app.rescan import routes as rescan_routes
-from app.rescan.service import Rescanner, RescanRegistry
+from app.rescan.jobs import Rescanner, RescanRegistry
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings

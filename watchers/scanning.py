@@ -88,7 +88,7 @@ class PersonEvidence:
             self.timestamps.append(sighting.timestamp)
             self.frames_matched += 1
         if match.tier == MATCH:
-            self.best_match_distance = min(self.best_match_distance, match.distance)
+            self.best_match_distance = min(self.best_match_distance, match.score or match.distance)
             if sighting.track is not None and sighting.timestamp is not None:
                 frames = self._track_frames.setdefault(sighting.track, [])
                 if sighting.timestamp not in frames:

@@ -24,6 +24,10 @@ class MatchRead(BaseModel):
     distance: float
     reference_face_id: uuid.UUID
     tier: str = Field(description="match (an alert) or possible (kept for review)")
+    score: float = Field(
+        description="What the tier was decided on: the nearer of `distance` and the distance to the mean of the "
+        "person's references"
+    )
 
 
 class FaceRead(BaseModel):
@@ -90,6 +94,7 @@ class ScanResult(BaseModel):
                             distance=round(match.distance, 4),
                             reference_face_id=match.reference_id,
                             tier=match.tier,
+                            score=round(match.score if match.score is not None else match.distance, 4),
                         )
                         for match in face.matches
                     ],

@@ -32,17 +32,28 @@ class Reference:
 
 @dataclass(frozen=True)
 class Match:
+    """`distance` is to the nearest reference photo; `score`, what the tier was decided on, is the nearer of that
+    and the distance to the mean of the person's references (see `_Encodings`)."""
+
     person_id: uuid.UUID
     reference_id: uuid.UUID
     distance: float
     tier: str = MATCH
+    score: float | None = None
 
 
 class _Encodings:
-    """Encodings grouped by person, with squared norms kept so a face's distances are one matrix-vector product."""
+    """Encodings grouped by person, with squared norms kept so a face's distances are one matrix-vector product.
 
-    def __init__(self, references: Sequence[Reference]) -> None:
-        ordered = sorted(references, key=lambda ref: ref.person_id.int)
+    With `centroids`, a person with several references also gets the mean of their encodings as one more row: several
+    photos then count as more evidence (the mean lies nearer to the person's other photos than any one of them), and a
+    match still names the nearest real reference."""
+
+    def __init__(self, references: Sequence[Reference], centroids: bool = False) -> None:
+        rows = list(references)
+        if centroids:
+            rows += _centroids(references)
+        ordered = sorted(rows, key=lambda ref: ref.person_id.int)
         self.matrix = (
             np.stack([ref.encoding for ref in ordered]).astype(np.float32)
             if ordered
@@ -50,6 +61,8 @@ class _Encodings:
         )
         self.squared_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
         self.reference_ids = [ref.reference_id for ref in ordered]
+        self._real = np.array([not isinstance(ref, _Centroid) for ref in ordered], dtype=bool)
+        self.real_count = int(self._real.sum())
         person_ids = [ref.person_id for ref in ordered]
         self.starts = np.array(
             [i for i, pid in enumerate(person_ids) if i == 0 or person_ids[i - 1] != pid], dtype=np.intp
@@ -61,9 +74,27 @@ class _Encodings:
         return np.sqrt(np.maximum(squared, 0.0))
 
     def nearest_of(self, distances: np.ndarray, group: int) -> int:
+        """The nearest real reference of the group (a centroid is never reported)."""
         start = self.starts[group]
         end = self.starts[group + 1] if group + 1 < len(self.starts) else len(distances)
-        return int(start + np.argmin(distances[start:end]))
+        real = np.where(self._real[start:end], distances[start:end], np.inf)
+        return int(start + np.argmin(real))
+
+
+@dataclass(frozen=True)
+class _Centroid(Reference):
+    """The mean encoding of a person's references: a row of the matrix, never a reference reported."""
+
+
+def _centroids(references: Sequence[Reference]) -> list[Reference]:
+    grouped: dict[uuid.UUID, list[Reference]] = {}
+    for ref in references:
+        grouped.setdefault(ref.person_id, []).append(ref)
+    return [
+        _Centroid(refs[0].reference_id, person_id, np.mean([ref.encoding for ref in refs], axis=0))
+        for person_id, refs in grouped.items()
+        if len(refs) > 1
+    ]
 
 
 class Matcher:
@@ -79,7 +110,7 @@ class Matcher:
         track_min_frames: int = 2,
         strong_margin: float = 0.04,
     ) -> None:
-        self._references = _Encodings(references)
+        self._references = _Encodings(references, centroids=True)
         persons = self._references.persons
         chosen = [_as_thresholds(thresholds[pid]) for pid in persons]
         self._match = np.array([t.match for t in chosen], dtype=np.float32)
@@ -95,7 +126,8 @@ class Matcher:
 
     @property
     def size(self) -> int:
-        return len(self._references.reference_ids)
+        """How many reference encodings (not counting the centroids)."""
+        return self._references.real_count
 
     @property
     def person_ids(self) -> list[uuid.UUID]:
@@ -132,10 +164,12 @@ class Matcher:
         vetoed = self._vetoed(face, best)
         matches: list[Match] = []
         for group in reported[np.argsort(best[reported], kind="stable")]:
-            distance = float(best[group])
-            is_match = not matches and distance == nearest and distance <= self._match[group] and group not in vetoed
-            reference = self._references.reference_ids[self._references.nearest_of(distances, int(group))]
-            matches.append(Match(self._references.persons[group], reference, distance, MATCH if is_match else POSSIBLE))
+            score = float(best[group])
+            is_match = not matches and score == nearest and score <= self._match[group] and group not in vetoed
+            row = self._references.nearest_of(distances, int(group))
+            tier = MATCH if is_match else POSSIBLE
+            person = self._references.persons[group]
+            matches.append(Match(person, self._references.reference_ids[row], float(distances[row]), tier, score))
         return matches, best
 
     def _vetoed(self, face: np.ndarray, best: np.ndarray) -> set[int]:

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
+from app.rescan.jobs import RescanRegistry
 from app.rescan.schemas import RescanCreate, RescanRead
-from app.rescan.service import RescanRegistry
 from core.errors import InputRejected, NotFound
 from core.http import REFUSALS, ScopeDep, SessionDep
 from watchlist.service import get_person

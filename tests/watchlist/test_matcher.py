@@ -71,3 +71,15 @@ def test_a_face_nearer_to_a_negative_than_to_the_references_is_at_most_possible(
     matcher = Matcher([reference], {person: 0.5}, negatives=[negative])
     assert [m.tier for m in matcher.match(unit(0) * 0.95)] == ["possible"]
     assert [m.tier for m in matcher.match(unit(0) * 0.72)] == ["match"]
+
+
+def test_several_references_count_as_more_evidence() -> None:
+    """A face between two photos of the person, too far from each alone, is near their mean."""
+    person = uuid.uuid4()
+    left, right = unit(0) + unit(1) * 0.4, unit(0) - unit(1) * 0.4
+    refs = [Reference(uuid.uuid4(), person, left), Reference(uuid.uuid4(), person, right)]
+    one_photo = Matcher(refs[:1], {person: 0.35})
+    assert [m.tier for m in one_photo.match(unit(0))] == []
+    [match] = Matcher(refs, {person: Thresholds(0.35, 0.5)}).match(unit(0))
+    assert match.tier == "match" and match.score is not None and match.score < 0.01
+    assert abs(match.distance - 0.4) < 1e-6 and match.reference_id in {ref.reference_id for ref in refs}
