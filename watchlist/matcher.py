@@ -54,12 +54,14 @@ class _Encodings:
         if centroids:
             rows += _centroids(references)
         ordered = sorted(rows, key=lambda ref: ref.person_id.int)
-        self.matrix = (
+        matrix = (
             np.stack([ref.encoding for ref in ordered]).astype(np.float32)
             if ordered
             else np.empty((0, ENCODING_SIZE), dtype=np.float32)
         )
-        self.squared_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
+        self.squared_norms = np.einsum("ij,ij->i", matrix, matrix)
+        self._scaled = matrix * np.float32(-2.0)
+        """The matrix times -2, kept instead of the matrix: a face's distances are then one product and two adds."""
         self.reference_ids = [ref.reference_id for ref in ordered]
         self._real = np.array([not isinstance(ref, _Centroid) for ref in ordered], dtype=bool)
         self.real_count = int(self._real.sum())
@@ -69,16 +71,23 @@ class _Encodings:
         )
         self.persons = [person_ids[i] for i in self.starts]
 
-    def distances(self, encoding: np.ndarray) -> np.ndarray:
-        squared = self.squared_norms - 2.0 * (self.matrix @ encoding) + float(encoding @ encoding)
-        return np.sqrt(np.maximum(squared, 0.0))
+    def squared_distances(self, encoding: np.ndarray) -> np.ndarray:
+        """|r|^2 - 2 r.e + |e|^2 for every row r, computed in place: one pass over the matrix."""
+        squared = self._scaled @ encoding
+        squared += self.squared_norms
+        squared += np.float32(encoding @ encoding)
+        return np.maximum(squared, 0.0, out=squared)
 
-    def nearest_of(self, distances: np.ndarray, group: int) -> int:
-        """The nearest real reference of the group (a centroid is never reported)."""
+    def distances(self, encoding: np.ndarray) -> np.ndarray:
+        return np.sqrt(self.squared_distances(encoding))
+
+    def nearest_of(self, squared: np.ndarray, group: int) -> tuple[int, float]:
+        """The nearest real reference of the group (a centroid is never reported) and its distance."""
         start = self.starts[group]
-        end = self.starts[group + 1] if group + 1 < len(self.starts) else len(distances)
-        real = np.where(self._real[start:end], distances[start:end], np.inf)
-        return int(start + np.argmin(real))
+        end = self.starts[group + 1] if group + 1 < len(self.starts) else len(squared)
+        real = np.where(self._real[start:end], squared[start:end], np.inf)
+        row = int(np.argmin(real))
+        return start + row, float(np.sqrt(real[row]))
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,8 @@ class Matcher:
         """The distance of this face to each person's nearest reference, in the order of `person_ids`."""
         if not self.size:
             return np.empty(0, dtype=np.float32)
-        distances = self._references.distances(np.asarray(encoding, dtype=np.float32))
-        return np.minimum.reduceat(distances, self._references.starts)
+        squared = self._references.squared_distances(np.asarray(encoding, dtype=np.float32))
+        return np.sqrt(np.minimum.reduceat(squared, self._references.starts))
 
     def match(self, encoding: np.ndarray) -> list[Match]:
         """The persons this face is reported for, nearest first: at most one `match`."""
@@ -155,8 +164,8 @@ class Matcher:
         if not self.size:
             return [], np.empty(0, dtype=np.float32)
         face = np.asarray(encoding, dtype=np.float32)
-        distances = self._references.distances(face)
-        best = np.minimum.reduceat(distances, self._references.starts)
+        squared = self._references.squared_distances(face)
+        best = np.sqrt(np.minimum.reduceat(squared, self._references.starts))
         nearest = float(best.min())
         reported = np.flatnonzero((best <= self._possible) & (best <= nearest + self.margin))
         if not len(reported):
@@ -166,10 +175,10 @@ class Matcher:
         for group in reported[np.argsort(best[reported], kind="stable")]:
             score = float(best[group])
             is_match = not matches and score == nearest and score <= self._match[group] and group not in vetoed
-            row = self._references.nearest_of(distances, int(group))
+            row, distance = self._references.nearest_of(squared, int(group))
             tier = MATCH if is_match else POSSIBLE
             person = self._references.persons[group]
-            matches.append(Match(person, self._references.reference_ids[row], float(distances[row]), tier, score))
+            matches.append(Match(person, self._references.reference_ids[row], distance, tier, score))
         return matches, best
 
     def _vetoed(self, face: np.ndarray, best: np.ndarray) -> set[int]:
