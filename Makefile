@@ -10,8 +10,8 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-.venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+.venv/.installed: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 install: .venv/.installed
