@@ -31,6 +31,8 @@ from watchers.sources.base import RetryLater
 from watchers.sources.registry import build_source, parse_source_config
 from watchlist.models import Person
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 
 @pytest.fixture
 def runtime(make_runtime: Callable[..., Runtime], channels: ChannelServer) -> Runtime:
