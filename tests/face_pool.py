@@ -28,8 +28,8 @@ class SharedFaceWorkers:
         if runtime.settings.face_workers == 0:
             return runtime
         key = (
-            runtime.settings.engine_options,
-            runtime.settings.frame_sampling,
+            runtime.engine_options,
+            runtime.frame_sampling,
             runtime.settings.face_workers,
             own.time_limit_seconds,
             own.watchdog_grace_seconds,

@@ -246,6 +246,8 @@ def media_kind(message: Message) -> MediaKind | None:
 def message_urls(message: Message) -> list[str]:
     """Every link of a message: hidden behind text (`MessageEntityTextUrl`), written out (`MessageEntityUrl`), and
     its link preview's page."""
+    from telethon.tl import types
+
     urls = []
     for entity, text in _entities_text(message):
         if isinstance(entity, types.MessageEntityTextUrl) and entity.url:
@@ -260,6 +262,8 @@ def message_urls(message: Message) -> list[str]:
 
 def phone_entities(message: Message) -> list[str]:
     """The text Telegram marked as phone numbers in a message (`MessageEntityPhone`)."""
+    from telethon.tl import types
+
     return [text for entity, text in _entities_text(message) if isinstance(entity, types.MessageEntityPhone) and text]
 
 
@@ -280,6 +284,8 @@ def _entities_text(message: Message) -> list[tuple[Any, str]]:
 
 
 def _web_page(message: Message) -> Any:
+    from telethon.tl import types
+
     if not isinstance(message.media, types.MessageMediaWebPage):
         return None
     return message.media.webpage
