@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
-from sqlmodel import Session
 
-from app.alerts import service as alert_service
-from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
-from app.scheduling import build_watch_runner
-from app.settings import Settings
 from core.errors import AppError, InputRejected, NotFound
-from watchers import service as watch_service
-from watchers.schemas import WatchCreate, WatchUpdate
-from watchlist.service import person_names
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from watchers.schemas import WatchUpdate
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
@@ -37,6 +33,12 @@ def watch_add(
     ] = None,
 ) -> None:
     """Watch a channel or a folder."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from watchers import service as watch_service
+    from watchers.schemas import WatchCreate
+
     key = "path" if kind in ("telegram_export", "folder") else "channel"
     source: dict[str, object] = {"kind": kind, key: target}
     if channel:
@@ -49,7 +51,7 @@ def watch_add(
             watch = watch_service.create_watch(
                 session,
                 WatchCreate.model_validate({"source": source, "interval_seconds": interval}),
-                runtime.settings.watch_intervals,
+                runtime.watch_intervals,
             )
         except ValidationError as exc:
             err.print(f"[red]error:[/] {_first_error(exc)}")
@@ -72,6 +74,10 @@ def _first_error(exc: ValidationError) -> str:
 @watch_cli.command("list")
 def watch_list() -> None:
     """List watches with their state, last run and last error."""
+    from sqlmodel import Session
+
+    from watchers import service as watch_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         watches = watch_service.list_watches(session)
@@ -92,6 +98,10 @@ def watch_list() -> None:
 
 
 def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) -> None:
+    from sqlmodel import Session
+
+    from watchers import service as watch_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         try:
@@ -102,7 +112,7 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
         if update is None:
             watch_service.delete_watch(session, watch)
         else:
-            watch_service.update_watch(session, watch, update, runtime.settings.watch_intervals)
+            watch_service.update_watch(session, watch, update, runtime.watch_intervals)
         session.commit()
     out.print(f"{action} {watch_id}")
 
@@ -110,12 +120,16 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
 @watch_cli.command("pause")
 def watch_pause(watch_id: uuid.UUID) -> None:
     """Stop running a watch until it is resumed."""
+    from watchers.schemas import WatchUpdate
+
     _change_watch(watch_id, WatchUpdate(enabled=False), "paused")
 
 
 @watch_cli.command("resume")
 def watch_resume(watch_id: uuid.UUID) -> None:
     """Run a paused watch again (this also clears an error state)."""
+    from watchers.schemas import WatchUpdate
+
     _change_watch(watch_id, WatchUpdate(enabled=True), "resumed")
 
 
@@ -128,6 +142,11 @@ def watch_remove(watch_id: uuid.UUID) -> None:
 @watch_cli.command("run")
 def watch_run(watch_id: uuid.UUID) -> None:
     """Run a watch now, in this process, and report what it found."""
+    from sqlmodel import Session
+
+    from app.scheduling import build_watch_runner
+    from watchers import service as watch_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         try:
@@ -155,6 +174,13 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
 ) -> None:
     """The newest alerts first."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.alerts import service as alert_service
+    from app.alerts.schemas import AlertFilter, evidence_of
+    from watchlist.service import person_names
+
     runtime = command_runtime()
     try:
         filters = AlertFilter(person_id=person, kind=kind, status=status, tier=tier)
@@ -200,6 +226,7 @@ def telegram_login(
     phone: Annotated[str, typer.Option(prompt=True, help="The account's phone number, +7...")],
 ) -> None:
     """Log the installation's Telegram account in and print the session string for IMPWATCH_TELEGRAM_SESSION."""
+    from app.settings import Settings
     from watchers.telegram_client import login
 
     settings = Settings()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import health, metrics
@@ -20,6 +21,7 @@ from app.scheduling import scheduled_work
 from app.settings import Settings
 from app.webhooks import routes as webhook_routes
 from core.errors import AppError
+from core.http import SafeJSONResponse
 from watchers import routes as scan_routes
 from watchlist import routes as person_routes
 
@@ -31,8 +33,12 @@ an invitation needs an API key, sent as `Authorization: Bearer <key>`; `/metrics
 documentation (`/openapi.json`, `/docs`, `/redoc`) is public. A key sees only
 its own organisation's objects.
 
-Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people.
+Errors answer `{"code": ..., "detail": ...}`: `code` is stable for programs, `detail` is for people. A request that
+does not fit the documented shape answers 422 `invalid_input`, with each problem in `errors` (`loc`, `msg`, `type`);
+a JSON body that is not strict JSON answers 422 `invalid_json`, `non_finite_number` (NaN, Infinity, 1e400),
+`invalid_unicode` (a lone surrogate) or `json_too_deep`.
 """
+MAX_LISTED_ERRORS = 20
 
 
 def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> FastAPI:
@@ -66,6 +72,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
         description=API_DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(authorize)],
+        default_response_class=SafeJSONResponse,
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
@@ -88,9 +95,26 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _invalid_input)
     return app
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    return SafeJSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+    """422 `invalid_input` in the shape of every refusal; each problem with where it is, never the input itself
+    (which may be large, or text that cannot be sent back)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": error.get("type"),
+        }
+        for error in exc.errors()[:MAX_LISTED_ERRORS]
+    ]
+    detail = "; ".join(f"{'.'.join(error['loc'])}: {error['msg']}" for error in errors) or "the request was refused"
+    return SafeJSONResponse({"code": "invalid_input", "detail": detail, "errors": errors}, status_code=422)

@@ -1,18 +1,15 @@
-"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`)."""
+"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`).
+
+Plain values only: this module imports no domain code (every command reads the settings, so whatever they import
+every command pays for). `app.runtime` turns them into the domain's options.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from watchers.frames import FrameSampling
-from watchers.service import WatchIntervals
-from watchlist.calibration import CalibrationPolicy
-from watchlist.engine import EngineOptions
-from watchlist.service import MatchingPolicy
 
 
 class Settings(BaseSettings):
@@ -106,6 +103,25 @@ class Settings(BaseSettings):
     telegram_api_hash: str | None = None
     telegram_session: str | None = Field(default=None, description="A Telethon StringSession (impwatch telegram login)")
 
+    phone_region: str = Field(
+        default="KZ",
+        pattern="^[A-Z]{2}$",
+        description="Region (ISO 3166 code) a phone number written without a country code is read in.",
+    )
+    campaign_terms: list[str] = Field(
+        default=[],
+        description='Terms of a known campaign (a JSON list, e.g. ["контракт", "Өлмес полк"]): a post with a '
+        "signal and one of them raises its alerts' priority.",
+    )
+
+    fetch_linked_pages: bool = Field(
+        default=False,
+        description="Read the page of a new lookalike alert's link once (public addresses only, as webhooks), "
+        "keeping its title and whether it names the person.",
+    )
+    linked_page_timeout_seconds: float = Field(default=5.0, gt=0, description="One deadline for a linked page.")
+    linked_page_max_bytes: int = Field(default=512 * 1024, ge=1024, description="Most of a linked page read.")
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="How receivers reach this service: links in webhook events."
     )
@@ -141,44 +157,3 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"
-
-    @cached_property
-    def engine_options(self) -> EngineOptions:
-        return EngineOptions(
-            detection_max_side=self.detection_max_side,
-            small_image_side=self.small_image_side,
-            detector_model=self.detector_model,
-            max_image_pixels=self.max_image_pixels,
-            max_faces=self.max_faces_per_image,
-        )
-
-    @cached_property
-    def matching_policy(self) -> MatchingPolicy:
-        calibration = CalibrationPolicy(
-            match_target=self.match_false_alert_target,
-            possible_target=self.possible_false_alert_target,
-            floor=self.threshold_floor,
-            ceiling=self.default_tolerance,
-            min_faces=self.calibration_min_faces,
-            full_weight_faces=self.calibration_full_weight_faces,
-            default_match=self.default_match_threshold,
-            default_possible=self.default_possible_threshold,
-        )
-        return MatchingPolicy(
-            calibration=calibration,
-            margin=self.match_margin,
-            track_min_frames=self.track_min_frames,
-            strong_margin=self.track_strong_margin,
-        )
-
-    @cached_property
-    def frame_sampling(self) -> FrameSampling:
-        return FrameSampling(
-            fps=self.video_sample_fps, max_seconds=self.video_max_seconds, max_frames=self.video_max_frames
-        )
-
-    @cached_property
-    def watch_intervals(self) -> WatchIntervals:
-        return WatchIntervals(
-            default_seconds=self.default_watch_interval_seconds, min_seconds=self.min_watch_interval_seconds
-        )

@@ -2,13 +2,15 @@
 each watch's interval.
 
 Every run has its own sessions and its own try/except, so one broken watch never stops the others. A post is
-committed together with the cursor that moves past it, then each of its media items is committed on its own; the
+committed together with the cursor that moves past it; then its text is read (the `on_post` hook, in a transaction
+of its own that may fail without failing the run), then each of its media items is committed on its own; the
 analysis of a media item's content is handed over by sha256 and stores its result in its own transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +23,8 @@ from core.clock import utcnow
 from watchers import metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
-from watchers.models import Watch, WatchState
-from watchers.pipeline import DetectionSink
+from watchers.models import Post, Watch, WatchState
+from watchers.pipeline import DetectionSink, PostSink
 from watchers.sources.base import Source, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 
@@ -36,6 +38,8 @@ class RunReport:
     media_cached: int = 0
     media_failed: int = 0
     """Items left `failed`, retried on the next run."""
+    alerts_failed: list[str] = field(default_factory=list)
+    """Why the alerts of each item whose alerts could not be recorded were not (the item is retried)."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
     error: str | None = None
@@ -59,6 +63,14 @@ class WatchRunner:
     )
     on_failure: Callable[[Session, Watch, Exception], object] | None = None
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
+    on_post: PostSink | None = None
+    """Called with every new post once it is stored, in a transaction of its own (the text signals hook)."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the process stops (`stop`): runs end after the item at hand, and what fails meanwhile (an analysis
+    whose face worker was stopped) is not held against the watch; unfinished media stays pending."""
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -72,15 +84,20 @@ class WatchRunner:
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
+                if self.stopping.is_set():
+                    raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
-                service.record_run_success(watch, now, report.media_failed, report.media_skipped)
+                service.record_run_success(watch, now, report.media_failed, report.media_skipped, report.alerts_failed)
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
                 metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(now.timestamp())
         except Exception as exc:
-            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__
+            if self.stopping.is_set():
+                log.info("watch %s stopped with the process: %s", watch_id, report.error)
+                return report
+            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             self._record_failure(watch_id, exc)
         return report
 
@@ -92,18 +109,37 @@ class WatchRunner:
 
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
+            if self.stopping.is_set():
+                return
             try:
-                stored = pipeline.store_post(session, watch, fetched) is not None
+                stored = pipeline.store_post(session, watch, fetched)
                 session.commit()
             except Exception:
                 session.rollback()
                 raise
-            if stored:
+            if stored is not None:
                 report.posts_stored += 1
                 metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+                self._read_text(session, stored)
+
+    def _read_text(self, session: Session, post: Post) -> None:
+        """Hand a new post to the text hook; a failure there is logged and counted, and never fails the run (the
+        post and its media are already stored and go on as usual)."""
+        if self.on_post is None:
+            return
+        try:
+            with metrics.TEXT_SECONDS.time():
+                self.on_post(session, post)
+                session.commit()
+        except Exception:
+            session.rollback()
+            metrics.TEXT_FAILURES.inc()
+            log.exception("could not read the text of post %s (%s)", post.id, post.permalink)
 
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
+            if self.stopping.is_set():
+                return
             try:
                 outcome = pipeline.process_media(
                     session,
@@ -122,6 +158,8 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            if outcome.alerts_failed is not None:
+                report.alerts_failed.append(outcome.alerts_failed)
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
@@ -139,6 +177,10 @@ class WatchRunner:
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
+
+
+class RunStopped(Exception):
+    """A run cut short because the process stops."""
 
 
 def _is_source_error(error: Exception) -> bool:

@@ -54,6 +54,11 @@ class Post(SQLModel, table=True):
     permalink: str = Field(max_length=1000)
     posted_at: datetime = Field(sa_type=UtcDateTime)
     text: str = Field(default="", sa_type=sa.Text)
+    urls: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False, description="Links of the post")
+    phone_entities: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="Text Telegram marked as phone numbers"
+    )
+    preview: str = Field(default="", sa_type=sa.Text, description="The link preview: site name, title, description")
     forwarded_from: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp_field()
 

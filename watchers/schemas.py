@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas import RequestBody
-from watchers.scanning import FileAnalysis
 from watchers.sources.registry import SourceConfig
-from watchlist.engine import Box
 from watchlist.schemas import FaceBox
+
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
+    from watchlist.engine import Box
 
 
 def _box(box: Box) -> FaceBox:

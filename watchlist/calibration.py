@@ -18,9 +18,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
+DEFAULT_MARGIN = 0.03
+"""How much nearer the nearest person must be than the next for the next not to be named beside them."""
 BIN_WIDTH = 0.005
 BINS = 200
 """Bins of 0.005 from 0 to 1.0; a distance of 1.0 or more counts in the last bin."""
@@ -87,6 +91,8 @@ def _clamped(value: float, policy: CalibrationPolicy) -> float:
 
 def _threshold_at(counts: list[int], target: float) -> float:
     """The largest distance whose estimated share of background faces at or below it is at most `target`."""
+    import numpy as np  # imported when thresholds are computed: listing people or alerts never loads it
+
     histogram = np.asarray(counts, dtype=np.float64)
     faces = histogram.sum()
     cumulative = np.cumsum(histogram)
@@ -102,5 +108,7 @@ def _threshold_at(counts: list[int], target: float) -> float:
 
 def _quantile(cumulative: np.ndarray, faces: float, share: float) -> float:
     """The lower edge of the bin where the cumulative count first reaches `share` of the faces."""
+    import numpy as np
+
     index = int(np.searchsorted(cumulative, max(1.0, math.ceil(share * faces)), side="left"))
     return index * BIN_WIDTH

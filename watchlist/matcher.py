@@ -1,8 +1,9 @@
 """Matching faces against the watchlist: one float32 matrix of every active reference encoding.
 
-A face goes to one person: the nearest enrolled person is `match` when within their `match` threshold and
-`possible` when within their `possible` threshold; another person is named beside them only when they are within
-`margin` as near (and then at most `possible`), so the wrong person is never alerted beside the right one. A face
+A face goes to one person of each organisation: the nearest enrolled person is `match` when within their `match`
+threshold and `possible` when within their `possible` threshold; another person is named beside them only when they
+are within `margin` as near (and then at most `possible`), so the wrong person is never alerted beside the right one.
+Each organisation's people are decided apart: a face another organisation enrolled never demotes one's own. A face
 nearer to one of a person's negatives (faces triaged as a false match) than to their references is at most
 `possible` for them.
 """
@@ -15,12 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from watchlist.calibration import Thresholds
+from watchlist.calibration import DEFAULT_MARGIN, Thresholds
 from watchlist.engine import ENCODING_SIZE
 
 MATCH = "match"
 POSSIBLE = "possible"
-DEFAULT_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,16 @@ class Matcher:
         margin: float = DEFAULT_MARGIN,
         track_min_frames: int = 2,
         strong_margin: float = 0.04,
+        organizations: Mapping[uuid.UUID, uuid.UUID | None] | None = None,
     ) -> None:
         self._references = _Encodings(references, centroids=True)
         persons = self._references.persons
+        organization_of = organizations or {}
+        by_organization: dict[uuid.UUID | None, list[int]] = {}
+        for group, pid in enumerate(persons):
+            by_organization.setdefault(organization_of.get(pid), []).append(group)
+        self._organizations = [np.array(groups, dtype=np.intp) for groups in by_organization.values()]
+        """The persons (their groups) of each organisation: the one-face-one-person rule holds within each."""
         chosen = [_as_thresholds(thresholds[pid]) for pid in persons]
         self._match = np.array([t.match for t in chosen], dtype=np.float32)
         self._possible = np.array([max(t.match, t.possible) for t in chosen], dtype=np.float32)
@@ -166,11 +173,17 @@ class Matcher:
         face = np.asarray(encoding, dtype=np.float32)
         squared = self._references.squared_distances(face)
         best = np.sqrt(np.minimum.reduceat(squared, self._references.starts))
-        nearest = float(best.min())
-        reported = np.flatnonzero((best <= self._possible) & (best <= nearest + self.margin))
-        if not len(reported):
+        if not np.any(best <= self._possible):
             return [], best
         vetoed = self._vetoed(face, best)
+        matches = [match for members in self._organizations for match in self._decide(members, best, squared, vetoed)]
+        matches.sort(key=lambda match: match.score if match.score is not None else match.distance)
+        return matches, best
+
+    def _decide(self, members: np.ndarray, best: np.ndarray, squared: np.ndarray, vetoed: set[int]) -> list[Match]:
+        """One organisation's persons for this face, nearest first: at most one `match`."""
+        nearest = float(best[members].min())
+        reported = members[(best[members] <= self._possible[members]) & (best[members] <= nearest + self.margin)]
         matches: list[Match] = []
         for group in reported[np.argsort(best[reported], kind="stable")]:
             score = float(best[group])
@@ -179,7 +192,7 @@ class Matcher:
             tier = MATCH if is_match else POSSIBLE
             person = self._references.persons[group]
             matches.append(Match(person, self._references.reference_ids[row], distance, tier, score))
-        return matches, best
+        return matches
 
     def _vetoed(self, face: np.ndarray, best: np.ndarray) -> set[int]:
         """The persons this face is nearer to a negative of than to their references."""

@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 from core.db import timestamp_field
 from core.ids import new_id
 
+NAME_MENTION_MODES = ("possible", "match", "off")
+"""What a mention of a person's name raises: an alert kept for review (`possible`, not pushed), a `match`, or none."""
+
 
 class Person(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -22,7 +25,16 @@ class Person(SQLModel, table=True):
     role_title: str | None = Field(default=None, max_length=300)
     tolerance: float | None = Field(default=None, description="Overrides the installation's default tolerance.")
     official_channels: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
-    phone_numbers: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    phone_numbers: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False, description="E.164")
+    websites: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="The person's own sites, as host names"
+    )
+    distinctive_aliases: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="Names that identify the person alone"
+    )
+    name_mentions: str = Field(default="possible", max_length=20, description="possible, match or off")
+    phone_alerts: bool = True
+    website_alerts: bool = True
     active: bool = True
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()

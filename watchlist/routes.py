@@ -6,9 +6,9 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 
-from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, read_upload
+from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, api_router, read_upload
 from core.schemas import PlainText, Refusal
 from watchlist import service
 from watchlist.calibration import Thresholds
@@ -26,7 +26,7 @@ from watchlist.schemas import (
 )
 from watchlist.service import EnrolmentPolicy
 
-router = APIRouter(prefix="/v1/persons", tags=["persons"])
+router = api_router(prefix="/v1/persons", tags=["persons"])
 
 
 def get_face_engine(request: Request) -> FaceEngine:
@@ -50,8 +50,10 @@ def face_read(face: ReferenceFace) -> ReferenceFaceRead:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead, responses=REFUSALS)
-def create_person(data: PersonCreate, session: SessionDep, scope: ScopeDep) -> PersonRead:
-    person = service.create_person(session, data, scope)
+def create_person(data: PersonCreate, session: SessionDep, scope: ScopeDep, request: Request) -> PersonRead:
+    """A new person. Refused (422) with `bad_phone_number` for a phone number that is not one, `bad_website` for a
+    website without a registrable domain."""
+    person = service.create_person(session, data, scope, phone_region=request.app.state.settings.phone_region)
     session.commit()
     return person_read(person, 0)
 
@@ -76,8 +78,12 @@ def get_person(person_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> Pe
 
 
 @router.patch("/{person_id}", response_model=PersonRead, responses=REFUSALS)
-def update_person(person_id: uuid.UUID, data: PersonUpdate, session: SessionDep, scope: ScopeDep) -> PersonRead:
-    person = service.update_person(session, service.get_person(session, person_id, scope), data)
+def update_person(
+    person_id: uuid.UUID, data: PersonUpdate, session: SessionDep, scope: ScopeDep, request: Request
+) -> PersonRead:
+    """Change the fields given; numbers and websites are checked as on creation."""
+    region = request.app.state.settings.phone_region
+    person = service.update_person(session, service.get_person(session, person_id, scope), data, phone_region=region)
     session.commit()
     return person_read(person, service.reference_face_counts(session, [person.id]).get(person.id, 0))
 

@@ -1,18 +1,20 @@
 """Watchlist logic: people, enrolment of reference faces, and the matcher built from them.
 
-Services never commit: the request or the job that calls them owns the transaction.
+Services never commit: the request or the job that calls them owns the transaction. The face work (numpy, Pillow,
+the engine) is imported by the functions that do it: listing people or naming them in alerts does not load it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
-import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -21,26 +23,87 @@ from core.errors import AppError, Conflict, InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchlist.calibration import (
     BINS,
+    DEFAULT_MARGIN,
     CalibrationPolicy,
     Thresholds,
     add_distances,
     empty_histogram,
     thresholds_from_counts,
 )
-from watchlist.engine import FaceEngine, face_crop
-from watchlist.images import decode_image, encode_jpeg
-from watchlist.matcher import DEFAULT_MARGIN, Matcher, Reference
 from watchlist.models import FaceCalibration, NegativeFace, Person, ReferenceFace
-from watchlist.quality import EnrolmentRefused, QualityGates, check_quality, choose_reference_face
 from watchlist.schemas import PersonCreate, PersonUpdate
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def create_person(session: Session, data: PersonCreate, scope: Scope = INSTALLATION) -> Person:
-    """A new person in the caller's organisation (the installation's when the scope has none)."""
-    person = Person(**data.model_dump(), organization_id=scope.organization_id)
+    from watchlist.engine import FaceEngine
+    from watchlist.matcher import Matcher, Reference
+    from watchlist.quality import QualityGates
+    from watchlist.text import PersonIdentifiers, TextWatchlist
+
+
+DEFAULT_PHONE_REGION = "KZ"
+
+
+class BadPhoneNumber(InputRejected):
+    """A phone number given for a person that is not one (422, `bad_phone_number`)."""
+
+
+class BadWebsite(InputRejected):
+    """A website given for a person that has no registrable domain (422, `bad_website`)."""
+
+
+def create_person(
+    session: Session, data: PersonCreate, scope: Scope = INSTALLATION, *, phone_region: str = DEFAULT_PHONE_REGION
+) -> Person:
+    """A new person in the caller's organisation (the installation's when the scope has none). Phone numbers are
+    stored in E.164 and websites as host names, or refused (`BadPhoneNumber`, `BadWebsite`)."""
+    fields = data.model_dump()
+    fields["phone_numbers"] = e164_numbers(data.phone_numbers, phone_region)
+    fields["websites"] = website_hosts(data.websites)
+    person = Person(**fields, organization_id=scope.organization_id)
     session.add(person)
     session.flush()
     return person
+
+
+def e164_numbers(numbers: Sequence[str], region: str = DEFAULT_PHONE_REGION) -> list[str]:
+    """The numbers in E.164, each once, in the order given; `BadPhoneNumber` names the first that is not one."""
+    from watchlist.text import to_e164  # imported when used: phonenumbers and tldextract take 0.3 s to load
+
+    found: dict[str, None] = {}
+    for number in numbers:
+        e164 = to_e164(number, region)
+        if e164 is None:
+            raise BadPhoneNumber("bad_phone_number", f"{number!r} is not a valid phone number (region {region})")
+        found.setdefault(e164)
+    return list(found)
+
+
+def website_hosts(websites: Sequence[str]) -> list[str]:
+    """The host name of each site (lower case, without a leading `www.`), each once; `BadWebsite` names the first
+    that has no registrable domain (a bare suffix such as `kz`, an address, a word)."""
+    from watchlist.text import registrable_domain
+
+    found: dict[str, None] = {}
+    for website in websites:
+        host = _host_of(website)
+        if not host or registrable_domain(host) is None:
+            raise BadWebsite("bad_website", f"{website!r} is not a website with a registrable domain, e.g. orda.kz")
+        found.setdefault(host)
+    return list(found)
+
+
+def _host_of(website: str) -> str:
+    text = website.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    try:
+        host = urlsplit(text).hostname or ""
+    except ValueError:
+        return ""
+    host = host.rstrip(".").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 def get_person(session: Session, person_id: uuid.UUID, scope: Scope = INSTALLATION) -> Person:
@@ -85,9 +148,32 @@ def person_names(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID
     return dict(rows.all())
 
 
-def update_person(session: Session, person: Person, data: PersonUpdate) -> Person:
-    for name, value in data.model_dump(exclude_unset=True).items():
-        if name in {"display_name", "aliases", "official_channels", "phone_numbers", "active"} and value is None:
+NOT_NULLABLE = {
+    "display_name",
+    "aliases",
+    "official_channels",
+    "phone_numbers",
+    "websites",
+    "distinctive_aliases",
+    "name_mentions",
+    "phone_alerts",
+    "website_alerts",
+    "active",
+}
+
+
+def update_person(
+    session: Session, person: Person, data: PersonUpdate, *, phone_region: str = DEFAULT_PHONE_REGION
+) -> Person:
+    """Change the fields given; `null` leaves a field that cannot be empty as it is. Numbers and websites are
+    checked as on creation, before anything changes."""
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("phone_numbers") is not None:
+        changes["phone_numbers"] = e164_numbers(changes["phone_numbers"], phone_region)
+    if changes.get("websites") is not None:
+        changes["websites"] = website_hosts(changes["websites"])
+    for name, value in changes.items():
+        if name in NOT_NULLABLE and value is None:
             continue
         setattr(person, name, value)
     person.updated_at = utcnow()
@@ -154,6 +240,10 @@ def analyse_face(
     """The face work of an enrolment, with no database: decode, find faces, choose one and check its quality, or
     raise `ImageRejected` / `EnrolmentRefused`. With several faces in the photo the caller picks one by
     `face_index`, counted left to right."""
+    from watchlist.engine import face_crop
+    from watchlist.images import decode_image, encode_jpeg
+    from watchlist.quality import check_quality, choose_reference_face
+
     rgb = decode_image(image_bytes, policy.max_image_pixels)
     faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
     chosen = choose_reference_face(faces, face_index)
@@ -326,13 +416,15 @@ def create_enrolled_person(
     photos: Sequence[EnrolmentPhoto] | AnalysedPhotos,
     engine: FaceEngine,
     policy: EnrolmentPolicy,
+    *,
+    phone_region: str = DEFAULT_PHONE_REGION,
 ) -> tuple[Person, EnrolmentOutcome]:
     """A new person with a reference face from each usable photo, analysed before anything is written (photos may
     come already analysed). When none is usable nothing is written, and `NoUsablePhoto` says why for each photo."""
     analysed = photos if isinstance(photos, AnalysedPhotos) else analyse_photos(photos, engine, policy)
     if not analysed.faces:
         raise NoUsablePhoto(analysed.refused)
-    person = create_person(session, data, scope)
+    person = create_person(session, data, scope, phone_region=phone_region)
     outcome = add_analysed_faces(session, person, analysed, engine, policy.calibration)
     if not outcome.faces:
         session.delete(person)
@@ -379,10 +471,14 @@ def delete_reference_face(session: Session, person: Person, face: ReferenceFace)
 
 
 def encoding_to_bytes(encoding: np.ndarray) -> bytes:
+    import numpy as np
+
     return np.asarray(encoding, dtype="<f4").tobytes()
 
 
 def encoding_from_bytes(data: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(data, dtype="<f4")
 
 
@@ -411,16 +507,18 @@ def build_matcher(
 ) -> Matcher:
     """The matcher of one organisation's people, or of everyone's when `organization_id` is None. A number as the
     policy is a fixed tolerance for both tiers of everyone without a tolerance of their own."""
+    from watchlist.matcher import Matcher, Reference
+
     statement = (
-        select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding)
+        select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.organization_id)
         .join(Person, col(Person.id) == ReferenceFace.person_id)
         .where(ReferenceFace.active, Person.active)
     )
     if organization_id is not None:
         statement = statement.where(Person.organization_id == organization_id)
-    references = [
-        Reference(ref_id, person_id, encoding_from_bytes(blob)) for ref_id, person_id, blob in session.exec(statement)
-    ]
+    rows = session.exec(statement).all()
+    references = [Reference(ref_id, person_id, encoding_from_bytes(blob)) for ref_id, person_id, blob, _ in rows]
+    organizations = {person_id: organization for _, person_id, _, organization in rows}
     person_ids = {ref.person_id for ref in references}
     if isinstance(policy, MatchingPolicy):
         thresholds = person_thresholds(session, person_ids, policy.calibration)
@@ -437,6 +535,7 @@ def build_matcher(
         margin=policy.margin,
         track_min_frames=policy.track_min_frames,
         strong_margin=policy.strong_margin,
+        organizations=organizations,
     )
 
 
@@ -468,6 +567,8 @@ def person_thresholds(
 
 
 def _negatives(session: Session, person_ids: set[uuid.UUID]) -> list[Reference]:
+    from watchlist.matcher import Reference
+
     if not person_ids:
         return []
     rows = session.exec(
@@ -533,6 +634,8 @@ def _store_counts(session: Session, row: FaceCalibration, histogram: list[int], 
 def count_reference_against_others(session: Session, reference: ReferenceFace, policy: CalibrationPolicy) -> None:
     """A new reference is a background face for every other enrolled person, and theirs are for its person: the
     distances (never the encodings) go into the counts."""
+    import numpy as np
+
     encoding = encoding_from_bytes(reference.encoding)
     others = session.exec(
         select(ReferenceFace.person_id, ReferenceFace.encoding).where(ReferenceFace.person_id != reference.person_id)
@@ -581,7 +684,7 @@ def reference_report(session: Session, reference: ReferenceFace, policy: Calibra
     others: dict[uuid.UUID, float] = {}
     for pid, blob in rows:
         if pid != reference.person_id:
-            others[pid] = min(others.get(pid, np.inf), _distance(encoding, blob))
+            others[pid] = min(others.get(pid, math.inf), _distance(encoding, blob))
     nearest = min(others.items(), key=lambda item: item[1], default=None)
     warning = None
     if nearest is not None:
@@ -593,6 +696,8 @@ def reference_report(session: Session, reference: ReferenceFace, policy: Calibra
 
 
 def _distance(encoding: np.ndarray, blob: bytes) -> float:
+    import numpy as np
+
     return float(np.linalg.norm(encoding_from_bytes(blob) - encoding))
 
 
@@ -636,4 +741,56 @@ class MatcherCache:
             return built[1]
 
 
-__all__ = ["DuplicateReference", "EnrolmentRefused", "MatcherCache"]
+def person_revision(session: Session) -> tuple[object, ...]:
+    """Changes whenever a person is added, changed or removed: the text watchlist's cache key."""
+    return tuple(session.exec(select(sa.func.count(), sa.func.max(Person.updated_at))).one())
+
+
+def person_identifiers(person: Person) -> PersonIdentifiers:
+    """What the text matchers look for about a person: only the kinds the person lets alert."""
+    from watchlist.text import PersonIdentifiers
+
+    names = [person.display_name, *person.aliases] if person.name_mentions != "off" else []
+    return PersonIdentifiers(
+        person_id=person.id,
+        names=names,
+        distinctive_names=list(person.distinctive_aliases) if person.name_mentions != "off" else [],
+        phone_numbers=list(person.phone_numbers) if person.phone_alerts else [],
+        websites=list(person.websites) if person.website_alerts else [],
+    )
+
+
+def build_text_watchlist(
+    session: Session, default_region: str = DEFAULT_PHONE_REGION, organization_id: uuid.UUID | None = None
+) -> TextWatchlist:
+    """The text watchlist of one organisation's active people, or of everyone's when `organization_id` is None."""
+    from watchlist.text import TextWatchlist
+
+    statement = select(Person).where(Person.active)
+    if organization_id is not None:
+        statement = statement.where(Person.organization_id == organization_id)
+    people = [person_identifiers(person) for person in session.exec(statement)]
+    return TextWatchlist(people, default_region=default_region)
+
+
+class TextWatchlistCache:
+    """Keeps a text watchlist per organisation (and one for everyone) between posts, as `MatcherCache` keeps
+    matchers; rebuilt when a person is added, changed or removed (read from the database, so another process's
+    changes count)."""
+
+    def __init__(self, default_region: str = DEFAULT_PHONE_REGION) -> None:
+        self._default_region = default_region
+        self._lock = threading.Lock()
+        self._built: dict[uuid.UUID | None, tuple[tuple[object, ...], TextWatchlist]] = {}
+
+    def get(self, session: Session, organization_id: uuid.UUID | None = None) -> TextWatchlist:
+        revision = person_revision(session)
+        with self._lock:
+            built = self._built.get(organization_id)
+            if built is None or built[0] != revision:
+                built = (revision, build_text_watchlist(session, self._default_region, organization_id))
+                self._built[organization_id] = built
+            return built[1]
+
+
+__all__ = ["DuplicateReference", "MatcherCache", "TextWatchlistCache"]

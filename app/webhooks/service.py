@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,12 +29,14 @@ from app.webhooks.models import (
 )
 from app.webhooks.schemas import EndpointCreate, EndpointUpdate
 from app.webhooks.signing import new_secret
-from app.webhooks.urls import WebhookUrlPolicy
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchers.models import Watch, WatchState
 from watchlist.models import Person
+
+if TYPE_CHECKING:
+    from app.webhooks.urls import WebhookUrlPolicy
 
 MAX_RETRY_AFTER_SECONDS = 86_400.0
 

@@ -67,6 +67,53 @@ def test_person_add_with_no_usable_photo_adds_nobody(tmp_path: Path) -> None:
     assert "Nobody" not in run(tmp_path, "person", "list").stdout
 
 
+def test_person_add_and_update_take_the_text_identifiers(tmp_path: Path) -> None:
+    added = run(
+        tmp_path,
+        "person",
+        "add",
+        "Aigerim Nurtileu",
+        "--photo",
+        str(fixture_path("obama.jpg")),
+        "--phone",
+        "8 701 555 12 34",
+        "--website",
+        "https://www.orda.kz/",
+        "--distinctive-alias",
+        "Нұртілеу",
+    )
+    assert added.returncode == 0, added.stderr
+    person_id = added.stdout.split("(")[1].split(")")[0]
+
+    updated = run(
+        tmp_path,
+        "person",
+        "update",
+        person_id,
+        "--phone",
+        "+7 727 244 00 00",
+        "--name-mentions",
+        "match",
+        "--no-website-alerts",
+    )
+
+    assert updated.returncode == 0, updated.stderr
+    assert "phone numbers: +77272440000 (alerts on)" in updated.stdout
+    assert "websites: orda.kz (alerts off)" in updated.stdout
+    assert "distinctive aliases: Нұртілеу" in updated.stdout and "name mentions: match" in updated.stdout
+
+
+def test_a_bad_number_or_website_on_the_cli_exits_2_and_changes_nothing(tmp_path: Path) -> None:
+    photo = str(fixture_path("obama.jpg"))
+    bad_number = run(tmp_path, "person", "add", "X", "--photo", photo, "--phone", "12345")
+    assert bad_number.returncode == 2 and "not a valid phone number" in bad_number.stderr
+    bad_site = run(tmp_path, "person", "add", "X", "--photo", photo, "--website", "gov.kz")
+    assert bad_site.returncode == 2 and "registrable domain" in bad_site.stderr
+    assert "X" not in run(tmp_path, "person", "list").stdout
+    unknown = run(tmp_path, "person", "update", "not-an-id", "--name-mentions", "off")
+    assert unknown.returncode == 1 and "no person" in unknown.stderr
+
+
 def test_scan_json_reports_each_input_and_carries_on_after_bad_ones(enrolled: Path) -> None:
     folder = enrolled / "inbox"
     folder.mkdir()

@@ -54,6 +54,25 @@ def test_one_face_one_person_others_only_within_the_margin() -> None:
     assert [(m.person_id, m.tier) for m in strict.match(face)] == [(near, "match")]
 
 
+def test_each_organisation_decides_its_own_people() -> None:
+    """The same face enrolled by two organisations is a `match` for each: one tenant's enrolment never demotes
+    another's, while within one organisation the nearer person still wins."""
+    office_a, office_b = uuid.uuid4(), uuid.uuid4()
+    theirs, ours, our_lookalike = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    refs = [
+        Reference(uuid.uuid4(), theirs, unit(0) * 0.70),
+        Reference(uuid.uuid4(), ours, unit(0) * 0.70),
+        Reference(uuid.uuid4(), our_lookalike, unit(0) * 0.69),
+    ]
+    people = [theirs, ours, our_lookalike]
+    organizations = {theirs: office_a, ours: office_b, our_lookalike: office_b}
+    matcher = Matcher(refs, dict.fromkeys(people, 0.5), margin=0.03, organizations=organizations)
+    found = {(m.person_id, m.tier) for m in matcher.match(unit(0))}
+    assert found == {(theirs, "match"), (ours, "match"), (our_lookalike, "possible")}
+    one_office = Matcher(refs, dict.fromkeys(people, 0.5), margin=0.03)
+    assert [m.tier for m in one_office.match(unit(0))] == ["match", "possible", "possible"]
+
+
 def test_the_nearest_person_decides_even_outside_their_own_threshold() -> None:
     """A face nearest to a strict person is never a `match` for a looser person a little further away."""
     strict, loose = uuid.uuid4(), uuid.uuid4()

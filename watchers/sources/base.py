@@ -47,7 +47,11 @@ class MediaRef:
 
 @dataclass(frozen=True)
 class FetchedPost:
-    """One post as a source sees it. An album (several media sent together) is one post."""
+    """One post as a source sees it. An album (several media sent together) is one post.
+
+    Beside its `text`, what the text signals read: `urls`, every link of the post (in its text, its link entities,
+    its link preview), `phone_entities`, the text Telegram itself marked as phone numbers, and `preview`, the link
+    preview's site name, title and description, one a line."""
 
     message_id: int
     channel: str
@@ -56,6 +60,9 @@ class FetchedPost:
     text: str = ""
     forwarded_from: str | None = None
     media: tuple[MediaRef, ...] = field(default_factory=tuple)
+    urls: tuple[str, ...] = ()
+    phone_entities: tuple[str, ...] = ()
+    preview: str = ""
 
     @property
     def cursor(self) -> str:

@@ -15,18 +15,18 @@ posts.
 
 The Telegram client is shared process-wide through a `TelegramGateway` (watchers.telegram_client), which runs
 Telethon's coroutines on its own event-loop thread; this module's public methods are synchronous.
+
+Telethon takes seconds to import, so it is imported by the functions that use it: the config is read (every CLI
+command that lists watches does) without it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import field_validator
-from telethon import errors
-from telethon.tl import types
-from telethon.tl.custom.message import Message
 
 from core.telegram import channel_username
 from watchers.sources.base import (
@@ -41,6 +41,11 @@ from watchers.sources.base import (
 )
 from watchers.sources.helpers import CappedWriter, parse_cursor, refuse_declared_size
 from watchers.telegram_client import TelegramGateway
+
+if TYPE_CHECKING:
+    from telethon import errors
+    from telethon.tl import types
+    from telethon.tl.custom.message import Message
 
 T = TypeVar("T")
 
@@ -133,6 +138,8 @@ class TelegramSource:
     def _resolve_channel(self, gateway: TelegramGateway, channel: str) -> types.InputPeerChannel:
         """The channel's input peer. `get_input_entity` answers from the session's entity cache once a name was
         resolved, sparing contacts.resolveUsername, which Telegram rate-limits hard."""
+        from telethon.tl import types
+
         try:
             peer = self._call(gateway, lambda client: client.get_input_entity(channel))
         except ValueError as exc:
@@ -151,6 +158,8 @@ class TelegramSource:
         """Run one client call on the gateway, waiting out short flood waits, and turn Telegram's and the
         network's failures into the source's typed errors. `can_repeat` says whether the call may run again
         after a short wait (a half-written download may not)."""
+        from telethon import errors
+
         short_waits = 0
         while True:
             try:
@@ -167,6 +176,8 @@ class TelegramSource:
                 raise self._typed_error(exc) from exc
 
     def _typed_error(self, exc: errors.RPCError | OSError) -> SourceError:
+        from telethon import errors
+
         channel = f"@{self._config.channel}"
         if isinstance(exc, OSError):
             return RetryLater(NETWORK_RETRY_SECONDS, f"cannot reach Telegram: {str(exc) or type(exc).__name__}")
@@ -200,6 +211,9 @@ class TelegramSource:
             text="\n\n".join(message.message for message in album if message.message),
             forwarded_from=_album_forward_origin(album),
             media=tuple(ref for message in album if (ref := _media_ref(channel, message)) is not None),
+            urls=tuple(dict.fromkeys(url for message in album for url in message_urls(message))),
+            phone_entities=tuple(dict.fromkeys(phone for message in album for phone in phone_entities(message))),
+            preview="\n".join(preview for message in album if (preview := link_preview(message))),
         )
 
 
@@ -210,6 +224,8 @@ Source = TelegramSource
 def media_kind(message: Message) -> MediaKind | None:
     """What a message's media is for face matching; None for media that is not looked at (audio, stickers,
     polls, link previews, other files)."""
+    from telethon.tl import types
+
     if isinstance(message.media, types.MessageMediaPhoto):
         return MediaKind.PHOTO if message.photo is not None else None
     if not isinstance(message.media, types.MessageMediaDocument) or message.document is None:
@@ -225,6 +241,54 @@ def media_kind(message: Message) -> MediaKind | None:
     if (message.document.mime_type or "").startswith("image/"):
         return MediaKind.IMAGE_DOCUMENT
     return None
+
+
+def message_urls(message: Message) -> list[str]:
+    """Every link of a message: hidden behind text (`MessageEntityTextUrl`), written out (`MessageEntityUrl`), and
+    its link preview's page."""
+    from telethon.tl import types
+
+    urls = []
+    for entity, text in _entities_text(message):
+        if isinstance(entity, types.MessageEntityTextUrl) and entity.url:
+            urls.append(entity.url)
+        elif isinstance(entity, types.MessageEntityUrl) and text:
+            urls.append(text)
+    page = _web_page(message)
+    if page is not None and getattr(page, "url", None):
+        urls.append(page.url)
+    return urls
+
+
+def phone_entities(message: Message) -> list[str]:
+    """The text Telegram marked as phone numbers in a message (`MessageEntityPhone`)."""
+    from telethon.tl import types
+
+    return [text for entity, text in _entities_text(message) if isinstance(entity, types.MessageEntityPhone) and text]
+
+
+def link_preview(message: Message) -> str:
+    """A message's link preview: its site name, title and description, one a line (the parts it has)."""
+    page = _web_page(message)
+    if page is None:
+        return ""
+    parts = (getattr(page, name, None) for name in ("site_name", "title", "description"))
+    return "\n".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+
+
+def _entities_text(message: Message) -> list[tuple[Any, str]]:
+    """Each entity with the text it covers (Telethon counts the offsets in UTF-16, as Telegram does)."""
+    if not message.message or not message.entities:
+        return []
+    return list(message.get_entities_text())
+
+
+def _web_page(message: Message) -> Any:
+    from telethon.tl import types
+
+    if not isinstance(message.media, types.MessageMediaWebPage):
+        return None
+    return message.media.webpage
 
 
 def make_locator(channel: str, message_id: int) -> str:
@@ -288,6 +352,8 @@ async def _complete_albums(messages: AsyncIterator[Message], wanted: int) -> lis
 
 
 def _is_post(message: Message) -> bool:
+    from telethon.tl import types
+
     return isinstance(message, types.Message)
 
 
@@ -330,6 +396,8 @@ def _describe_entity(entity: Any) -> str:
 
 
 def _describe_peer(peer: Any) -> str:
+    from telethon.tl import types
+
     if isinstance(peer, types.PeerChannel | types.Channel):
         return f"channel id {getattr(peer, 'channel_id', None) or peer.id}"
     if isinstance(peer, types.PeerUser | types.User):

@@ -18,6 +18,8 @@ from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 
 @pytest.fixture
 def runtime(make_runtime, channels: ChannelServer) -> Runtime:

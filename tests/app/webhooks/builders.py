@@ -79,7 +79,10 @@ def record_post(session: Session, person: Person, media: str, channel: str, tier
     for row in (watch, post, item):
         session.add(row)
         session.flush()
-    return alert_service.record_detections(session, item, post, [detection], public_base_url=PUBLIC_BASE_URL)
+    failures = alert_service.record_detections(session, item, post, [detection], public_base_url=PUBLIC_BASE_URL)
+    assert not failures, failures
+    subject = select(Alert).where(Alert.person_id == person.id, Alert.subject_key == detection.sha256)
+    return list(session.exec(subject))
 
 
 def _detection(session: Session, sha256: str, person: Person, tier: str = "match") -> Detection:
