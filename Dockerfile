@@ -9,7 +9,7 @@ COPY watchers ./watchers
 COPY watchlist ./watchlist
 COPY alembic ./alembic
 COPY alembic.ini ./
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev --compile-bytecode && .venv/bin/python -m compileall -q core app watchers watchlist
 VOLUME /data
 EXPOSE 8000
 CMD [".venv/bin/impwatch", "serve"]

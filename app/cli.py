@@ -1,36 +1,37 @@
-"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo."""
+"""The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo.
+
+Every command starts by importing this module and the command modules it adds, so these import the domain inside
+each command (see `app.console`): `impwatch --help` loads no service, table or library of the domain, and listing
+a few rows never pays for the API, the scheduler, the face analysis or the progress bar.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from prometheus_client import start_http_server
-from rich.progress import Progress
 from rich.table import Table
-from sqlmodel import Session
 
-from app import db
-from app.auth import service as auth_service
 from app.auth.cli import key_cli, org_cli
 from app.cli_watch import alerts_cli, channels_cli, telegram_cli, watch_cli
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
-from app.runtime import Runtime
-from app.scheduling import scheduled_work
-from app.settings import Settings
 from app.webhooks.cli import webhook_cli
-from core.errors import InputRejected
-from core.scope import Scope
-from watchers import analysis as scan_service
-from watchers.schemas import PersonFound, ScanResult
-from watchlist import service as watchlist_service
-from watchlist.schemas import PersonCreate
-from watchlist.service import PhotoRefused
+from core.errors import AppError, InputRejected, NotFound
+from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
+
+if TYPE_CHECKING:
+    from app.rescan.service import RescanProgress
+    from app.runtime import Runtime
+    from watchers.schemas import PersonFound, ScanResult
+    from watchlist.models import Person
+    from watchlist.service import PhotoRefused
 
 cli = typer.Typer(help="Impersonation Watch: find enrolled people's faces in photos, videos and Telegram channels.")
 db_cli = typer.Typer(help="Database schema.")
@@ -49,6 +50,9 @@ cli.add_typer(key_cli, name="key")
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Apply the database migrations (safe to run at every start)."""
+    from app import db
+    from app.settings import Settings
+
     settings = Settings()
     db.upgrade(settings.resolved_database_url, revision)
     out.print(f"database at {revision}: {_safe_url(settings.resolved_database_url)}")
@@ -69,6 +73,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.settings import Settings
 
     runtime = command_runtime(face_workers=Settings().face_workers)
     tell_how_to_make_the_first_key(runtime)
@@ -91,6 +96,11 @@ def worker() -> None:
     """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
     until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
     worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT."""
+    from prometheus_client import start_http_server
+
+    from app.scheduling import scheduled_work
+    from app.settings import Settings
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -113,6 +123,10 @@ def worker() -> None:
 
 
 def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
+    from sqlmodel import Session
+
+    from app.auth import service as auth_service
+
     with Session(runtime.db_engine) as session:
         if auth_service.has_operator_key(session):
             return
@@ -124,17 +138,72 @@ def tell_how_to_make_the_first_key(runtime: Runtime) -> None:
     )
 
 
+AliasOption = Annotated[list[str] | None, typer.Option("--alias", help="Another spelling; repeat for several")]
+ChannelOption = Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel; repeat")]
+PhoneOption = Annotated[
+    list[str] | None, typer.Option("--phone", help="A public phone number of the person, e.g. +7 701 555 12 34; repeat")
+]
+WebsiteOption = Annotated[
+    list[str] | None, typer.Option("--website", help="The person's own site (host or link), e.g. orda.kz; repeat")
+]
+DistinctiveOption = Annotated[
+    list[str] | None,
+    typer.Option("--distinctive-alias", help="A name that identifies the person alone (a pen name); repeat"),
+]
+NameMentionsOption = Annotated[
+    NameMentions | None,
+    typer.Option(help="What a mention of their name raises: possible (reviewed, not pushed), match, or off"),
+]
+PhoneAlertsOption = Annotated[bool | None, typer.Option("--phone-alerts/--no-phone-alerts", help="Alert on numbers")]
+WebsiteAlertsOption = Annotated[
+    bool | None, typer.Option("--website-alerts/--no-website-alerts", help="Alert on lookalike sites")
+]
+
+
+def _text_identifiers(
+    phone: list[str] | None,
+    website: list[str] | None,
+    distinctive_alias: list[str] | None,
+    name_mentions: str | None,
+    phone_alerts: bool | None,
+    website_alerts: bool | None,
+) -> dict[str, object]:
+    """The text identifiers given on the command line (those left out are not in the dict)."""
+    given = {
+        "phone_numbers": phone,
+        "websites": website,
+        "distinctive_aliases": distinctive_alias,
+        "name_mentions": name_mentions,
+        "phone_alerts": phone_alerts,
+        "website_alerts": website_alerts,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @person_cli.command("add")
 def person_add(
     name: Annotated[str, typer.Argument(help="Display name")],
     photo: Annotated[list[Path], typer.Option("--photo", "-p", help="A photo of the person; repeat for several")],
-    alias: Annotated[list[str] | None, typer.Option(help="Another spelling; repeat for several")] = None,
+    alias: AliasOption = None,
     tolerance: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Match threshold (default 0.5)")] = None,
     role: Annotated[str | None, typer.Option(help="Role or title")] = None,
-    official_channel: Annotated[list[str] | None, typer.Option(help="The person's own Telegram channel")] = None,
+    official_channel: ChannelOption = None,
+    phone: PhoneOption = None,
+    website: WebsiteOption = None,
+    distinctive_alias: DistinctiveOption = None,
+    name_mentions: NameMentionsOption = None,
+    phone_alerts: PhoneAlertsOption = None,
+    website_alerts: WebsiteAlertsOption = None,
     org: OrganizationOption = None,
 ) -> None:
-    """Enrol a person from one or more photos. Refused photos are reported; the exit code is 1 if any was."""
+    """Enrol a person from one or more photos, with the public identifiers text signals look for. Refused photos
+    are reported; the exit code is 1 if any was, 2 for a bad number or website."""
+    from sqlmodel import Session
+
+    from core.scope import Scope
+    from watchlist import service as watchlist_service
+    from watchlist.schemas import PersonCreate
+
     try:
         data = PersonCreate(
             display_name=name,
@@ -142,11 +211,19 @@ def person_add(
             tolerance=tolerance,
             role_title=role,
             official_channels=official_channel or [],
+            **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
         )
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     runtime = command_runtime()
+    region = runtime.settings.phone_region
+    try:
+        watchlist_service.e164_numbers(data.phone_numbers, region)
+        watchlist_service.website_hosts(data.websites)
+    except InputRejected as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
     photos = [watchlist_service.EnrolmentPhoto(str(path), path.read_bytes) for path in photo]
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         organization = command_organization(session, org, create_default=True)
@@ -158,6 +235,7 @@ def person_add(
                 photos,
                 runtime.face_engine,
                 runtime.enrolment_policy,
+                phone_region=region,
             )
         except watchlist_service.NoUsablePhoto as exc:
             _report_refused(exc.refused)
@@ -170,6 +248,72 @@ def person_add(
         raise typer.Exit(1)
 
 
+@person_cli.command("update")
+def person_update(
+    person_id: Annotated[str, typer.Argument(help="The person's id (impwatch person list)")],
+    name: Annotated[str | None, typer.Option("--name", help="A new display name")] = None,
+    alias: AliasOption = None,
+    role: Annotated[str | None, typer.Option(help="Role or title")] = None,
+    official_channel: ChannelOption = None,
+    phone: PhoneOption = None,
+    website: WebsiteOption = None,
+    distinctive_alias: DistinctiveOption = None,
+    name_mentions: NameMentionsOption = None,
+    phone_alerts: PhoneAlertsOption = None,
+    website_alerts: WebsiteAlertsOption = None,
+) -> None:
+    """Change a person: a list option given replaces that list (give it once with "" to empty it); options left
+    out keep what the person has. Exit code 2 for a bad number or website, 1 for an unknown person."""
+    from sqlmodel import Session
+
+    from watchlist import service as watchlist_service
+    from watchlist.schemas import PersonUpdate
+
+    given = {"display_name": name, "role_title": role, "aliases": alias, "official_channels": official_channel}
+    try:
+        data = PersonUpdate.model_validate(
+            {
+                **{key: value for key, value in given.items() if value is not None},
+                **_text_identifiers(phone, website, distinctive_alias, name_mentions, phone_alerts, website_alerts),
+            }
+        )
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            person = watchlist_service.get_person(session, _person_id(person_id))
+            watchlist_service.update_person(session, person, data, phone_region=runtime.settings.phone_region)
+        except InputRejected as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(2) from exc
+        except AppError as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from exc
+        session.commit()
+    out.print(f"updated {person.display_name} ({person.id})")
+    _print_identifiers(person)
+
+
+def _person_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound(f"no person has the id {text!r}") from None
+
+
+def _print_identifiers(person: Person) -> None:
+    out.print(f"  phone numbers: {', '.join(person.phone_numbers) or '-'} (alerts {_on(person.phone_alerts)})")
+    out.print(f"  websites: {', '.join(person.websites) or '-'} (alerts {_on(person.website_alerts)})")
+    out.print(f"  distinctive aliases: {', '.join(person.distinctive_aliases) or '-'}")
+    out.print(f"  name mentions: {person.name_mentions}")
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
 def _report_refused(refused: Iterable[PhotoRefused]) -> None:
     for photo in refused:
         err.print(f"[yellow]refused[/] {photo.name}: {photo.message}")
@@ -177,16 +321,30 @@ def _report_refused(refused: Iterable[PhotoRefused]) -> None:
 
 @person_cli.command("list")
 def person_list() -> None:
-    """List the people on the watchlist."""
+    """List the people on the watchlist, with their thresholds and how many background faces these rest on."""
+    from sqlmodel import Session
+
+    from watchlist import service as watchlist_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
-        counts = watchlist_service.reference_face_counts(session, [person.id for person in persons])
-    table = Table("id", "name", "aliases", "faces", "tolerance")
+        ids = [person.id for person in persons]
+        counts = watchlist_service.reference_face_counts(session, ids)
+        thresholds = watchlist_service.person_thresholds(
+            session, set(ids), runtime.matching_policy.calibration
+        )
+    table = Table("id", "name", "aliases", "faces", "match", "possible", "calibrated on")
     for person in persons:
-        tolerance = f"{person.tolerance:.2f}" if person.tolerance else f"{runtime.settings.default_tolerance:.2f}"
+        chosen = thresholds[person.id]
         table.add_row(
-            str(person.id), person.display_name, ", ".join(person.aliases), str(counts.get(person.id, 0)), tolerance
+            str(person.id),
+            person.display_name,
+            ", ".join(person.aliases),
+            str(counts.get(person.id, 0)),
+            f"{chosen.match:.3f}",
+            f"{chosen.possible:.3f}",
+            f"{chosen.faces} faces" if chosen.calibrated else f"defaults ({chosen.faces} faces)",
         )
     out.print(table)
 
@@ -209,6 +367,8 @@ def scan(
 ) -> None:
     """Find enrolled people in photos and videos. A bad input is reported and the others are still scanned;
     the exit code is 1 if any input could not be scanned."""
+    from rich.progress import Progress
+
     runtime = command_runtime()
     files = list(iter_media_paths(paths))
     failures = 0
@@ -217,7 +377,7 @@ def scan(
         results: list[tuple[Path, ScanResult | InputRejected | OSError]] = []
         for path in files:
             outcome = _scan_one(runtime, path)
-            failures += not isinstance(outcome, ScanResult)
+            failures += isinstance(outcome, InputRejected | OSError)
             if as_json:
                 print(json.dumps(_json_line(path, outcome), ensure_ascii=False), flush=True)
             else:
@@ -230,6 +390,10 @@ def scan(
 
 
 def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSError:
+    from sqlmodel import Session
+
+    from watchers import analysis as scan_service
+
     try:
         with Session(runtime.db_engine) as session:
             return scan_service.scan_file(session, path, runtime.workers, runtime.matchers)
@@ -238,9 +402,9 @@ def _scan_one(runtime: Runtime, path: Path) -> ScanResult | InputRejected | OSEr
 
 
 def _json_line(path: Path, outcome: ScanResult | InputRejected | OSError) -> dict[str, object]:
-    if isinstance(outcome, ScanResult):
-        return {"path": str(path), **outcome.model_dump(mode="json")}
-    return {"path": str(path), "error": _error(outcome)}
+    if isinstance(outcome, InputRejected | OSError):
+        return {"path": str(path), "error": _error(outcome)}
+    return {"path": str(path), **outcome.model_dump(mode="json")}
 
 
 def _error(exc: InputRejected | OSError) -> dict[str, str]:
@@ -257,20 +421,21 @@ def _display_path(path: Path) -> str:
 
 
 def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
-    table = Table("file", "kind", "faces", "person", "distance", "where")
+    table = Table("file", "kind", "faces", "person", "tier", "distance", "where")
     for path, outcome in results:
-        if not isinstance(outcome, ScanResult):
+        if isinstance(outcome, InputRejected | OSError):
             error = _error(outcome)
             err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
             continue
         if not outcome.persons:
-            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "")
+            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "", "")
         for found in outcome.persons:
             table.add_row(
                 _display_path(path),
                 outcome.kind,
                 str(len(outcome.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, outcome),
             )
@@ -283,6 +448,89 @@ def _where(found: PersonFound, outcome: ScanResult) -> str:
         return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
     box = found.best_box
     return f"face {box.right - box.left}px at ({box.left},{box.top})"
+
+
+@cli.command()
+def calibrate(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or videos of background faces, or folders of them")],
+) -> None:
+    """Feed background faces (an archive of local news photos, say) into every enrolled person's counts: only how
+    far each face lies from each person is kept, never an encoding or the file. A face within a person's
+    thresholds is not counted for them. Exit code 2 for a path that does not exist, 1 if a file could not be read."""
+    from sqlmodel import Session
+
+    from watchers import analysis as scan_service
+
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        err.print(f"[red]error:[/] no such file or folder: {', '.join(str(path) for path in missing)}")
+        raise typer.Exit(2)
+    runtime = command_runtime()
+    files = list(iter_media_paths(paths))
+    failures = faces = 0
+    for number, path in enumerate(files, start=1):
+        try:
+            with Session(runtime.db_engine) as session:
+                counted = scan_service.count_background(session, path, runtime.workers, runtime.matchers)
+                session.commit()
+        except (InputRejected, OSError) as exc:
+            failures += 1
+            error = _error(exc)
+            err.print(f"[{number}/{len(files)}] [red]error[/] {path}: {error['detail']} ({error['code']})")
+            continue
+        faces += counted
+        err.print(f"[{number}/{len(files)}] {_display_path(path)}: {counted} faces")
+    out.print(f"{faces} faces seen in {len(files) - failures} files, counted for every person they are not")
+    if failures:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def rescan(
+    person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's new detections")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only media of posts from this time on (ISO 8601; UTC when no offset)")
+    ] = None,
+) -> None:
+    """Re-analyse kept media (IMPWATCH_KEEP_MEDIA) against the current watchlist and thresholds, so a person
+    enrolled today is found in earlier posts; new detections raise or extend alerts."""
+    from sqlmodel import Session
+
+    from app.rescan.jobs import Rescanner
+    from app.rescan.service import RescanProgress
+    from watchlist import service as watchlist_service
+
+    try:
+        start = _utc(datetime.fromisoformat(since)) if since else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/] --since: {exc}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    if person is not None:
+        with Session(runtime.db_engine) as session:
+            try:
+                watchlist_service.get_person(session, person)
+            except AppError as exc:
+                err.print(f"[red]error:[/] {exc.message}")
+                raise typer.Exit(1) from exc
+    settings = runtime.settings
+    rescanner = Rescanner(
+        runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, settings.public_base_url
+    )
+    progress = RescanProgress(person_id=person, since=start)
+
+    def report(done: RescanProgress) -> None:
+        err.print(f"[{done.done}/{done.total}] new detections so far: {done.detections_added}")
+
+    rescanner.run(progress, on_content=report)
+    out.print(
+        f"re-scanned {progress.done} contents: {progress.detections_added} new detections, "
+        f"{progress.alerts_touched} alerts raised or extended, {progress.not_kept} not kept, {progress.refused} refused"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @cli.command()
@@ -307,6 +555,7 @@ def demo() -> None:
                 result.kind,
                 str(len(result.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, result),
             )

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
-from sqlmodel import Session
 
-from app.alerts import service as alert_service
-from app.alerts.schemas import AlertFilter, evidence_of
 from app.console import command_runtime, err, out
-from app.scheduling import build_watch_runner
-from app.settings import Settings
-from core.clock import utcnow
 from core.errors import AppError, InputRejected, NotFound
-from watchers import service as watch_service
-from watchers.channels import service as channel_service
-from watchers.channels.schemas import CandidateRead
-from watchers.history import parse_since
-from watchers.models import Watch
-from watchers.schemas import WatchCoverage, WatchCreate, WatchUpdate
-from watchlist.service import person_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydantic import ValidationError
+
+    from watchers.models import Watch
+    from watchers.schemas import WatchCoverage, WatchUpdate
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
@@ -52,6 +45,13 @@ def watch_add(
     chat: Annotated[str | None, typer.Option(help="telegram_export: the chat of a whole-account export")] = None,
 ) -> None:
     """Watch a channel or a folder."""
+    from sqlmodel import Session
+
+    from core.clock import utcnow
+    from watchers import service as watch_service
+    from watchers.history import parse_since
+    from watchers.schemas import WatchCreate
+
     key = "path" if kind in ("telegram_export", "folder") else "channel"
     source: dict[str, object] = {"kind": kind, key: target}
     if channel:
@@ -71,7 +71,7 @@ def watch_add(
                         "since": parse_since(since, utcnow()) if since else None,
                     }
                 ),
-                runtime.settings.watch_intervals,
+                runtime.watch_intervals,
             )
         )
         session.commit()
@@ -82,6 +82,8 @@ def watch_add(
 def _created_or_exit(create: Callable[[], Watch]) -> Watch:
     """The watch `create` makes; a refusal printed, exiting 2 for bad input and 1 for a conflict or a missing
     object."""
+    from pydantic import ValidationError
+
     try:
         return create()
     except ValidationError as exc:
@@ -103,6 +105,11 @@ def _first_error(exc: ValidationError) -> str:
 @watch_cli.command("list")
 def watch_list() -> None:
     """List watches with their state, last run and last error."""
+    from sqlmodel import Session
+
+    from watchers import service as watch_service
+    from watchers.schemas import WatchCoverage
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         watches = watch_service.list_watches(session)
@@ -136,6 +143,10 @@ def _not_analysed(coverage: WatchCoverage) -> str:
 
 
 def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) -> None:
+    from sqlmodel import Session
+
+    from watchers import service as watch_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         try:
@@ -146,7 +157,7 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
         if update is None:
             watch_service.delete_watch(session, watch)
         else:
-            watch_service.update_watch(session, watch, update, runtime.settings.watch_intervals)
+            watch_service.update_watch(session, watch, update, runtime.watch_intervals)
         session.commit()
     out.print(f"{action} {watch_id}")
 
@@ -154,12 +165,16 @@ def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) 
 @watch_cli.command("pause")
 def watch_pause(watch_id: uuid.UUID) -> None:
     """Stop running a watch until it is resumed."""
+    from watchers.schemas import WatchUpdate
+
     _change_watch(watch_id, WatchUpdate(enabled=False), "paused")
 
 
 @watch_cli.command("resume")
 def watch_resume(watch_id: uuid.UUID) -> None:
     """Run a paused watch again (this also clears an error state)."""
+    from watchers.schemas import WatchUpdate
+
     _change_watch(watch_id, WatchUpdate(enabled=True), "resumed")
 
 
@@ -172,6 +187,11 @@ def watch_remove(watch_id: uuid.UUID) -> None:
 @watch_cli.command("run")
 def watch_run(watch_id: uuid.UUID) -> None:
     """Run a watch now, in this process, and report what it found."""
+    from sqlmodel import Session
+
+    from app.scheduling import build_watch_runner
+    from watchers import service as watch_service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         try:
@@ -194,13 +214,21 @@ def alerts_list(
     person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's alerts")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (face_match, phone_number, ...)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses; repeat for several")] = None,
+    tier: Annotated[list[str] | None, typer.Option(help="Only these tiers (match, possible); repeat for both")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
 ) -> None:
     """The newest alerts first."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.alerts import service as alert_service
+    from app.alerts.schemas import AlertFilter, evidence_of
+    from watchlist.service import person_names
+
     runtime = command_runtime()
     try:
-        filters = AlertFilter(person_id=person, kind=kind, status=status)
+        filters = AlertFilter(person_id=person, kind=kind, status=status, tier=tier)
     except ValidationError as exc:
         err.print(f"[red]error:[/] {_first_error(exc)}")
         raise typer.Exit(2) from exc
@@ -220,13 +248,14 @@ def alerts_list(
             print(json.dumps(line, ensure_ascii=False))
         return
     table = Table(
-        "id", "person", "kind", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
+        "id", "person", "kind", "tier", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
     )
     for alert, name, seen in rows:
         table.add_row(
             str(alert.id),
             name,
             alert.kind,
+            alert.tier,
             alert.status,
             alert.priority,
             evidence_of(alert).describe(),
@@ -242,6 +271,7 @@ def telegram_login(
     phone: Annotated[str, typer.Option(prompt=True, help="The account's phone number, +7...")],
 ) -> None:
     """Log the installation's Telegram account in and print the session string for IMPWATCH_TELEGRAM_SESSION."""
+    from app.settings import Settings
     from watchers.telegram_client import login
 
     settings = Settings()
@@ -260,6 +290,11 @@ def channels_candidates(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """List candidate channels, those involved in alerts first, then the most recently seen."""
+    from sqlmodel import Session
+
+    from watchers.channels import service as channel_service
+    from watchers.channels.schemas import CandidateRead
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         candidates = [
@@ -294,13 +329,19 @@ def channels_watch(
     since: Annotated[str | None, typer.Option(help="Also read its history back to this date or span (7d)")] = None,
 ) -> None:
     """Watch a candidate channel."""
+    from sqlmodel import Session
+
+    from core.clock import utcnow
+    from watchers.channels import service as channel_service
+    from watchers.history import parse_since
+
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         watch = _created_or_exit(
             lambda: channel_service.watch_candidate(
                 session,
                 channel_service.find_candidate(session, candidate),
-                runtime.settings.watch_intervals,
+                runtime.watch_intervals,
                 kind=kind,
                 interval_seconds=interval,
                 since=parse_since(since, utcnow()) if since else None,

@@ -1,58 +1,36 @@
-"""Prometheus metrics of the service: HTTP requests, alerts, webhook deliveries and the outbox, and the /metrics
-route serving every metric."""
+"""The /metrics route serving every Prometheus metric, and the metrics of HTTP requests.
+
+Each domain defines its own metrics next to its code (`app/alerts/metrics.py`, `app/webhooks/metrics.py`,
+`watchers/metrics.py`), so that recording one never imports FastAPI; they are imported here so that /metrics
+serves them all, whatever this process has done so far.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from fastapi import Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
-from app.webhooks.service import outbox_backlog
-from core.clock import utcnow
+import app.alerts.metrics  # noqa: F401  (a metric is served once its module is imported)
+import watchers.metrics  # noqa: F401
+from app.webhooks.metrics import read_outbox
+from core.http import api_router
 
-ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised", ["kind"])
 HTTP_REQUESTS = Counter("impwatch_http_requests", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "impwatch_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"]
 )
-WEBHOOK_DELIVERIES = Counter(
-    "impwatch_webhook_deliveries",
-    "Webhook delivery attempts, by outcome: delivered (2xx), failed (to be retried) or dead (no attempt left)",
-    ["outcome"],
-)
-WEBHOOK_SECONDS = Histogram(
-    "impwatch_webhook_delivery_duration_seconds", "Time to send one webhook request and read the answer"
-)
-OUTBOX_PENDING = Gauge("impwatch_webhook_outbox_pending", "Webhook deliveries not yet delivered nor dead")
-OUTBOX_OLDEST = Gauge(
-    "impwatch_webhook_outbox_oldest_pending_age_seconds", "Age of the oldest pending webhook delivery (0: none)"
-)
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
-    _read_outbox(request.app.state.db_engine)
+    read_outbox(request.app.state.db_engine)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-def _read_outbox(db_engine: Engine) -> None:
-    """The backlog lives in the database (any process may add to it), so it is read when scraped."""
-    with Session(db_engine) as session:
-        backlog = outbox_backlog(session, utcnow())
-    OUTBOX_PENDING.set(backlog.pending)
-    OUTBOX_OLDEST.set(backlog.oldest_age_seconds)
-
-
-def record_webhook_attempt(outcome: str, duration_seconds: float) -> None:
-    WEBHOOK_DELIVERIES.labels(outcome).inc()
-    WEBHOOK_SECONDS.observe(duration_seconds)
 
 
 def _route_template(request: Request) -> str:

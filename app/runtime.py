@@ -1,43 +1,130 @@
-"""The long-lived objects one process needs, built once from settings and shared by the API, CLI and jobs."""
+"""The long-lived objects one process needs, built once from settings and shared by the API, CLI and jobs.
+
+The parts that need the heavy libraries (the face engine and its worker pool, the matchers, the enrolment policy;
+the Telegram client) are built on first use, with their imports: a command that lists webhooks or alerts never
+imports dlib, PyAV or Telethon, and starts in a fraction of the time.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy.engine import Engine
 
 from app.auth.audit import install_audit_listener
 from app.db import make_engine
 from app.settings import Settings
-from app.webhooks.urls import WebhookUrlPolicy
 from watchers.media_store import MediaStore
 from watchers.sources.base import SourceContext
-from watchers.telegram_client import TelegramGateway, open_telegram_gateway
-from watchers.telegram_peers import DbPeerCache
-from watchers.workers import FaceWorkers
-from watchlist.engine import FaceEngine
-from watchlist.quality import QualityGates
-from watchlist.service import EnrolmentPolicy, MatcherCache
+
+if TYPE_CHECKING:
+    from app.webhooks.urls import WebhookUrlPolicy
+    from watchers.frames import FrameSampling
+    from watchers.service import WatchIntervals
+    from watchers.telegram_client import TelegramGateway
+    from watchers.workers import FaceWorkers
+    from watchlist.engine import EngineOptions, FaceEngine
+    from watchlist.service import EnrolmentPolicy, MatcherCache, MatchingPolicy, TextWatchlistCache
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class built_on_first_use(Generic[T]):
+    """A Runtime part built by `build` the first time it is read, and only once even when threads read it together
+    (two worker pools would leak one). Assigning the attribute replaces the part, as with `cached_property`. A
+    builder reads settings and options, never another part: the lock is not re-entrant."""
+
+    def __init__(self, build: Callable[[Runtime], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, runtime: None, owner: type | None = None) -> built_on_first_use[T]: ...
+    @overload
+    def __get__(self, runtime: Runtime, owner: type | None = None) -> T: ...
+    def __get__(self, runtime: Runtime | None, owner: type | None = None) -> T | built_on_first_use[T]:
+        if runtime is None:
+            return self
+        parts: dict[str, Any] = runtime.__dict__
+        with runtime.building:
+            if self._name not in parts:
+                parts[self._name] = self._build(runtime)
+        return parts[self._name]
+
+    def is_built(self, runtime: Runtime) -> bool:
+        return self._name in runtime.__dict__
+
+
+def _face_engine(runtime: Runtime) -> FaceEngine:
+    from watchlist.engine import FaceEngine
+
+    return FaceEngine(runtime.engine_options)
+
+
+def _enrolment_policy(runtime: Runtime) -> EnrolmentPolicy:
+    from watchlist.quality import QualityGates
+    from watchlist.service import EnrolmentPolicy
+
+    settings = runtime.settings
+    return EnrolmentPolicy(
+        QualityGates(settings.min_face_pixels, settings.min_sharpness),
+        settings.max_image_pixels,
+        runtime.matching_policy.calibration,
+    )
+
+
+def _matchers(runtime: Runtime) -> MatcherCache:
+    from watchlist.service import MatcherCache
+
+    return MatcherCache(runtime.matching_policy)
+
+
+def _text_watchlists(runtime: Runtime) -> TextWatchlistCache:
+    from watchlist.service import TextWatchlistCache
+
+    return TextWatchlistCache(runtime.settings.phone_region)
+
+
+def _workers(runtime: Runtime) -> FaceWorkers:
+    from watchers.workers import FaceWorkers
+
+    return FaceWorkers(
+        runtime.engine_options,
+        runtime.frame_sampling,
+        runtime.settings.face_workers,
+        time_limit_seconds=runtime.settings.analysis_timeout_seconds,
+    )
 
 
 @dataclass
 class Runtime:
     settings: Settings
     db_engine: Engine
-    face_engine: FaceEngine
-    enrolment_policy: EnrolmentPolicy
-    matchers: MatcherCache
-    workers: FaceWorkers
     media_store: MediaStore
     telegram: TelegramGateway | None = field(default=None)
     data_lock: int | None = field(default=None)
     """A shared lock on `data_dir/.in-use`, held while the process lives (see `claim_data_dir`)."""
+    building: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while a part is built on first use."""
+
+    face_engine = built_on_first_use(_face_engine)
+    enrolment_policy = built_on_first_use(_enrolment_policy)
+    matchers = built_on_first_use(_matchers)
+    text_watchlists = built_on_first_use(_text_watchlists)
+    workers = built_on_first_use(_workers)
+    """The face worker pool: its processes start with the first analysis, and only commands that scan build it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -49,26 +136,74 @@ class Runtime:
         return cls(
             settings=settings,
             db_engine=make_engine(settings.resolved_database_url),
-            face_engine=FaceEngine(settings.engine_options),
-            enrolment_policy=EnrolmentPolicy(
-                QualityGates(settings.min_face_pixels, settings.min_sharpness), settings.max_image_pixels
-            ),
-            matchers=MatcherCache(settings.default_tolerance),
-            workers=FaceWorkers(
-                settings.engine_options,
-                settings.frame_sampling,
-                settings.face_workers,
-                time_limit_seconds=settings.analysis_timeout_seconds,
-            ),
             media_store=media_store,
             data_lock=data_lock,
         )
 
     @property
+    def engine_options(self) -> EngineOptions:
+        from watchlist.engine import EngineOptions
+
+        settings = self.settings
+        return EngineOptions(
+            detection_max_side=settings.detection_max_side,
+            small_image_side=settings.small_image_side,
+            detector_model=settings.detector_model,
+            max_image_pixels=settings.max_image_pixels,
+            max_faces=settings.max_faces_per_image,
+        )
+
+    @property
+    def matching_policy(self) -> MatchingPolicy:
+        """How faces are decided: calibrated thresholds, the margin of one face one person, video tracks."""
+        from watchlist.calibration import CalibrationPolicy
+        from watchlist.service import MatchingPolicy
+
+        settings = self.settings
+        calibration = CalibrationPolicy(
+            match_target=settings.match_false_alert_target,
+            possible_target=settings.possible_false_alert_target,
+            floor=settings.threshold_floor,
+            ceiling=settings.default_tolerance,
+            min_faces=settings.calibration_min_faces,
+            full_weight_faces=settings.calibration_full_weight_faces,
+            default_match=settings.default_match_threshold,
+            default_possible=settings.default_possible_threshold,
+        )
+        return MatchingPolicy(
+            calibration=calibration,
+            margin=settings.match_margin,
+            track_min_frames=settings.track_min_frames,
+            strong_margin=settings.track_strong_margin,
+        )
+
+    @property
+    def frame_sampling(self) -> FrameSampling:
+        from watchers.frames import FrameSampling
+
+        settings = self.settings
+        return FrameSampling(
+            fps=settings.video_sample_fps, max_seconds=settings.video_max_seconds, max_frames=settings.video_max_frames
+        )
+
+    @property
+    def watch_intervals(self) -> WatchIntervals:
+        from watchers.service import WatchIntervals
+
+        return WatchIntervals(
+            default_seconds=self.settings.default_watch_interval_seconds,
+            min_seconds=self.settings.min_watch_interval_seconds,
+        )
+
+    @property
     def webhook_url_policy(self) -> WebhookUrlPolicy:
+        from app.webhooks.urls import WebhookUrlPolicy
+
         return WebhookUrlPolicy(allow_private=self.settings.webhook_allow_private_urls)
 
     def source_context(self) -> SourceContext:
+        from watchers.telegram_peers import DbPeerCache
+
         return SourceContext(
             tme_base_url=self.settings.tme_base_url,
             http_timeout_seconds=self.settings.http_timeout_seconds,
@@ -85,6 +220,8 @@ class Runtime:
             and settings.telegram_api_hash
             and settings.telegram_session
         ):
+            from watchers.telegram_client import open_telegram_gateway
+
             try:
                 self.telegram = open_telegram_gateway(
                     settings.telegram_api_id, settings.telegram_api_hash, settings.telegram_session
@@ -94,7 +231,8 @@ class Runtime:
         return self.telegram
 
     def close(self) -> None:
-        self.workers.close()
+        if Runtime.workers.is_built(self):
+            self.workers.close()
         if self.telegram is not None:
             self.telegram.close()
         self.db_engine.dispose()

@@ -12,7 +12,10 @@ from functools import partial
 
 import httpx
 
+import app.alerts.metrics  # noqa: F401  (raised by the watches run here: served from the start, as the others are)
 from app.alerts import service
+from app.alerts.pages import PageFetcher
+from app.alerts.text import record_text_signals
 from app.jobs import RETENTION_JOB_ID, build_retention_job
 from app.runtime import Runtime
 from app.webhooks import service as webhook_service
@@ -30,7 +33,18 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
         analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
         media_store=runtime.media_store,
         source_context=runtime.source_context(),
-        on_detections=partial(service.record_detections, public_base_url=settings.public_base_url),
+        on_detections=partial(
+            service.record_detections,
+            public_base_url=settings.public_base_url,
+            campaign_terms=tuple(settings.campaign_terms),
+        ),
+        on_post=partial(
+            record_text_signals,
+            watchlists=runtime.text_watchlists,
+            public_base_url=settings.public_base_url,
+            campaign_terms=tuple(settings.campaign_terms),
+            pages=linked_pages(runtime),
+        ),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
         history_pages=settings.history_pages_per_run,
@@ -39,9 +53,16 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
     )
 
 
-def build_scheduler(runtime: Runtime) -> WatchScheduler:
+def linked_pages(runtime: Runtime) -> PageFetcher | None:
+    """How linked pages are read when the installation asks for it: under the webhooks' address policy."""
     settings = runtime.settings
-    runner = build_watch_runner(runtime)
+    if not settings.fetch_linked_pages:
+        return None
+    return PageFetcher(runtime.webhook_url_policy, settings.linked_page_timeout_seconds, settings.linked_page_max_bytes)
+
+
+def build_scheduler(runtime: Runtime, runner: WatchRunner) -> WatchScheduler:
+    settings = runtime.settings
     return WatchScheduler(
         runtime.db_engine,
         runner.run,
@@ -83,13 +104,20 @@ def register_retention(scheduler: WatchScheduler, runtime: Runtime) -> None:
 @contextmanager
 def scheduled_work(runtime: Runtime) -> Iterator[WatchScheduler]:
     """The watches, the webhook dispatcher and the retention job, running from entry to exit: inside
-    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`."""
-    scheduler = build_scheduler(runtime)
+    `impwatch serve` (the API's lifespan) or alone in `impwatch worker`.
+
+    At exit the process is stopping: watch runs end after the item at hand and the face workers are stopped at once
+    (an analysis cut short is done again at the next start), so a stop never waits for a whole run of videos, and a
+    supervisor's kill after its grace period finds no face worker to orphan."""
+    runner = build_watch_runner(runtime)
+    scheduler = build_scheduler(runtime, runner)
     dispatcher = register_webhook_dispatcher(scheduler, runtime)
     register_retention(scheduler, runtime)
     scheduler.start()
     try:
         yield scheduler
     finally:
+        runner.stop()
+        runtime.workers.close()
         scheduler.shutdown()
         dispatcher.close()

@@ -1,16 +1,15 @@
-"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`)."""
+"""The installation's settings: the one place that reads the environment (prefix `IMPWATCH_`).
+
+Plain values only: this module imports no domain code (every command reads the settings, so whatever they import
+every command pays for). `app.runtime` turns them into the domain's options.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from watchers.frames import FrameSampling
-from watchers.service import WatchIntervals
-from watchlist.engine import EngineOptions
 
 
 class Settings(BaseSettings):
@@ -28,7 +27,38 @@ class Settings(BaseSettings):
         default=9464, ge=0, le=65535, description="Port of `impwatch worker`'s Prometheus metrics; 0: none."
     )
 
-    default_tolerance: float = Field(default=0.5, gt=0, le=1.0)
+    default_tolerance: float = Field(
+        default=0.5, gt=0, le=1.0, description="The ceiling: no calibrated threshold (match or possible) is looser."
+    )
+    threshold_floor: float = Field(default=0.30, gt=0, le=1.0, description="No calibrated threshold is stricter.")
+    default_match_threshold: float = Field(
+        default=0.32, gt=0, le=1.0, description="`match` threshold of a person until their counts suffice."
+    )
+    default_possible_threshold: float = Field(
+        default=0.5, gt=0, le=1.0, description="`possible` threshold of a person until their counts suffice."
+    )
+    match_false_alert_target: float = Field(
+        default=1e-4, gt=0, lt=1, description="Estimated false alerts per face seen at the `match` threshold."
+    )
+    possible_false_alert_target: float = Field(
+        default=0.2, gt=0, lt=1, description="Estimated share of background faces kept as `possible`."
+    )
+    calibration_min_faces: int = Field(default=20, ge=1, description="Counts a person needs to be calibrated.")
+    calibration_full_weight_faces: int = Field(
+        default=100, ge=1, description="Below this many counts the `match` threshold is drawn towards the default."
+    )
+    match_margin: float = Field(
+        default=0.03, ge=0, le=1.0, description="Another person is named beside the nearest only this close."
+    )
+    negative_retention_days: float = Field(
+        default=180.0, gt=0, description="Faces triaged as false matches are kept as negatives this long."
+    )
+    track_min_frames: int = Field(
+        default=2, ge=1, description="Frames of one track a video needs for a `match` (or one far below threshold)."
+    )
+    track_strong_margin: float = Field(
+        default=0.04, ge=0, description="One frame this far below a person's `match` threshold decides a video."
+    )
     detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")
     small_image_side: int = Field(default=480, ge=32, description="Smaller images are upsampled twice to detect.")
     detector_model: str = Field(default="hog", pattern="^(hog|cnn)$")
@@ -82,6 +112,25 @@ class Settings(BaseSettings):
     telegram_api_hash: str | None = None
     telegram_session: str | None = Field(default=None, description="A Telethon StringSession (impwatch telegram login)")
 
+    phone_region: str = Field(
+        default="KZ",
+        pattern="^[A-Z]{2}$",
+        description="Region (ISO 3166 code) a phone number written without a country code is read in.",
+    )
+    campaign_terms: list[str] = Field(
+        default=[],
+        description='Terms of a known campaign (a JSON list, e.g. ["контракт", "Өлмес полк"]): a post with a '
+        "signal and one of them raises its alerts' priority.",
+    )
+
+    fetch_linked_pages: bool = Field(
+        default=False,
+        description="Read the page of a new lookalike alert's link once (public addresses only, as webhooks), "
+        "keeping its title and whether it names the person.",
+    )
+    linked_page_timeout_seconds: float = Field(default=5.0, gt=0, description="One deadline for a linked page.")
+    linked_page_max_bytes: int = Field(default=512 * 1024, ge=1024, description="Most of a linked page read.")
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="How receivers reach this service: links in webhook events."
     )
@@ -109,32 +158,11 @@ class Settings(BaseSettings):
     closed_alert_crop_retention_days: float = Field(
         default=30.0,
         ge=0,
-        description="Face crops of alerts closed as false_match or dismissed are removed this long after closing.",
+        description="Face crops (and face encodings) of alerts closed as false_match or dismissed are removed this "
+        "long after closing.",
     )
     retention_check_seconds: float = Field(default=3600.0, gt=0, description="How often retention is applied.")
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"
-
-    @cached_property
-    def engine_options(self) -> EngineOptions:
-        return EngineOptions(
-            detection_max_side=self.detection_max_side,
-            small_image_side=self.small_image_side,
-            detector_model=self.detector_model,
-            max_image_pixels=self.max_image_pixels,
-            max_faces=self.max_faces_per_image,
-        )
-
-    @cached_property
-    def frame_sampling(self) -> FrameSampling:
-        return FrameSampling(
-            fps=self.video_sample_fps, max_seconds=self.video_max_seconds, max_frames=self.video_max_frames
-        )
-
-    @cached_property
-    def watch_intervals(self) -> WatchIntervals:
-        return WatchIntervals(
-            default_seconds=self.default_watch_interval_seconds, min_seconds=self.min_watch_interval_seconds
-        )

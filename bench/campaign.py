@@ -351,7 +351,7 @@ def add_watch(runtime: Runtime, channel: str) -> uuid.UUID:
     """A watch of the channel whose cursor is at message 0, so that its one run takes every post."""
     with Session(runtime.db_engine) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
-        watch = service.create_watch(session, data, runtime.settings.watch_intervals)
+        watch = service.create_watch(session, data, runtime.watch_intervals)
         watch.cursor = "0"
         session.add(watch)
         session.commit()

@@ -127,8 +127,9 @@ class AlertSource:
             for row in (post, item, analysis, detection):
                 session.add(row)
                 session.flush()
-            [alert] = alert_service.record_detections(
-                session, item, post, [detection], public_base_url=self.runtime.settings.public_base_url
+            [signal] = alert_service.face_signals(session, item, [detection])
+            alert = alert_service.record_signal(
+                session, signal, post, public_base_url=self.runtime.settings.public_base_url
             )
             alert_id = str(alert.id)
             session.commit()

@@ -1,16 +1,68 @@
-"""FastAPI dependencies and answer declarations every domain's routes share."""
+"""FastAPI dependencies, routers and answer declarations every domain's routes share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from core.errors import TooLarge
 from core.schemas import Refusal
 from core.scope import Scope
+from core.strict_json import loads_strict
+from core.text import utf8
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON whose text, if it holds a lone surrogate (text stored before input was held to `core.text`'s rule), is
+    sent with U+FFFD in its place rather than failing the whole answer."""
+
+    def render(self, content: Any) -> bytes:
+        return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")))
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is decoded by `core.strict_json.loads_strict`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads_strict(await self.body())
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """A route whose JSON body is decoded strictly before FastAPI reads it, so a refusal answers 422 with its `code`
+    (FastAPI would turn an error raised while it parses into a bare 400). The body is read once, through whatever
+    caps it (`GuardBodies`), and the parsed value is what FastAPI validates."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict_handler(request: Request) -> Response:
+            strict = StrictJsonRequest(request.scope, request.receive)
+            if _is_json(strict.headers.get("content-type", "")) and await strict.body():
+                await strict.json()
+            return await handler(strict)
+
+        return strict_handler
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return not media_type or media_type == "application/json" or media_type.endswith("+json")
+
+
+def api_router(**options: Any) -> APIRouter:
+    """The router every domain's routes are declared on: strict JSON bodies, and answers that survive bad stored
+    text (`SafeJSONResponse`; a route may still name its own `response_class`)."""
+    return APIRouter(route_class=StrictJsonRoute, default_response_class=SafeJSONResponse, **options)
 
 
 def get_session(request: Request) -> Iterator[Session]:

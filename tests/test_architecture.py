@@ -1,5 +1,6 @@
-"""The house rules of CONTRIBUTING.md, checked against the code: the import direction (read from CONTRIBUTING.md
-itself), services that never commit, source configs that refuse unknown keys, and settings read in one place."""
+"""The house rules of CONTRIBUTING.md, checked against the code: the import direction and the heavy libraries (both
+read from CONTRIBUTING.md itself), services that never commit, source configs that refuse unknown keys, and settings
+read in one place."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE = re.compile(r"\*\*Imports point one way:\*\* `(?P<order>[a-z_]+(?: -> [a-z_]+)+)`")
+HEAVY_RULE = re.compile(r"Heavy libraries \((?P<names>[^)]+)\) are imported only inside the functions that use them")
 SETTINGS_MODULE = "app/settings.py"
 
 
@@ -21,6 +23,13 @@ def layer_order(contributing: str) -> list[str]:
     found = RULE.search(contributing)
     assert found, "CONTRIBUTING.md no longer states the import direction in its usual form"
     return found["order"].split(" -> ")
+
+
+def heavy_libraries(contributing: str) -> set[str]:
+    """The modules CONTRIBUTING.md names as too slow to import with a module (`dlib`, ...)."""
+    found = HEAVY_RULE.search(contributing)
+    assert found, "CONTRIBUTING.md no longer names the heavy libraries in its usual form"
+    return set(re.findall(r"`([a-z_]+)`", found["names"]))
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,33 @@ def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.append((node.lineno, node.module))
     return found
+
+
+def imports_run_at_import(body: list[ast.stmt]) -> list[tuple[int, str]]:
+    """The absolute imports that run when the module is imported: at module level, in class bodies and in blocks
+    that run then (`if`, `try`, `with`), not in functions nor under `if TYPE_CHECKING:`."""
+    found: list[tuple[int, str]] = []
+    for node in body:
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.If) and ast.unparse(node.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}:
+            found += imports_run_at_import(node.orelse)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                for child in getattr(node, field, []):
+                    found += imports_run_at_import(child.body if isinstance(child, ast.ExceptHandler) else [child])
+    return found
+
+
+def heavy_imports_at_import(root: Path, packages: list[str], heavy: set[str]) -> list[Finding]:
+    findings = []
+    for path in source_files(root, packages):
+        for line, module in imports_run_at_import(ast.parse(path.read_text(), str(path)).body):
+            if module.split(".")[0] in heavy:
+                findings.append(Finding(str(path.relative_to(root)), line, f"imports {module} with the module"))
+    return findings
 
 
 def wrong_way_imports(root: Path, order: list[str]) -> list[Finding]:
@@ -110,6 +146,12 @@ def test_imports_point_one_way(order: list[str]) -> None:
     assert [str(finding) for finding in wrong_way_imports(ROOT, order)] == []
 
 
+def test_heavy_libraries_are_imported_by_the_functions_that_use_them(order: list[str]) -> None:
+    heavy = heavy_libraries((ROOT / "CONTRIBUTING.md").read_text())
+    assert heavy >= {"dlib", "face_recognition", "telethon", "av"}
+    assert [str(finding) for finding in heavy_imports_at_import(ROOT, order, heavy)] == []
+
+
 def test_services_never_commit(order: list[str]) -> None:
     assert [str(finding) for finding in commits_in_services(ROOT, order)] == []
 
@@ -146,6 +188,12 @@ def test_the_checks_find_what_they_are_for(tmp_path: Path) -> None:
     write(tmp_path, "core/clock.py", "import os\nTZ = os.environ.get('TZ')\n")
     write(tmp_path, "app/settings.py", "import os\nX = os.getenv('X')\n")
     write(tmp_path, "app/main.py", "from watchers import jobs\nfrom core import db\n")
+    write(
+        tmp_path,
+        "watchers/frames.py",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import av\n\n\ndef decode():\n    import av\n\n\n"
+        "class Reader:\n    try:\n        from telethon import errors\n    except ImportError:\n        pass\n",
+    )
 
     assert [str(f) for f in wrong_way_imports(tmp_path, order)] == [
         "watchlist/engine.py:2: watchlist imports app.settings"
@@ -154,9 +202,16 @@ def test_the_checks_find_what_they_are_for(tmp_path: Path) -> None:
         "watchlist/service.py:7: a service calls commit()"
     ]
     assert [str(f) for f in environment_reads(tmp_path, order)] == ["core/clock.py:2: reads the environment"]
+    assert [str(f) for f in heavy_imports_at_import(tmp_path, order, {"av", "telethon"})] == [
+        "watchers/frames.py:12: imports telethon with the module"
+    ]
 
 
-def test_the_rule_is_read_from_contributing() -> None:
+def test_the_rules_are_read_from_contributing() -> None:
     assert layer_order("text\n**Imports point one way:** `a -> b -> c`\n") == ["a", "b", "c"]
     with pytest.raises(AssertionError, match="no longer states"):
         layer_order("imports go wherever")
+    rule = "Heavy libraries (`dlib` and `av`, PyAV) are imported only inside the functions that use them"
+    assert heavy_libraries(rule) == {"dlib", "av"}
+    with pytest.raises(AssertionError, match="no longer names"):
+        heavy_libraries("import anything anywhere")

@@ -3,6 +3,8 @@ Pillow), sampled in time by one rule.
 
 Frames are streamed: one decoded frame is held at a time, so a long video is scanned in bounded memory. Time is
 measured from the first frame: a clip cut from a long recording may keep timestamps that start far in.
+
+PyAV is imported by the video reader that uses it, not with this module.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import av
 import numpy as np
 
 from core.errors import InputRejected
 from core.media_types import HEADER_BYTES, VIDEO_FORMATS, sniff
 from watchlist.images import DEFAULT_MAX_PIXELS, Animation, ImageRejected
+
+if TYPE_CHECKING:
+    import av
 
 T = TypeVar("T")
 
@@ -93,6 +97,8 @@ class SampledVideo:
     """
 
     def __init__(self, path: Path, sampling: FrameSampling, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        import av
+
         self._sampling = sampling
         self._max_pixels = max_pixels
         with path.open("rb") as stream:
@@ -162,6 +168,8 @@ class SampledVideo:
         """How long the video stream lasts from its first frame. FFmpeg counts a stream's duration from the stream's
         start and a file's from the file's start, except Matroska's: its header states where the segment ends,
         counted from timestamp 0."""
+        import av
+
         if self._stream.duration is not None and self._stream.time_base is not None:
             return float(self._stream.duration * self._stream.time_base)
         if self._container.duration is None:
@@ -183,6 +191,8 @@ class SampledVideo:
             yield max(0.0, float(frame.time) - origin), frame
 
     def frames(self) -> Iterator[VideoFrame]:
+        import av
+
         try:
             for timestamp, frame in sampled(self._timed_frames(), self._sampling, self.info):
                 yield VideoFrame(timestamp, frame.to_ndarray(format="rgb24"))

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from core.errors import InputRejected
-from watchers import pipeline
 from watchers.models import Watch
 from watchers.sources.base import HistorySource, Source
 
@@ -60,6 +59,8 @@ def check_since(since: datetime | None, now: datetime) -> datetime | None:
 def read_history(session: Session, watch: Watch, source: Source, max_pages: int, on_stored: Callable[[], None]) -> int:
     """One run's piece of the watch's history; the posts stored. Each post is committed with the new position
     only at the end of the piece, so a failure halfway reads the piece again (stored posts are skipped)."""
+    from watchers import pipeline  # the media pipeline: watch management (which checks `since`) does not load it
+
     if watch.since is None or watch.history_complete:
         return 0
     if not isinstance(source, HistorySource):

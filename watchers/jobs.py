@@ -4,13 +4,15 @@ history (`watchers.history`), the recent posts again for replaced media (`watche
 and records what could not be seen (`watchers.coverage`).
 
 Every run has its own sessions and its own try/except, so one broken watch never stops the others. A post is
-committed together with the cursor that moves past it, then each of its media items is committed on its own; the
+committed together with the cursor that moves past it; then its text is read (the `on_post` hook, in a transaction
+of its own that may fail without failing the run), then each of its media items is committed on its own; the
 analysis of a media item's content is handed over by sha256 and stores its result in its own transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +25,8 @@ from core.clock import utcnow
 from watchers import coverage, edits, history, metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
-from watchers.models import Watch, WatchState
-from watchers.pipeline import DetectionSink
+from watchers.models import Post, Watch, WatchState
+from watchers.pipeline import DetectionSink, PostSink
 from watchers.sources.base import Source, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 
@@ -38,6 +40,8 @@ class RunReport:
     media_cached: int = 0
     media_failed: int = 0
     """Items left `failed`, retried on the next run."""
+    alerts_failed: list[str] = field(default_factory=list)
+    """Why the alerts of each item whose alerts could not be recorded were not (the item is retried)."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
     media_awaiting: list[str] = field(default_factory=list)
@@ -70,6 +74,14 @@ class WatchRunner:
     )
     on_failure: Callable[[Session, Watch, Exception], object] | None = None
     """Called in the transaction that records a failed run (the `watch.failed` webhook hook)."""
+    on_post: PostSink | None = None
+    """Called with every new post once it is stored, in a transaction of its own (the text signals hook)."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the process stops (`stop`): runs end after the item at hand, and what fails meanwhile (an analysis
+    whose face worker was stopped) is not held against the watch; unfinished media stays pending."""
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def run(self, watch_id: uuid.UUID) -> RunReport:
         """Run one watch now: retry its unfinished media, fetch new posts, analyse their media."""
@@ -86,16 +98,21 @@ class WatchRunner:
                 self._recheck_edits(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
                 _warn_of_missing_files(watch, report)
+                if self.stopping.is_set():
+                    raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
-                service.record_run_success(watch, now, report.media_failed, report.media_skipped)
+                service.record_run_success(watch, now, report.media_failed, report.media_skipped, report.alerts_failed)
                 coverage.refresh(session, watch, coverage.source_notes(source))
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
                 metrics.WATCH_LAST_SUCCESS.labels(str(watch.id), watch.kind, watch.target).set(now.timestamp())
         except Exception as exc:
-            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             report.error = str(exc) or exc.__class__.__name__
+            if self.stopping.is_set():
+                log.info("watch %s stopped with the process: %s", watch_id, report.error)
+                return report
+            log.warning("watch %s failed: %s", watch_id, exc, exc_info=not _is_source_error(exc))
             self._record_failure(watch_id, exc)
         return report
 
@@ -107,15 +124,32 @@ class WatchRunner:
 
     def _fetch_posts(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         for fetched in source.fetch(watch.cursor, self.batch_limit):
+            if self.stopping.is_set():
+                return
             try:
-                stored = pipeline.store_post(session, watch, fetched) is not None
+                stored = pipeline.store_post(session, watch, fetched)
                 session.commit()
             except Exception:
                 session.rollback()
                 raise
-            if stored:
+            if stored is not None:
                 report.posts_stored += 1
                 metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+                self._read_text(session, stored)
+
+    def _read_text(self, session: Session, post: Post) -> None:
+        """Hand a new post to the text hook; a failure there is logged and counted, and never fails the run (the
+        post and its media are already stored and go on as usual)."""
+        if self.on_post is None:
+            return
+        try:
+            with metrics.TEXT_SECONDS.time():
+                self.on_post(session, post)
+                session.commit()
+        except Exception:
+            session.rollback()
+            metrics.TEXT_FAILURES.inc()
+            log.exception("could not read the text of post %s (%s)", post.id, post.permalink)
 
     def _read_history(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         def stored() -> None:
@@ -141,6 +175,8 @@ class WatchRunner:
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
         """Fetch and analyse the pending media; an item waiting for its file is looked at once per run."""
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
+            if self.stopping.is_set():
+                return
             if item.id in report.awaiting_ids:
                 continue
             try:
@@ -161,6 +197,8 @@ class WatchRunner:
             report.media_analysed += outcome.analysed
             report.media_cached += outcome.cached
             report.media_failed += outcome.failed is not None
+            if outcome.alerts_failed is not None:
+                report.alerts_failed.append(outcome.alerts_failed)
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
             if outcome.awaiting is not None:
@@ -196,6 +234,10 @@ def _warn_of_missing_files(watch: Watch, report: RunReport) -> None:
         "s are" if count > 1 else " is",
         report.media_awaiting[0],
     )
+
+
+class RunStopped(Exception):
+    """A run cut short because the process stops."""
 
 
 def _is_source_error(error: Exception) -> bool:

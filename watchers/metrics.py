@@ -5,9 +5,12 @@ Metrics live in prometheus-client's default registry; `app` serves them at /metr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter, Gauge, Histogram
 
-from watchers.scanning import FileAnalysis
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
 
 POSTS_SCANNED = Counter("impwatch_posts_scanned", "New posts stored from sources", ["source"])
 MEDIA_SCANNED = Counter(
@@ -22,6 +25,14 @@ SCAN_SECONDS = Histogram(
     "Time to analyse one media file",
     ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+)
+TEXT_FAILURES = Counter(
+    "impwatch_text_failures", "Posts whose text could not be read for signals (logged; the watch run went on)"
+)
+TEXT_SECONDS = Histogram(
+    "impwatch_text_duration_seconds",
+    "Time to read one post's text for signals and record them",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
 WATCH_RUNS = Counter("impwatch_watch_runs", "Watch runs, by source kind and outcome", ["source", "outcome"])
 WATCH_LAST_SUCCESS = Gauge(

@@ -60,6 +60,11 @@ class Post(SQLModel, table=True):
     permalink: str = Field(max_length=1000)
     posted_at: datetime = Field(sa_type=UtcDateTime)
     text: str = Field(default="", sa_type=sa.Text)
+    urls: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False, description="Links of the post")
+    phone_entities: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="Text Telegram marked as phone numbers"
+    )
+    preview: str = Field(default="", sa_type=sa.Text, description="The link preview: site name, title, description")
     forwarded_from: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp_field()
 
@@ -135,11 +140,20 @@ class Detection(SQLModel, table=True):
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reference_face.id", ondelete="SET NULL"), nullable=True),
     )
     distance: float
+    tier: str = Field(default="match", max_length=20)
     box: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    track_timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     frames_matched: int = 0
     crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    encoding: bytes | None = Field(
+        default=None,
+        sa_type=sa.LargeBinary,
+        nullable=True,
+        description="The best-matching face's encoding (a face assigned to the person), kept so that a false match "
+        "can become a negative; erased with the person",
+    )
     created_at: datetime = timestamp_field()
 
 

@@ -8,7 +8,8 @@ media item. The analysis itself is handed over by id and stores its result in it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -20,8 +21,13 @@ from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
 from watchers.sources.base import FetchedPost, MediaAwaitingFile, MediaRef, MediaTooLarge, NeedsAttention, Source
 
-DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], object]
-"""Called, in the same transaction, with the detections of one media item of one post (the alerts hook)."""
+DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], Sequence[str]]
+"""Called, in the same transaction (inside a savepoint of the item's own), with the detections of one media item of
+one post (the alerts hook); returns why the alerts of some people could not be recorded, if any could not (the others
+are recorded: the hook isolates each person)."""
+PostSink = Callable[[Session, Post], object]
+"""Called with a new post once it is stored (the text signals hook); the caller commits."""
+log = logging.getLogger(__name__)
 
 
 def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_cursor: bool = True) -> Post | None:
@@ -45,6 +51,9 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_
         permalink=fetched.permalink,
         posted_at=fetched.date,
         text=fetched.text,
+        urls=list(fetched.urls),
+        phone_entities=list(fetched.phone_entities),
+        preview=fetched.preview,
         forwarded_from=fetched.forwarded_from,
     )
     if not advance_cursor:
@@ -108,12 +117,16 @@ class MediaOutcome:
     """Why the item is skipped for good (too large, outside the folder, not a regular file, out of attempts)."""
     awaiting: str | None = None
     """Why the item waits for its file (not in the export folder yet); looked for again on the next run."""
+    alerts_failed: str | None = None
+    """Why some of the item's alerts could not be recorded, when it is left `failed` for the next run to finish."""
 
     @property
     def label(self) -> str:
         if self.awaiting:
             return "awaiting_file"
-        return "failed" if self.failed else "skipped" if self.skipped else "cached" if self.cached else "analysed"
+        if self.failed or self.alerts_failed:
+            return "failed"
+        return "skipped" if self.skipped else "cached" if self.cached else "analysed"
 
 
 def process_media(
@@ -162,8 +175,43 @@ def process_media(
     session.add(item)
     session.flush()
     if detections:
-        on_detections(session, item, post, detections)
+        failures = _record_alerts(session, item, post, detections, on_detections)
+        if failures:
+            return _alerts_not_recorded(session, item, outcome, failures, max_attempts)
     return outcome
+
+
+def _alerts_not_recorded(
+    session: Session, item: MediaItem, outcome: MediaOutcome, failures: list[str], max_attempts: int
+) -> MediaOutcome:
+    """The item is left `failed` with the reason, so the next run records what is missing (alerts already recorded
+    are found again, never doubled); out of attempts, it is skipped for good, so a failure that repeats stops."""
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    reason = f"alerts not recorded: {failures[0]}{more}"
+    item.error = reason[:2000]
+    if item.attempts >= max_attempts:
+        item.status = MediaStatus.SKIPPED
+        outcome.skipped = f"{reason} (out of attempts)"
+    else:
+        item.status = MediaStatus.FAILED
+        outcome.alerts_failed = reason
+    session.add(item)
+    session.flush()
+    return outcome
+
+
+def _record_alerts(
+    session: Session, item: MediaItem, post: Post, detections: list[Detection], on_detections: DetectionSink
+) -> list[str]:
+    """Hand the detections to the alerts hook in a savepoint: when the hook fails as a whole, what it wrote is
+    undone and the item alone is failed (the run goes on with the other items); what the hook reports as failed for
+    some people is returned, the rest kept. The content's analysis is kept either way, so a retry only records."""
+    try:
+        with session.begin_nested():
+            return list(on_detections(session, item, post, detections))
+    except Exception as exc:
+        log.warning("the alerts of media item %s were not recorded", item.id, exc_info=True)
+        return [f"{exc.__class__.__name__}: {exc}"]
 
 
 def _give_up(session: Session, item: MediaItem, status: str, reason: str) -> MediaOutcome:

@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import File, Request, Response, UploadFile, status
 
 from core.errors import TooLarge
-from core.http import REFUSALS, ScopeDep, SessionDep
+from core.http import REFUSALS, ScopeDep, SessionDep, api_router
 from core.schemas import Refusal
 from watchers import analysis, service
 from watchers.models import Watch
@@ -18,7 +18,7 @@ from watchers.schemas import ScanResult, WatchCreate, WatchRead, WatchUpdate
 from watchers.sources.base import MediaTooLarge
 from watchers.sources.helpers import copy_capped, read_chunks
 
-router = APIRouter(prefix="/v1/scans", tags=["scans"])
+router = api_router(prefix="/v1/scans", tags=["scans"])
 
 
 def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
@@ -54,13 +54,13 @@ def scan_upload(
         path.unlink(missing_ok=True)
 
 
-watches = APIRouter(prefix="/v1/watches", tags=["watches"])
+watches = api_router(prefix="/v1/watches", tags=["watches"])
 
 
 @watches.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead, responses={409: {"model": Refusal}})
 def create_watch(request: Request, data: WatchCreate, session: SessionDep) -> Watch:
     """Watch a channel, an export folder or a drop folder; the scheduler picks it up within seconds."""
-    watch = service.create_watch(session, data, request.app.state.settings.watch_intervals)
+    watch = service.create_watch(session, data, request.app.state.runtime.watch_intervals)
     session.commit()
     return watch
 
@@ -79,7 +79,7 @@ def get_watch(watch_id: uuid.UUID, session: SessionDep) -> Watch:
 def update_watch(request: Request, watch_id: uuid.UUID, data: WatchUpdate, session: SessionDep) -> Watch:
     """Change the interval, pause (`enabled: false`) or resume (`enabled: true`, which also clears an error)."""
     watch = service.update_watch(
-        session, service.get_watch(session, watch_id), data, request.app.state.settings.watch_intervals
+        session, service.get_watch(session, watch_id), data, request.app.state.runtime.watch_intervals
     )
     session.commit()
     return watch

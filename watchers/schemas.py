@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas import RequestBody
-from watchers.scanning import FileAnalysis
 from watchers.sources.registry import SourceConfig
-from watchlist.engine import Box
 from watchlist.schemas import FaceBox
+
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
+    from watchlist.engine import Box
 
 
 def _box(box: Box) -> FaceBox:
@@ -23,6 +26,11 @@ class MatchRead(BaseModel):
     display_name: str
     distance: float
     reference_face_id: uuid.UUID
+    tier: str = Field(description="match (an alert) or possible (kept for review)")
+    score: float = Field(
+        description="What the tier was decided on: the nearer of `distance` and the distance to the mean of the "
+        "person's references"
+    )
 
 
 class FaceRead(BaseModel):
@@ -44,6 +52,11 @@ class PersonFound(BaseModel):
         description="Frames of the video or animation in which the person was matched (0 for a photo)"
     )
     timestamps: list[float]
+    tier: str = Field(
+        description="match, or possible; a video is a match when one track's faces agree over enough frames or one "
+        "frame is far below the threshold"
+    )
+    track_timestamps: list[float] = Field(description="The deciding track's match frames (video or animation)")
 
 
 class ScanResult(BaseModel):
@@ -83,6 +96,8 @@ class ScanResult(BaseModel):
                             display_name=names.get(match.person_id, ""),
                             distance=round(match.distance, 4),
                             reference_face_id=match.reference_id,
+                            tier=match.tier,
+                            score=round(match.score if match.score is not None else match.distance, 4),
                         )
                         for match in face.matches
                     ],
@@ -99,6 +114,8 @@ class ScanResult(BaseModel):
                     best_timestamp=evidence.best_timestamp,
                     frames_matched=evidence.frames_matched,
                     timestamps=[round(t, 3) for t in evidence.timestamps],
+                    tier=evidence.tier,
+                    track_timestamps=[round(t, 3) for t in evidence.track_timestamps],
                 )
                 for evidence in analysis.persons
             ],

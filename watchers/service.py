@@ -103,19 +103,35 @@ def delete_watch(session: Session, watch: Watch) -> None:
     session.flush()
 
 
-def record_run_success(watch: Watch, now: datetime, media_failures: int, media_skipped: Sequence[str] = ()) -> None:
-    """A run that finished: `last_error` says how many downloads failed (retried on the next run) and, apart from
-    them, how many media items were skipped for good and why (the first reason)."""
+def record_run_success(
+    watch: Watch,
+    now: datetime,
+    media_failures: int,
+    media_skipped: Sequence[str] = (),
+    alerts_failed: Sequence[str] = (),
+) -> None:
+    """A run that finished: `last_error` says how many downloads failed (retried on the next run), how many media
+    items' alerts could not be recorded (retried too) and, apart from them, how many media items were skipped for
+    good; each with the first reason."""
     watch.last_run_at = watch.last_success_at = now
     watch.state, watch.retry_at, watch.consecutive_failures = WatchState.OK, None, 0
     notes = []
     if media_failures:
         notes.append(f"{media_failures} media download(s) failed; retried on the next run")
+    if alerts_failed:
+        notes.append(
+            f"{len(alerts_failed)} media item(s) with alerts not recorded; retried on the next run: "
+            f"{_first_of(alerts_failed)}"
+        )
     if media_skipped:
         count = len(media_skipped)
-        more = f" (and {count - 1} more)" if count > 1 else ""
-        notes.append(f"{count} media item{'s' if count > 1 else ''} skipped for good: {media_skipped[0]}{more}")
+        notes.append(f"{count} media item{'s' if count > 1 else ''} skipped for good: {_first_of(media_skipped)}")
     watch.last_error = "; ".join(notes)[:2000] if notes else None
+
+
+def _first_of(reasons: Sequence[str]) -> str:
+    """The first reason, and how many more there are."""
+    return reasons[0] + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
 
 
 def record_run_failure(watch: Watch, now: datetime, error: Exception) -> None:

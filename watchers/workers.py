@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -65,6 +65,7 @@ class FaceWorkers:
         self._free_workers = threading.BoundedSemaphore(max(processes, 1))
         self._pool_lock = threading.Lock()
         self._pool = self._new_pool() if processes > 0 else None
+        self._closed = False
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -96,18 +97,24 @@ class FaceWorkers:
         with self._free_workers:
             pool = self._pool
             assert pool is not None
-            future = pool.submit(_analyse_in_worker, path, matcher, self._sampling, self.time_limit_seconds)
+            if self._closed:
+                raise WorkersClosed("the face workers are stopped")
             try:
+                future = pool.submit(_analyse_in_worker, path, matcher, self._sampling, self.time_limit_seconds)
                 return future.result(timeout=self._watchdog_seconds)
-            except FutureTimeout as exc:
-                self._replace_pool(pool, kill=True)
-                raise AnalysisTimeout.after(self.time_limit_seconds or 0.0) from exc
-            except BrokenProcessPool as exc:
+            except (BrokenProcessPool, CancelledError, RuntimeError) as exc:
+                if self._closed:  # stopped under this task: it says nothing about the file
+                    raise WorkersClosed("the face workers were stopped during the analysis") from exc
+                if not isinstance(exc, BrokenProcessPool):
+                    raise
                 if not self._replace_pool(pool, kill=False):
                     raise _PoolReplaced from exc
                 raise InputRejected(
                     "analysis_crashed", "the file crashed the face worker and was not analysed"
                 ) from exc
+            except FutureTimeout as exc:
+                self._replace_pool(pool, kill=True)
+                raise AnalysisTimeout.after(self.time_limit_seconds or 0.0) from exc
 
     @property
     def _watchdog_seconds(self) -> float | None:
@@ -117,7 +124,7 @@ class FaceWorkers:
         """Put a new pool in place of `broken`, killing its workers when `kill`; False when another thread already
         replaced it."""
         with self._pool_lock:
-            if self._pool is not broken:
+            if self._pool is not broken or self._closed:
                 return False
             # The executor has no public way to stop a running task; its worker processes are killed instead.
             stuck = list((broken._processes or {}).values()) if kill else []
@@ -128,8 +135,25 @@ class FaceWorkers:
             return True
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker processes now, without waiting for running analyses: queued ones are cancelled, running
+        ones killed, and their callers get `WorkersClosed` (what a stopping process wants: a watch run stopped this
+        way leaves its media pending for the next start). Safe to call twice."""
+        with self._pool_lock:
+            self._closed = True
+            pool = self._pool
+        if pool is None:
+            return
+        processes = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join(timeout=10)
+        pool.shutdown(wait=True)
+
+
+class WorkersClosed(RuntimeError):
+    """The face workers were stopped (the process is shutting down) before this analysis could finish."""
 
 
 class _PoolReplaced(Exception):

@@ -1,4 +1,8 @@
-"""The face engine: finds faces in RGB pixels and encodes them with face_recognition (dlib's ResNet)."""
+"""The face engine: finds faces in RGB pixels and encodes them with face_recognition (dlib's ResNet).
+
+face_recognition (and dlib, which loads its models) takes seconds to import, so it is imported where faces are
+detected and encoded, on an engine's first use, not with this module.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 
-import face_recognition
 import numpy as np
 from PIL import Image
 
@@ -107,6 +110,8 @@ class FaceEngine:
         return FaceSearch(faces, truncated=len(kept) < len(boxes))
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
+        import face_recognition
+
         height, width = rgb.shape[:2]
         scale = min(1.0, self.options.detection_max_side / max(height, width))
         detection_pixels = _resized(rgb, scale) if scale < 1.0 else rgb
@@ -117,6 +122,8 @@ class FaceEngine:
         return [_scaled_box(location, scale, width, height) for location in locations]
 
     def encode(self, rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+        import face_recognition
+
         if not boxes:
             return []
         locations = [(box.top, box.right, box.bottom, box.left) for box in boxes]

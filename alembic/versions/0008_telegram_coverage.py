@@ -7,7 +7,7 @@ Candidate channels (where watched posts point) get their tables, empty: they fil
 resolved Telegram usernames (`telegram_peer`) too, filled as watches run.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 14:10:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from core.ids import new_id
 ALERT_STATUSES = ("new", "confirmed_impersonation", "authentic", "false_match", "dismissed")
 ALERT_KINDS = ("face_match", "phone_number", "name_mention", "lookalike_domain")
 ALERT_TIERS = ("match", "possible")
-ALERT_PRIORITIES = ("high", "normal", "low")
+ALERT_PRIORITIES = ("urgent", "high", "normal", "low")
 
 
 class Alert(SQLModel, table=True):
@@ -38,6 +38,13 @@ class Alert(SQLModel, table=True):
         description="A face alert's detection, which holds the face crop",
     )
     tier: str = Field(default="match", max_length=20)
+    tier_reason: str | None = Field(default=None, max_length=300, description="Why the tier was raised, if it was")
+    corroborated_by: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="Other kinds seen with it in one post"
+    )
+    campaign_terms: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, nullable=False, description="Campaign terms of its posts"
+    )
     priority: str = Field(default="normal", max_length=20)
     status: str = Field(default="new", max_length=40, index=True)
     note: str | None = Field(default=None, max_length=4000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlmodel import Session
 
 from app.alerts import service
@@ -17,15 +17,17 @@ from app.alerts.schemas import (
     AlertPageRead,
     AlertStatus,
     AlertSummary,
+    AlertTier,
     AlertUpdate,
     OccurrenceRead,
 )
 from core.errors import NotFound
-from core.http import REFUSALS, ScopeDep, SessionDep
+from core.http import REFUSALS, ScopeDep, SessionDep, api_router
 from core.schemas import UtcInstant
+from core.scope import Scope
 from watchlist.service import person_names
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = api_router(prefix="/v1/alerts", tags=["alerts"])
 
 
 def alert_summary(alert: Alert, person_name: str, has_crop: bool) -> AlertSummary:
@@ -39,6 +41,7 @@ def list_alerts(
     person_id: uuid.UUID | None = None,
     kind: Annotated[list[AlertKind] | None, Query(description="Repeat for several")] = None,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
+    tier: Annotated[list[AlertTier] | None, Query(description="match, possible; repeat for both")] = None,
     watch_id: uuid.UUID | None = None,
     since: UtcInstant | None = None,
     until: UtcInstant | None = None,
@@ -46,7 +49,9 @@ def list_alerts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AlertPageRead:
     """Alerts, newest first, filtered; page with `next_cursor`."""
-    filters = AlertFilter(person_id=person_id, kind=kind, status=status, watch_id=watch_id, since=since, until=until)
+    filters = AlertFilter(
+        person_id=person_id, kind=kind, status=status, tier=tier, watch_id=watch_id, since=since, until=until
+    )
     page = service.list_alerts(session, filters, limit, cursor, scope)
     names = person_names(session, {alert.person_id for alert in page.alerts})
     cropped = service.detections_with_crops(session, page.alerts)
@@ -58,12 +63,12 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail, responses=REFUSALS)
 def get_alert(alert_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> AlertDetail:
-    """One alert with its evidence: where it was posted, the post text, and the kind's evidence (for a face: the best
-    match, the frames and the crop)."""
-    return _detail(session, service.get_alert(session, alert_id, scope))
+    """One alert with its evidence: where it was posted, the post text, the kind's evidence (for a face: the best
+    match, the frames and the crop; for text: the span and why it matched), and the other alerts of its posts."""
+    return _detail(session, service.get_alert(session, alert_id, scope), scope)
 
 
-def _detail(session: Session, alert: Alert) -> AlertDetail:
+def _detail(session: Session, alert: Alert, scope: Scope) -> AlertDetail:
     occurrences = [
         OccurrenceRead(
             channel=occurrence.channel,
@@ -78,7 +83,8 @@ def _detail(session: Session, alert: Alert) -> AlertDetail:
     ]
     name = person_names(session, {alert.person_id}).get(alert.person_id, "")
     summary = alert_summary(alert, name, bool(service.detections_with_crops(session, [alert])))
-    return AlertDetail(**summary.model_dump(), occurrences=occurrences)
+    related = service.related_alert_ids(session, alert, scope)
+    return AlertDetail(**summary.model_dump(), occurrences=occurrences, related_alert_ids=related)
 
 
 @router.get("/{alert_id}/crop.jpg", response_class=Response, responses=REFUSALS)
@@ -98,4 +104,4 @@ def triage_alert(
     public_base_url = request.app.state.settings.public_base_url
     alert = service.triage(session, service.get_alert(session, alert_id, scope), data, public_base_url=public_base_url)
     session.commit()
-    return _detail(session, alert)
+    return _detail(session, alert, scope)

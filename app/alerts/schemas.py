@@ -15,7 +15,9 @@ from watchlist.schemas import FaceBox
 AlertKind = Literal["face_match", "phone_number", "name_mention", "lookalike_domain"]
 AlertStatus = Literal["new", "confirmed_impersonation", "authentic", "false_match", "dismissed"]
 AlertTier = Literal["match", "possible"]
-AlertPriority = Literal["high", "normal", "low"]
+AlertPriority = Literal["urgent", "high", "normal", "low"]
+TextPlace = Literal["text", "preview", "entity", "url"]
+"""Where in a post a text signal was found: its text, its link preview, a Telegram entity, a link."""
 
 
 class TextSpan(BaseModel):
@@ -38,6 +40,9 @@ class FaceMatchEvidence(BaseModel):
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list)
     frames_matched: int = 0
+    track_timestamps: list[float] = Field(
+        default_factory=list, description="A video's deciding track: the timestamps of its match frames"
+    )
     crop_url: str | None = Field(default=None, description="The matched face, cropped; null once removed")
     poster_only: bool = Field(
         default=False,
@@ -50,29 +55,46 @@ class FaceMatchEvidence(BaseModel):
         return f"{self.media_kind}{poster}, distance {self.best_distance:.3f}"
 
 
-class PhoneNumberEvidence(BaseModel):
-    """One of the person's phone numbers in a post's text."""
+class TextEvidence(BaseModel):
+    """What every text signal's evidence holds beside its own fields: where it was found, the span as written
+    (offsets into that place: the text, the preview, the entity or the link), and why it matched."""
+
+    span: TextSpan | None = None
+    where: TextPlace | None = None
+    explanation: str | None = Field(default=None, description="Why it matched, for a person reviewing it")
+    detail: dict[str, str | float] = Field(default_factory=dict, description="The matcher's own measures")
+
+
+class PhoneNumberEvidence(TextEvidence):
+    """One of the person's phone numbers in a post."""
 
     kind: Literal["phone_number"] = "phone_number"
     number: str = Field(description="E.164")
-    span: TextSpan | None = None
 
     def describe(self) -> str:
         return self.number
 
 
-class NameMentionEvidence(BaseModel):
-    """The person's name, or one of its aliases, in a post's text."""
+class NameMentionEvidence(TextEvidence):
+    """The person's name, or one of its aliases, in a post."""
 
     kind: Literal["name_mention"] = "name_mention"
     name: str = Field(description="The enrolled name or alias that matched")
-    span: TextSpan | None = None
 
     def describe(self) -> str:
         return f"named as {self.name}"
 
 
-class LookalikeDomainEvidence(BaseModel):
+class LinkedPage(BaseModel):
+    """The page a lookalike link pointed at, read once when the alert was raised (IMPWATCH_FETCH_LINKED_PAGES)."""
+
+    url: str
+    title: str | None = None
+    names_person: bool = Field(default=False, description="Whether its title or text names the person")
+    error: str | None = Field(default=None, description="Why it could not be read")
+
+
+class LookalikeDomainEvidence(TextEvidence):
     """A link to a site made to look like one of the person's own."""
 
     kind: Literal["lookalike_domain"] = "lookalike_domain"
@@ -80,6 +102,7 @@ class LookalikeDomainEvidence(BaseModel):
     resembles: str = Field(description="The person's own domain it imitates")
     reason: str
     url: str | None = None
+    page: LinkedPage | None = None
 
     def describe(self) -> str:
         return f"{self.domain} imitates {self.resembles}"
@@ -105,6 +128,7 @@ class AlertFilter(BaseModel):
     person_id: uuid.UUID | None = None
     kind: list[AlertKind] | None = None
     status: list[AlertStatus] | None = None
+    tier: list[AlertTier] | None = None
     watch_id: uuid.UUID | None = None
     since: UtcInstant | None = None
     until: UtcInstant | None = None
@@ -122,7 +146,14 @@ class AlertSummary(BaseModel):
     person_name: str
     subject_key: str = Field(description="What the alert is unique by for its kind: a face's media sha256, a number")
     tier: AlertTier
+    tier_reason: str | None = Field(default=None, description="Why the tier was raised above the detector's")
     priority: AlertPriority
+    corroborated_by: list[AlertKind] = Field(
+        default_factory=list, description="Other kinds of signal about the person seen in one of its posts"
+    )
+    campaign_terms: list[str] = Field(
+        default_factory=list, description="The operator's campaign terms seen in its posts (they raise the priority)"
+    )
     status: AlertStatus
     note: str | None
     official_only: bool = Field(description="Every occurrence so far is on one of the person's own channels")
@@ -157,3 +188,6 @@ class OccurrenceRead(BaseModel):
 
 class AlertDetail(AlertSummary):
     occurrences: list[OccurrenceRead]
+    related_alert_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Other alerts raised by the same posts (about people the caller sees)"
+    )

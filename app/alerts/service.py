@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.alerts.fusion import fuse_post_signals, priority_of
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertFilter, AlertUpdate, Evidence, FaceMatchEvidence
-from app.metrics import ALERTS_CREATED
 from app.webhooks import service as webhooks
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
@@ -24,7 +26,9 @@ from core.scope import INSTALLATION, Scope
 from watchers.channels import service as candidate_channels
 from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
-from watchlist.service import scoped_persons
+from watchlist.service import add_negative, scoped_persons
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,33 @@ class Signal:
 
 
 def record_detections(
-    session: Session, item: MediaItem, post: Post, detections: list[Detection], *, public_base_url: str
-) -> list[Alert]:
-    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline."""
+    session: Session,
+    item: MediaItem,
+    post: Post,
+    detections: list[Detection],
+    *,
+    public_base_url: str,
+    campaign_terms: Sequence[str] = (),
+) -> list[str]:
+    """Raise or extend the face alert of every detected person: the `DetectionSink` of the watch pipeline. The
+    post's signals are fused again with each, so a face seen after the post's text was read is corroborated.
+
+    Each person's alert is recorded in a savepoint of its own: when one fails (its webhook body cannot be written,
+    say), that person's changes are undone and every other person's alert, in this or any organisation, is still
+    recorded. Returns why each failure happened (empty when all were recorded)."""
+    failures = []
+    for signal in face_signals(session, item, detections):
+        try:
+            with session.begin_nested():
+                record_signals(session, [signal], post, public_base_url=public_base_url, campaign_terms=campaign_terms)
+        except Exception as exc:
+            log.warning("the alert of person %s for media item %s was not recorded", signal.person.id, item.id)
+            failures.append(f"person {signal.person.id}: {exc.__class__.__name__}: {exc}")
+    return failures
+
+
+def face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
+    """One face signal per detected person who is still watched."""
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -53,11 +81,12 @@ def record_detections(
                 person=person,
                 subject_key=detection.sha256,
                 evidence=face_evidence(detection, item.kind, poster_only=item.poster_only),
+                tier=detection.tier,
                 media_item=item,
                 detection_id=detection.id,
             )
         )
-    return [record_signal(session, signal, post, public_base_url=public_base_url) for signal in signals]
+    return signals
 
 
 def face_evidence(detection: Detection, media_kind: str, *, poster_only: bool = False) -> FaceMatchEvidence:
@@ -71,23 +100,66 @@ def face_evidence(detection: Detection, media_kind: str, *, poster_only: bool = 
         best_timestamp=detection.best_timestamp,
         timestamps=list(detection.timestamps or []),
         frames_matched=detection.frames_matched,
+        track_timestamps=list(detection.track_timestamps or []),
     )
 
 
 def record_signal(session: Session, signal: Signal, post: Post, *, public_base_url: str) -> Alert:
-    """The person's alert for this kind and subject, raised or extended by one more post.
+    """The person's alert for this kind and subject, raised or extended by one more post (see `record_signals`)."""
+    return record_signals(session, [signal], post, public_base_url=public_base_url)[0]
 
-    Webhooks go out from the same transaction: `alert.created` for a new alert, and `alert.updated` (changed:
-    occurrences) when the subject turns up in another post, since a repost shows the fake spreading.
+
+def record_signals(
+    session: Session,
+    signals: Sequence[Signal],
+    post: Post,
+    *,
+    public_base_url: str,
+    campaign_terms: Sequence[str] = (),
+) -> list[Alert]:
+    """Each signal's alert (one per person, kind and subject), raised or extended by this post; then the post's
+    alerts are fused (`app.alerts.fusion`), and only then are webhooks queued, so an event carries the fused tier
+    and priority.
+
+    Webhooks go out from the same transaction: `alert.created` for a new alert; `alert.updated` when the subject
+    turns up in another post (changed: occurrences), since a repost shows the fake spreading, and when fusion
+    raised its tier or priority. Name mentions that are only `possible` are kept for review and never pushed.
     """
-    alert, created = _alert_for(session, signal)
-    official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
-    added = _add_occurrence(session, alert, post, signal.media_item, official)
+    recorded: dict[uuid.UUID, tuple[Alert, bool, bool, bool]] = {}
+    alerts = []
+    for signal in signals:
+        alert, created = _alert_for(session, signal)
+        upgraded = not created and _upgrade_tier(alert, signal)
+        official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
+        added = _add_occurrence(session, alert, post, signal.media_item, official)
+        _, was_created, was_added, was_upgraded = recorded.get(alert.id, (alert, False, False, False))
+        recorded[alert.id] = (alert, created or was_created, added or was_added, upgraded or was_upgraded)
+        alerts.append(alert)
+    fused = fuse_post_signals(session, post, campaign_terms)
+    for alert, created, added, upgraded in recorded.values():
+        changed = (["occurrences"] if added else []) + (["tier"] if upgraded else [])
+        changed += [name for name in fused.pop(alert.id, (alert, []))[1] if name not in changed]
+        _push(session, alert, public_base_url, created=created, changed=changed)
+    for alert, changed in fused.values():
+        _push(session, alert, public_base_url, created=False, changed=changed)
+    return alerts
+
+
+def _upgrade_tier(alert: Alert, signal: Signal) -> bool:
+    """A `possible` alert becomes a `match` when its subject turns up again as a `match` (never the other way)."""
+    if alert.tier == "match" or signal.tier != "match":
+        return False
+    alert.tier = "match"
+    return True
+
+
+def _push(session: Session, alert: Alert, public_base_url: str, *, created: bool, changed: list[str]) -> None:
+    """Queue the alert's event; which endpoints get it (a `possible` alert only those that ask for them) is the
+    webhooks' choice."""
     if created:
         webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
-    elif added:
-        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=["occurrences"])
-    return alert
+    elif changed:
+        webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
 
 
 def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
@@ -112,8 +184,14 @@ def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
     )
     session.add(alert)
     session.flush()
-    ALERTS_CREATED.labels(kind=alert.kind).inc()
+    _count_created(alert.kind, alert.tier)
     return alert, True
+
+
+def _count_created(kind: str, tier: str) -> None:
+    from app.alerts.metrics import ALERTS_CREATED  # prometheus-client: for what raises alerts, not what lists them
+
+    ALERTS_CREATED.labels(kind=kind, tier=tier).inc()
 
 
 def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem | None, official: bool) -> bool:
@@ -153,12 +231,15 @@ def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaIt
     return session.exec(statement).first() is not None
 
 
-def priority_of(alert: Alert) -> str:
-    """`low` while every occurrence is on the person's own channels (their own publication, most likely), `high`
-    for a `match` elsewhere, `normal` for a `possible` one that a person should review."""
-    if alert.official_only:
-        return "low"
-    return "high" if alert.tier == "match" else "normal"
+def keep_as_negative(session: Session, alert: Alert) -> None:
+    """A face alert triaged as a false match: its face's encoding becomes a negative of the person (moved from the
+    detection, so it is kept once and expires with the negatives' retention)."""
+    detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
+    if alert.kind != "face_match" or detection is None or detection.encoding is None:
+        return
+    add_negative(session, alert.person_id, detection.encoding, detection.distance, alert.id)
+    detection.encoding = None
+    session.add(detection)
 
 
 def detections_with_crops(session: Session, alerts: list[Alert]) -> set[uuid.UUID]:
@@ -182,10 +263,17 @@ def encode_cursor(alert: Alert) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position `encode_cursor` wrote, or 422 `bad_cursor` for anything else: not base64, not a JSON pair of
+    strings, a time without a zone or out of range in UTC, an id that is not a UUID."""
     try:
         created, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created), uuid.UUID(alert_id)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(created, str) or not isinstance(alert_id, str):
+            raise TypeError("a cursor holds two strings")
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("a cursor's time has a zone")
+        return when.astimezone(UTC), uuid.UUID(alert_id)
+    except (ValueError, TypeError, OverflowError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
         raise InputRejected("bad_cursor", "the cursor is not one this API gave out") from exc
 
 
@@ -214,6 +302,8 @@ def _filtered(statement: SelectOfScalar[Alert], filters: AlertFilter) -> SelectO
         statement = statement.where(col(Alert.kind).in_(filters.kind))
     if filters.status:
         statement = statement.where(col(Alert.status).in_(filters.status))
+    if filters.tier:
+        statement = statement.where(col(Alert.tier).in_(filters.tier))
     if filters.since:
         statement = statement.where(Alert.created_at >= filters.since)
     if filters.until:
@@ -253,6 +343,18 @@ def occurrences(session: Session, alert: Alert, limit: int | None = None) -> lis
     return list(session.exec(statement).all())
 
 
+def related_alert_ids(session: Session, alert: Alert, scope: Scope = INSTALLATION) -> list[uuid.UUID]:
+    """The other alerts raised by the posts this alert was seen in, about people the scope sees, oldest first."""
+    posts = select(AlertOccurrence.post_id).where(AlertOccurrence.alert_id == alert.id)
+    same_posts = select(AlertOccurrence.alert_id).where(col(AlertOccurrence.post_id).in_(posts))
+    statement = (
+        select(Alert)
+        .where(col(Alert.id).in_(same_posts), Alert.id != alert.id)
+        .order_by(col(Alert.created_at), col(Alert.id))
+    )
+    return [related.id for related in session.exec(_scoped(statement, scope))]
+
+
 def face_crop(session: Session, alert: Alert) -> bytes | None:
     """The face crop of a face alert, when it is still kept."""
     detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
@@ -266,6 +368,8 @@ def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url
     if changes.get("status") is not None and changes["status"] != alert.status:
         alert.status = changes["status"]
         changed.append("status")
+        if alert.status == "false_match":
+            keep_as_negative(session, alert)
     if "note" in changes and changes["note"] != alert.note:
         alert.note = changes["note"]
         changed.append("note")

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
-from app.auth import service
-from app.auth.models import ROLES
 from app.console import command_runtime, err, out
 from core.errors import AppError
 from core.scope import INSTALLATION
@@ -22,6 +19,10 @@ key_cli = typer.Typer(help="API keys.")
 @org_cli.command("create")
 def org_create(name: Annotated[str, typer.Argument(help="The organisation's name")]) -> None:
     """Create an organisation."""
+    from sqlmodel import Session
+
+    from app.auth import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
@@ -37,6 +38,10 @@ def org_create(name: Annotated[str, typer.Argument(help="The organisation's name
 @org_cli.command("list")
 def org_list() -> None:
     """List the organisations."""
+    from sqlmodel import Session
+
+    from app.auth import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         organizations = service.list_organizations(session)
@@ -54,6 +59,11 @@ def key_create(
     expires: Annotated[datetime | None, typer.Option(help="Expiry, e.g. 2027-01-31")] = None,
 ) -> None:
     """Create a key and print it (it is shown only this once)."""
+    from sqlmodel import Session
+
+    from app.auth import service
+    from app.auth.models import ROLES
+
     if role not in ROLES or role == "subject":
         err.print("[red]error:[/] --role must be operator, org_admin or org_member (subjects enrol by invitation)")
         raise typer.Exit(2)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi import File, Form, Query, Request, UploadFile, status
 
 from app.auth import service
 from app.auth.models import ApiKey, AuditEvent
@@ -26,14 +26,14 @@ from app.auth.schemas import (
 from app.db import flush_deleted_data
 from app.privacy import erase_person
 from core.clock import utcnow
-from core.http import REFUSALS, ScopeDep, SessionDep, read_upload
+from core.http import REFUSALS, ScopeDep, SessionDep, api_router, read_upload
 from core.schemas import PlainText, Refusal, UtcInstant
 from core.scope import Scope
 from watchlist import service as watchlist_service
 from watchlist.routes import face_read, person_read
 from watchlist.service import EnrolmentPhoto
 
-router = APIRouter(tags=["access"])
+router = api_router(tags=["access"])
 
 
 @router.post("/v1/organizations", status_code=status.HTTP_201_CREATED, response_model=OrganizationRead)

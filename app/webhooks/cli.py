@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
-from sqlmodel import Session
 
-from app.auth.service import list_organizations
 from app.console import OrganizationOption, command_organization, command_runtime, err, out
-from app.runtime import Runtime
-from app.scheduling import build_webhook_dispatcher
-from app.webhooks import service
-from app.webhooks.models import WebhookEndpoint
-from app.webhooks.schemas import EndpointCreate
 from core.clock import utcnow
 from core.errors import AppError, NotFound
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.runtime import Runtime
+    from app.webhooks.models import WebhookEndpoint
+    from app.webhooks.service import AttemptResult
 
 webhook_cli = typer.Typer(help="Webhook endpoints: where alerts are delivered, signed (Standard Webhooks).")
 
@@ -35,6 +35,12 @@ def webhook_add(
 ) -> None:
     """Add an endpoint of an organisation (it receives the alerts of that organisation's people) and print its
     signing secret (shown this once)."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.webhooks import service
+    from app.webhooks.schemas import EndpointCreate
+
     try:
         data = EndpointCreate.model_validate(
             {"url": url, "description": description, "events": event or ["*"], "person_ids": person or []}
@@ -64,6 +70,11 @@ def _first_error(exc: ValidationError) -> str:
 @webhook_cli.command("list")
 def webhook_list() -> None:
     """List endpoints (never their secrets) and the organisation whose alerts each receives."""
+    from sqlmodel import Session
+
+    from app.auth.service import list_organizations
+    from app.webhooks import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         endpoints = service.list_endpoints(session)
@@ -85,6 +96,10 @@ def webhook_list() -> None:
 @webhook_cli.command("remove")
 def webhook_remove(endpoint_id: uuid.UUID) -> None:
     """Remove an endpoint and its deliveries."""
+    from sqlmodel import Session
+
+    from app.webhooks import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         service.delete_endpoint(session, _endpoint(session, endpoint_id))
@@ -100,6 +115,10 @@ def webhook_rotate_secret(
     ] = 86_400,
 ) -> None:
     """Give an endpoint a new secret and print it (shown once); the old one signs too for a while."""
+    from sqlmodel import Session
+
+    from app.webhooks import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         secret = service.rotate_secret(session, _endpoint(session, endpoint_id), keep_previous_seconds, utcnow())
@@ -111,6 +130,10 @@ def webhook_rotate_secret(
 @webhook_cli.command("test")
 def webhook_test(endpoint_id: uuid.UUID) -> None:
     """Send a `webhook.test` event now, from this process, and report the receiver's answer."""
+    from sqlmodel import Session
+
+    from app.webhooks import service
+
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         try:
@@ -129,7 +152,9 @@ def webhook_test(endpoint_id: uuid.UUID) -> None:
     out.print(f"delivered: HTTP {result.status_code} in {result.duration_ms:.0f} ms (delivery {delivery.id})")
 
 
-def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> service.AttemptResult | None:
+def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> AttemptResult | None:
+    from app.scheduling import build_webhook_dispatcher
+
     dispatcher = build_webhook_dispatcher(runtime)
     try:
         return dispatcher.deliver(delivery_id)
@@ -138,6 +163,8 @@ def _send_now(runtime: Runtime, delivery_id: uuid.UUID) -> service.AttemptResult
 
 
 def _endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    from app.webhooks import service
+
     try:
         return service.get_endpoint(session, endpoint_id)
     except NotFound as exc:

@@ -26,9 +26,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.metrics import record_webhook_attempt
 from app.webhooks import service
 from app.webhooks.deadline import attempt_deadline
+from app.webhooks.metrics import record_webhook_attempt
 from app.webhooks.models import DeliveryStatus
 from app.webhooks.service import AttemptResult, DueDelivery, Outgoing
 from app.webhooks.signing import signature_headers

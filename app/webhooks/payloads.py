@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert, AlertOccurrence
 from app.alerts.schemas import AlertSummary
+from core.text import without_lone_surrogates
 from watchers.models import Detection, Watch
 from watchlist.models import Person
 
@@ -24,7 +25,9 @@ MAX_OCCURRENCES = 50
 
 
 def envelope(message_id: str, event_type: str, created_at: datetime, data: dict[str, object]) -> str:
-    """The body sent, as text: `{"id", "type", "version", "timestamp", "data"}` (the spec's recommended shape)."""
+    """The body sent, as text: `{"id", "type", "version", "timestamp", "data"}` (the spec's recommended shape). Text
+    stored before lone surrogates were refused (an alias, say) is sent with U+FFFD in their place, so the body can
+    always be stored and sent as UTF-8."""
     body = {
         "id": message_id,
         "type": event_type,
@@ -32,7 +35,7 @@ def envelope(message_id: str, event_type: str, created_at: datetime, data: dict[
         "timestamp": created_at.isoformat().replace("+00:00", "Z"),
         "data": data,
     }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return without_lone_surrogates(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
 def alert_data(session: Session, alert: Alert, public_base_url: str, changed: Sequence[str]) -> dict[str, object]:

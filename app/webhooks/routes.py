@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.webhooks import service
@@ -24,10 +24,10 @@ from app.webhooks.schemas import (
 )
 from app.webhooks.urls import WebhookUrlPolicy
 from core.clock import utcnow
-from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep
+from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, api_router
 from core.schemas import Refusal
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/v1/webhooks", tags=["webhooks"])
 CONFLICT = {**REFUSALS, 409: {"model": Refusal, "description": "The endpoint is disabled"}}
 
 

@@ -264,6 +264,157 @@ def test_downgrade_to_0004_keeps_face_alerts(empty_database: str) -> None:
     assert [tuple(row) for row in rows] == [("a" * 64, "photo", 0.31), ("b" * 64, "video", 0.31)]
 
 
+def fill_at_0005(url: str) -> dict[str, uuid.UUID]:
+    """The 0004 installation upgraded to 0005, then a phone-number alert raised by a text post (an occurrence without
+    a media item), as 0005 stored it."""
+    db.upgrade(url, "0004")
+    ids = fill_at_0004(url)
+    db.upgrade(url, "0005")
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        rows = OldRows(connection)
+        person = connection.execute(sa.text("SELECT id FROM person")).scalar_one()
+        watch = connection.execute(sa.text("SELECT id FROM watch")).scalar_one()
+        post = rows.add(
+            "post",
+            watch_id=watch,
+            channel="kz_news_fake",
+            message_id=30,
+            permalink="https://t.me/kz_news_fake/30",
+            posted_at=T0,
+            text="Звоните: +7 701 555 12 34",
+            created_at=T0,
+        )
+        alert = rows.add(
+            "alert",
+            kind="phone_number",
+            person_id=person,
+            subject_key="+77015551234",
+            evidence={"kind": "phone_number", "number": "+77015551234", "span": None},
+            tier="match",
+            priority="high",
+            status="new",
+            official_only=False,
+            occurrences_count=1,
+            first_seen_at=T0,
+            last_seen_at=T0,
+            created_at=T0 + timedelta(minutes=3),
+            updated_at=T0,
+        )
+        rows.add(
+            "alert_occurrence",
+            alert_id=alert,
+            post_id=post,
+            watch_id=watch,
+            channel="kz_news_fake",
+            permalink="https://t.me/kz_news_fake/30",
+            posted_at=T0,
+            official=False,
+            created_at=T0,
+        )
+    engine.dispose()
+    return {**ids, "phone": alert}
+
+
+def test_people_posts_and_text_alerts_survive_the_text_identifiers(empty_database: str, tmp_path: Path) -> None:
+    ids = fill_at_0005(empty_database)
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(
+                base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION)), timeout=30
+            ) as api,
+        ):
+            [person] = api.get("/v1/persons").json()
+            assert (person["display_name"], person["aliases"]) == ("Aigerim Nurtileu", ["Айгерим Нұртілеу"])
+            assert (person["websites"], person["distinctive_aliases"], person["name_mentions"]) == ([], [], "possible")
+            assert (person["phone_alerts"], person["website_alerts"]) == (True, True)
+            phone = api.get(f"/v1/alerts/{ids['phone']}").json()
+            assert (phone["kind"], phone["subject_key"], phone["priority"], phone["tier_reason"]) == (
+                "phone_number",
+                "+77015551234",
+                "high",
+                None,
+            )
+            assert (phone["corroborated_by"], phone["campaign_terms"], phone["related_alert_ids"]) == ([], [], [])
+            assert [o["post_text"] for o in phone["occurrences"]] == ["Звоните: +7 701 555 12 34"]
+            assert phone["evidence"]["where"] is None
+            assert len(api.get("/v1/alerts").json()["items"]) == 3
+            added = api.patch(f"/v1/persons/{person['id']}", json={"websites": ["orda.kz"], "name_mentions": "off"})
+            assert added.status_code == 200 and added.json()["websites"] == ["orda.kz"]
+    finally:
+        runtime.close()
+
+
+def test_downgrade_to_0005_keeps_alerts_and_makes_urgent_high(empty_database: str) -> None:
+    fill_at_0005(empty_database)
+    db.upgrade(empty_database)
+    engine = db.make_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alert SET priority = 'urgent' WHERE kind = 'phone_number'"))
+    engine.dispose()
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT kind, priority FROM alert ORDER BY kind")).all()
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("person")}
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("face_match", "high"), ("face_match", "high"), ("phone_number", "high")]
+    assert "websites" not in columns
+
+
+def test_face_calibration_keeps_detections_and_endpoints_and_downgrades(empty_database: str) -> None:
+    """0007 on a filled 0005 database: detections are `match` with no encoding kept and no track, endpoints keep
+    not asking for `possible` alerts, the new tables start empty; the downgrade to 0005 keeps the detections."""
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0005")
+
+    db.upgrade(empty_database, "0007")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        detections = connection.execute(
+            sa.text("SELECT tier, encoding, track_timestamps, distance FROM detection ORDER BY sha256")
+        ).all()
+        endpoints = connection.execute(sa.text("SELECT include_possible FROM webhook_endpoint")).all()
+        tables = {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("face_calibration", "negative_face")
+        }
+        connection.execute(
+            sa.text(
+                "INSERT INTO face_calibration (person_id, counts, faces, match_threshold, possible_threshold, "
+                "calibrated, counts_updated_at, thresholds_changed_at) SELECT id, '[]', 0, 0.32, 0.5, false, "
+                "created_at, created_at FROM person"
+            )
+        )
+        connection.commit()
+    engine.dispose()
+    assert [(tier, encoding, distance) for tier, encoding, _, distance in detections] == [
+        ("match", None, 0.31),
+        ("match", None, 0.31),
+    ]
+    assert all(track in ([], "[]") for _, _, track, _ in detections)
+    assert [bool(row[0]) for row in endpoints] == [False] and ids["endpoint"]
+    assert tables == {"face_calibration": 0, "negative_face": 0}
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM detection")).scalar_one() == 2
+        assert "face_calibration" not in sa.inspect(connection).get_table_names()
+        assert "tier" not in {column["name"] for column in sa.inspect(connection).get_columns("detection")}
+    engine.dispose()
+
+
 def test_watches_and_media_survive_the_telegram_coverage_revision_and_its_downgrade(
     empty_database: str, tmp_path: Path
 ) -> None:

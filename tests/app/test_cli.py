@@ -13,6 +13,7 @@ from app.runtime import Runtime
 from tests.factories import api_key, faceless_photo, truncated_jpeg
 from tests.impwatch import run
 from tests.support import fixture_path
+from watchlist.models import FaceCalibration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,53 @@ def test_person_add_with_no_usable_photo_adds_nobody(tmp_path: Path) -> None:
     assert "Nobody" not in run(tmp_path, "person", "list").stdout
 
 
+def test_person_add_and_update_take_the_text_identifiers(tmp_path: Path) -> None:
+    added = run(
+        tmp_path,
+        "person",
+        "add",
+        "Aigerim Nurtileu",
+        "--photo",
+        str(fixture_path("obama.jpg")),
+        "--phone",
+        "8 701 555 12 34",
+        "--website",
+        "https://www.orda.kz/",
+        "--distinctive-alias",
+        "Нұртілеу",
+    )
+    assert added.returncode == 0, added.stderr
+    person_id = added.stdout.split("(")[1].split(")")[0]
+
+    updated = run(
+        tmp_path,
+        "person",
+        "update",
+        person_id,
+        "--phone",
+        "+7 727 244 00 00",
+        "--name-mentions",
+        "match",
+        "--no-website-alerts",
+    )
+
+    assert updated.returncode == 0, updated.stderr
+    assert "phone numbers: +77272440000 (alerts on)" in updated.stdout
+    assert "websites: orda.kz (alerts off)" in updated.stdout
+    assert "distinctive aliases: Нұртілеу" in updated.stdout and "name mentions: match" in updated.stdout
+
+
+def test_a_bad_number_or_website_on_the_cli_exits_2_and_changes_nothing(tmp_path: Path) -> None:
+    photo = str(fixture_path("obama.jpg"))
+    bad_number = run(tmp_path, "person", "add", "X", "--photo", photo, "--phone", "12345")
+    assert bad_number.returncode == 2 and "not a valid phone number" in bad_number.stderr
+    bad_site = run(tmp_path, "person", "add", "X", "--photo", photo, "--website", "gov.kz")
+    assert bad_site.returncode == 2 and "registrable domain" in bad_site.stderr
+    assert "X" not in run(tmp_path, "person", "list").stdout
+    unknown = run(tmp_path, "person", "update", "not-an-id", "--name-mentions", "off")
+    assert unknown.returncode == 1 and "no person" in unknown.stderr
+
+
 def test_scan_json_reports_each_input_and_carries_on_after_bad_ones(enrolled: Path) -> None:
     folder = enrolled / "inbox"
     folder.mkdir()
@@ -86,13 +134,41 @@ def test_scan_json_reports_each_input_and_carries_on_after_bad_ones(enrolled: Pa
         [match] = lines[name]["persons"]
         assert match["display_name"] == "Barack Obama" and match["best_distance"] <= 0.5
         assert set(match["best_box"]) == {"top", "right", "bottom", "left"}
+        assert match["tier"] in {"match", "possible"}
+        assert [m["tier"] for face in lines[name]["faces"] for m in face["matches"]] == [match["tier"]]
 
 
 def test_scan_table_and_missing_file(enrolled: Path) -> None:
     result = run(enrolled, "scan", str(fixture_path("obama4.jpg")), str(enrolled / "missing.jpg"))
     assert result.returncode == 1
-    assert "Barack Obama" in result.stdout
+    assert "Barack Obama" in result.stdout and "tier" in result.stdout
+    assert "possible" in result.stdout, "one photo, uncalibrated: Obama is kept for review, not alerted"
     assert "missing.jpg" in result.stderr
+
+
+def test_calibrate_counts_background_faces_and_moves_the_thresholds(enrolled: Path) -> None:
+    folder = enrolled / "archive"
+    folder.mkdir()
+    for name in ("biden.jpg", "kit1.jpg", "rose1.jpg", "two_people.jpg"):
+        (folder / name).write_bytes(fixture_path(name).read_bytes())
+    (folder / "notes.txt").write_text("not a photo")
+
+    result = run(enrolled, "calibrate", str(folder), settings={"IMPWATCH_CALIBRATION_MIN_FACES": "4"})
+
+    assert result.returncode == 1, "the text file could not be read"
+    assert "[1/5]" in result.stderr and "notes.txt" in result.stderr and "unsupported_media" in result.stderr
+    assert "5 faces seen in 4 files" in result.stdout
+    engine = make_engine(f"sqlite:///{enrolled / 'data' / 'impwatch.db'}")
+    with Session(engine) as session:
+        [calibration] = session.exec(select(FaceCalibration)).all()
+    engine.dispose()
+    assert (calibration.faces, calibration.calibrated) == (4, True), "Obama's own face is not counted for him"
+    assert sum(calibration.counts) == 4 and len(calibration.counts) == 200
+    listing = run(enrolled, "person", "list", settings={"IMPWATCH_CALIBRATION_MIN_FACES": "4"})
+    assert f"{calibration.match_threshold:.3f}" in listing.stdout
+
+    missing = run(enrolled, "calibrate", str(enrolled / "nowhere"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
 
 def test_demo_finds_the_sample_people(tmp_path: Path) -> None:

@@ -34,6 +34,10 @@ def test_watch_a_folder_run_it_and_list_alerts(tmp_path: Path) -> None:
     [alert] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert alert["person_name"] == "Barack Obama" and alert["permalinks"][0].startswith("file://")
     assert "Barack Obama" in run(tmp_path, "alerts", "list").stdout
+    tiers = {tier: run(tmp_path, "alerts", "list", "--json", "--tier", tier).stdout for tier in ("match", "possible")}
+    assert [json.loads(line)["id"] for line in tiers[alert["tier"]].splitlines()] == [alert["id"]]
+    assert [other for tier, other in tiers.items() if tier != alert["tier"]] == [""]
+    assert alert["tier"] in run(tmp_path, "alerts", "list").stdout
 
     assert run(tmp_path, "watch", "pause", watch_id).returncode == 0
     assert " no " in run(tmp_path, "watch", "list").stdout
@@ -46,6 +50,7 @@ def test_watch_commands_refuse_bad_input(tmp_path: Path) -> None:
     assert bad_kind.returncode == 2 and "kind" in bad_kind.stderr
     assert run(tmp_path, "watch", "run", "00000000-0000-0000-0000-000000000000").returncode == 1
     assert run(tmp_path, "alerts", "list", "--status", "maybe").returncode == 2
+    assert run(tmp_path, "alerts", "list", "--tier", "maybe").returncode == 2
 
 
 def test_watch_add_refuses_a_setting_the_kind_does_not_have(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
@@ -19,7 +20,9 @@ from app.settings import Settings
 from tests.factories import api_key, bearer, enrol_person
 from tests.support import fixture_bytes, free_port, wait_for
 from tests.watchers.sources.tme_pages import ChannelServer
-from watchers.models import Post
+from watchers.models import MediaItem, MediaStatus, Post, Watch
+from watchers.schemas import WatchCreate
+from watchers.service import WatchIntervals, create_watch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,3 +231,63 @@ def watch_runs(metrics: str) -> float:
         for sample in family.samples
         if sample.name == "impwatch_watch_runs_total"
     )
+
+
+def face_workers(process: psutil.Process) -> list[psutil.Process]:
+    """The face worker processes of a process's pool (multiprocessing's spawned children)."""
+    try:
+        return [child for child in process.children() if "spawn_main" in " ".join(child.cmdline())]
+    except psutil.Error:
+        return []
+
+
+def test_sigterm_stops_a_busy_worker_and_its_face_workers_at_once(tmp_path: Path, channels: ChannelServer) -> None:
+    """`impwatch worker` as a real process, its face worker busy with the first of eight videos (about 3 s each at
+    10 frames a second): after SIGTERM the worker and every process it started are gone within 10 s, the run is cut
+    short without being held against the watch, and the media not analysed yet waits for the next start."""
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, face_workers=0)
+    db.upgrade(settings.resolved_database_url)
+    runtime = Runtime.from_settings(settings)
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    with Session(runtime.db_engine) as session:
+        source = {"kind": "tme_preview", "channel": "kz_news_fake"}
+        watch_id = create_watch(session, WatchCreate.model_validate({"source": source}), WatchIntervals(1, 1)).id
+        session.commit()
+    channels.add_channel("kz_news_fake")
+    for number in range(8):
+        channels.add_post("kz_news_fake", f"clip {number}", video=fixture_bytes("short_hamilton_clip.mp4"))
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=service_env(data_dir, channels, video_sample_fps="10"),
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        process = psutil.Process(worker.pid)
+
+        def busy() -> list[psutil.Process]:
+            assert worker.poll() is None, log.read_text()[-3000:]
+            return face_workers(process)
+
+        wait_for(busy, timeout=90, interval=0.05, what="the worker's face worker")
+        started = process.children(recursive=True)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0, log.read_text()
+        _, alive = psutil.wait_procs(started, timeout=5)
+        assert not [child for child in alive if child.status() != psutil.STATUS_ZOMBIE], log.read_text()
+        assert "worker stopped" in log.read_text()
+        with Session(runtime.db_engine) as session:
+            statuses = [item.status for item in session.exec(select(MediaItem))]
+            stopped = session.get(Watch, watch_id)
+        assert MediaStatus.PENDING in statuses and MediaStatus.FAILED not in statuses, statuses
+        assert stopped is not None and stopped.consecutive_failures == 0 and not stopped.last_error
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+        runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -17,7 +18,9 @@ from sqlmodel import Session, select
 from app.alerts.models import Alert, AlertOccurrence
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
+from app.webhooks.models import WebhookEvent
 from core.clock import utcnow
+from tests.app.webhooks.builders import add_endpoint
 from tests.factories import WATCH_INTERVALS, enrol_person
 from tests.support import fixture_bytes, fixture_path
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
@@ -27,6 +30,9 @@ from watchers.models import MediaAnalysis, MediaItem, MediaStatus, Post, Watch, 
 from watchers.schemas import WatchCreate
 from watchers.sources.base import RetryLater, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
+from watchlist.models import Person
+
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
 
 
 @pytest.fixture
@@ -496,3 +502,128 @@ def test_a_run_reads_the_newest_page_once_for_new_posts_history_and_edits(
 
     assert channels.page_requests("small_channel") == ["/s/small_channel"]
     assert reload(runtime, watch).history_complete
+
+
+def test_text_work_that_fails_never_fails_the_run(runtime: Runtime, channels: ChannelServer) -> None:
+    """The text hook raising on one post: logged and counted; that post, the next ones and their media go on."""
+    from prometheus_client import REGISTRY
+
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_post("kz_news_fake", "Звоните: +7 701 555 12 34")
+    channels.add_post("kz_news_fake", "Фото", photo=fixture_bytes("obama2.jpg"))
+    read: list[str] = []
+
+    def breaks_on_the_first(session: Session, post: Post) -> None:
+        read.append(post.text)
+        if len(read) == 1:
+            raise RuntimeError("a broken matcher")
+
+    runner = build_watch_runner(runtime)
+    runner.on_post = breaks_on_the_first
+    failures = REGISTRY.get_sample_value("impwatch_text_failures_total") or 0.0
+    watch = add_watch(runtime, "kz_news_fake")
+
+    report = runner.run(watch.id)
+
+    assert report.error is None and report.posts_stored == 2 and report.media_analysed == 1
+    assert read == ["Звоните: +7 701 555 12 34", "Фото"]
+    assert REGISTRY.get_sample_value("impwatch_text_failures_total") == failures + 1
+    assert [alert.kind for alert, _ in alerts_of(runtime)] == ["face_match"]
+    assert reload(runtime, watch).cursor == "2"
+
+
+RECEIVER_URL = "https://93.184.215.14/impwatch"  # public, so allowed; events are only enqueued here, never sent
+
+
+def two_offices_with_one_face(runtime: Runtime) -> tuple[Person, Person]:
+    """The same face enrolled by two organisations, each with a webhook endpoint: one photo raises an alert in each."""
+    people = []
+    for office, name in (("Office A", "Joe Legacy"), ("Office B", "Barack Obama")):
+        people.append(enrol_person(runtime, name, "obama.jpg", organization=office))
+        add_endpoint(runtime, RECEIVER_URL, organization=office)
+    return people[0], people[1]
+
+
+def events_about(runtime: Runtime, person: Person) -> list[WebhookEvent]:
+    with Session(runtime.db_engine) as session:
+        events = session.exec(select(WebhookEvent).order_by(WebhookEvent.created_at)).all()
+        return [event for event in events if json.loads(event.payload)["data"]["person"]["id"] == str(person.id)]
+
+
+def media_item(runtime: Runtime) -> MediaItem:
+    with Session(runtime.db_engine) as session:
+        [item] = session.exec(select(MediaItem)).all()
+        return item
+
+
+def test_a_legacy_alias_with_a_lone_surrogate_stops_nobody(runtime: Runtime, channels: ChannelServer) -> None:
+    """An alias stored with a lone surrogate before input was held to the rule once failed every run on the webhook
+    body (UnicodeEncodeError), rolled the item back and retried it for ever, and no organisation got any alert."""
+    joe, other = two_offices_with_one_face(runtime)
+    with Session(runtime.db_engine) as session:
+        stored = session.get(Person, joe.id)
+        assert stored is not None
+        stored.aliases = ["Joe \ud83d"]  # as the API let it in once; the JSON column holds it escaped
+        session.add(stored)
+        session.commit()
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama2.jpg"))
+    watch = add_watch(runtime, "kz_news_fake")
+    runner = build_watch_runner(runtime)
+
+    report = runner.run(watch.id)
+
+    assert report.error is None and reload(runtime, watch).last_error is None
+    assert {alert.person_id for alert, _ in alerts_of(runtime)} == {joe.id, other.id}
+    [sent] = events_about(runtime, joe)
+    assert json.loads(sent.payload)["data"]["person"]["aliases"] == ["Joe \ufffd"]
+    assert len(events_about(runtime, other)) == 1
+    again = runner.run(watch.id)
+    assert (again.error, again.media_analysed, again.media_cached) == (None, 0, 0), "nothing left to retry"
+
+
+def test_a_failure_recording_one_persons_alert_fails_that_item_alone_and_is_not_retried_for_ever(
+    make_runtime: Callable[..., Runtime], channels: ChannelServer
+) -> None:
+    """Office A's alert about the photo was stored by an older version in a shape this one cannot read, so its
+    update event cannot be written: Office B still gets its alert at once, the item says why it failed, the next run
+    tries once more without doubling B's alert, and then the item is skipped for good."""
+    runtime = make_runtime(tme_base_url=channels.base_url, media_max_attempts=2)
+    joe, other = two_offices_with_one_face(runtime)
+    with Session(runtime.db_engine) as session:
+        legacy = Alert(
+            kind="face_match",
+            person_id=joe.id,
+            subject_key=hashlib.sha256(fixture_bytes("obama2.jpg")).hexdigest(),
+            evidence={"kind": "face_match", "media": "photo"},
+        )
+        session.add(legacy)
+        session.commit()
+        legacy_id = legacy.id
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama2.jpg"))
+    watch = add_watch(runtime, "kz_news_fake")
+    runner = build_watch_runner(runtime)
+
+    first = runner.run(watch.id)
+
+    assert first.error is None and len(first.alerts_failed) == 1
+    [(_, seen)] = [(alert, seen) for alert, seen in alerts_of(runtime) if alert.person_id == other.id]
+    assert len(seen) == 1 and len(events_about(runtime, other)) == 1
+    [(unchanged, none_seen)] = [(alert, seen) for alert, seen in alerts_of(runtime) if alert.id == legacy_id]
+    assert unchanged.occurrences_count == 0 and none_seen == [], "Office A's part was undone, not half-written"
+    item = media_item(runtime)
+    assert item.status == MediaStatus.FAILED and item.error and str(joe.id) in item.error
+    status = reload(runtime, watch)
+    assert status.state == WatchState.OK and "alerts not recorded" in (status.last_error or "")
+
+    second = runner.run(watch.id)
+    assert second.error is None and second.media_skipped and "alerts not recorded" in second.media_skipped[0]
+    assert media_item(runtime).status == MediaStatus.SKIPPED
+    assert "skipped for good" in (reload(runtime, watch).last_error or "")
+    [(_, seen_again)] = [(alert, seen) for alert, seen in alerts_of(runtime) if alert.person_id == other.id]
+    assert len(seen_again) == 1 and len(events_about(runtime, other)) == 1, "retried without doubling B's alert"
+
+    third = runner.run(watch.id)
+    assert (third.media_analysed, third.media_cached, third.media_skipped) == (0, 0, [])
+    assert media_item(runtime).attempts == 2, "out of attempts: never tried again"

@@ -45,6 +45,9 @@ def test_scan_photo_finds_enrolled_people(api: httpx.Client) -> None:
     assert len(result["faces"]) == 3
     assert {p["display_name"] for p in result["persons"]} == {"Barack Obama", "Joe Biden"}
     assert all(p["best_distance"] <= 0.5 for p in result["persons"])
+    assert {p["tier"] for p in result["persons"]} <= {"match", "possible"}
+    named = [m for face in result["faces"] for m in face["matches"]]
+    assert len(named) == 2 and all(m["tier"] in {"match", "possible"} for m in named), "one person per face"
 
 
 def test_scan_video_reports_timestamps(api: httpx.Client) -> None:
@@ -58,6 +61,7 @@ def test_scan_video_reports_timestamps(api: httpx.Client) -> None:
     [found] = result["persons"]
     assert found["display_name"] == "Lin-Manuel Miranda"
     assert found["frames_matched"] >= 2
+    assert found["tier"] == "match" and len(found["track_timestamps"]) >= 2, "one track agrees over frames"
     assert all(0 <= t <= 8.1 for t in found["timestamps"]), "seconds from the video's first frame, 0.852 s in"
 
 

@@ -44,6 +44,45 @@ def test_invalid_person_fields_are_422(api: httpx.Client) -> None:
     assert "channel" in bad_channel.text
 
 
+def test_text_identifiers_are_normalised_and_kept(api: httpx.Client) -> None:
+    person = create(
+        api,
+        "Aigerim Nurtileu",
+        phone_numbers=["8 (701) 555-12-34", "+7 701 555 12 34", "+7-727-244-00-00"],
+        websites=["https://www.Orda.kz/ru/news", "nurtileu.kz"],
+        distinctive_aliases=["Нұртілеу"],
+    )
+    assert person["phone_numbers"] == ["+77015551234", "+77272440000"]
+    assert person["websites"] == ["orda.kz", "nurtileu.kz"]
+    assert person["distinctive_aliases"] == ["Нұртілеу"]
+    assert (person["name_mentions"], person["phone_alerts"], person["website_alerts"]) == ("possible", True, True)
+
+    updated = api.patch(
+        f"/v1/persons/{person['id']}",
+        json={"name_mentions": "match", "phone_alerts": False, "websites": ["orda.kz"], "phone_numbers": None},
+    )
+    assert updated.status_code == 200, updated.text
+    changed = updated.json()
+    assert (changed["name_mentions"], changed["phone_alerts"], changed["websites"]) == ("match", False, ["orda.kz"])
+    assert changed["phone_numbers"] == ["+77015551234", "+77272440000"], "null leaves a list as it is"
+
+
+def test_a_bad_number_or_website_is_422_with_a_code_and_changes_nothing(api: httpx.Client) -> None:
+    for number in ("12345", "870412300415", "+7 701 555", "звоните"):
+        refused = api.post("/v1/persons", json={"display_name": "X", "phone_numbers": [number]})
+        assert (refused.status_code, refused.json()["code"]) == (422, "bad_phone_number"), number
+    for website in ("kz", "gov.kz", "not a site", "http://"):
+        refused = api.post("/v1/persons", json={"display_name": "X", "websites": [website]})
+        assert (refused.status_code, refused.json()["code"]) == (422, "bad_website"), website
+    assert api.get("/v1/persons").json() == []
+    person = create(api, "Y", phone_numbers=["+77015551234"])
+    refused = api.patch(f"/v1/persons/{person['id']}", json={"phone_numbers": ["1"], "role_title": "editor"})
+    assert (refused.status_code, refused.json()["code"]) == (422, "bad_phone_number")
+    kept = api.get(f"/v1/persons/{person['id']}").json()
+    assert (kept["phone_numbers"], kept["role_title"]) == (["+77015551234"], None)
+    assert api.patch(f"/v1/persons/{person['id']}", json={"name_mentions": "always"}).status_code == 422
+
+
 def test_enrol_reference_face_returns_quality(api: httpx.Client) -> None:
     person = create(api)
     response = upload_face(api, person["id"], fixture_bytes("obama.jpg"))
@@ -86,3 +125,34 @@ def test_unknown_person_is_404(api: httpx.Client) -> None:
     assert api.get(f"/v1/persons/{missing}").json()["code"] == "not_found"
     assert upload_face(api, str(missing), fixture_bytes("obama.jpg")).status_code == 404
     assert api.get("/v1/persons/not-a-uuid").status_code == 422
+
+
+def test_enrolment_reports_distances_and_warns_about_somebody_else(api: httpx.Client) -> None:
+    obama = create(api, "Barack Obama")
+    first = upload_face(api, obama["id"], fixture_bytes("obama.jpg")).json()
+    assert (first["distances_to_own_references"], first["warning"]) == ([], None)
+    second = upload_face(api, obama["id"], fixture_bytes("obama2.jpg")).json()
+    [distance] = second["distances_to_own_references"]
+    assert 0 < distance < 0.5 and second["warning"] is None
+
+    biden = create(api, "Joe Biden")
+    assert upload_face(api, biden["id"], fixture_bytes("biden.jpg")).json()["warning"] is None
+    mistaken = upload_face(api, biden["id"], fixture_bytes("obama4.jpg")).json()
+    assert "Barack Obama" in mistaken["warning"]
+    assert mistaken["nearest_other_person_distance"] < min(mistaken["distances_to_own_references"])
+
+
+def test_calibration_shows_thresholds_and_what_they_rest_on(api: httpx.Client) -> None:
+    obama = create(api, "Barack Obama")
+    assert upload_face(api, obama["id"], fixture_bytes("obama.jpg")).status_code == 201
+    calibration = api.get(f"/v1/persons/{obama['id']}/calibration").json()
+    assert (calibration["faces"], calibration["calibrated"], calibration["tolerance_override"]) == (0, False, None)
+    assert calibration["match_threshold"] <= calibration["possible_threshold"] <= 0.5
+
+    biden = create(api, "Joe Biden")
+    assert upload_face(api, biden["id"], fixture_bytes("biden.jpg")).status_code == 201
+    counted = api.get(f"/v1/persons/{obama['id']}/calibration").json()
+    assert counted["faces"] == 1, "the other person's reference is one background face (a distance, no encoding)"
+    assert counted["counts_updated_at"] is not None and counted["thresholds_changed_at"] is not None
+    assert api.get(f"/v1/persons/{obama['id']}/negatives").json() == []
+    assert api.get(f"/v1/persons/{uuid.uuid4()}/calibration").status_code == 404

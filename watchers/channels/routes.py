@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 
-from core.http import REFUSALS, SessionDep
+from core.http import REFUSALS, SessionDep, api_router
 from watchers.channels import service
 from watchers.channels.models import CandidateChannel
 from watchers.channels.schemas import CandidateRead, CandidateWatch
 from watchers.models import Watch
 from watchers.schemas import WatchRead
 
-router = APIRouter(prefix="/v1/channels", tags=["channels"])
+router = api_router(prefix="/v1/channels", tags=["channels"])
 
 
 @router.get("/candidates", response_model=list[CandidateRead])
@@ -41,7 +41,7 @@ def watch_candidate(
     watch = service.watch_candidate(
         session,
         service.find_candidate(session, candidate_id),
-        request.app.state.settings.watch_intervals,
+        request.app.state.runtime.watch_intervals,
         kind=choice.kind,
         interval_seconds=choice.interval_seconds,
         since=choice.since,

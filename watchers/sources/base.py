@@ -57,7 +57,11 @@ class MediaRef:
 
 @dataclass(frozen=True)
 class FetchedPost:
-    """One post as a source sees it. An album (several media sent together) is one post."""
+    """One post as a source sees it. An album (several media sent together) is one post.
+
+    Beside its `text`, what the text signals read: `urls`, every link of the post (in its text, its link entities,
+    its link preview), `phone_entities`, the text Telegram itself marked as phone numbers, and `preview`, the link
+    preview's site name, title and description, one a line."""
 
     message_id: int
     channel: str
@@ -68,6 +72,9 @@ class FetchedPost:
     media: tuple[MediaRef, ...] = field(default_factory=tuple)
     forwarded_from_username: str | None = None
     """The public username of the channel a forward came from, when the source knows it (candidate channels)."""
+    urls: tuple[str, ...] = ()
+    phone_entities: tuple[str, ...] = ()
+    preview: str = ""
 
     @property
     def cursor(self) -> str:

@@ -13,7 +13,6 @@ from typing import IO
 
 from core import media_types
 from watchers.sources.base import MediaKind, MediaTooLarge, NeedsAttention
-from watchlist.images import is_animation_file
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +145,8 @@ _ANIMATED_MIME_TYPES = frozenset({"image/gif", "image/webp", "image/png"})
 
 def _is_animation(path: Path) -> bool:
     """An animated GIF, WebP or PNG, which the analysis samples like a video (`watchlist.images.open_animation`)."""
+    from watchlist.images import is_animation_file  # Pillow and numpy: imported when a file is looked at
+
     try:
         return is_animation_file(path)
     except (OSError, SyntaxError, ValueError, EOFError) as error:

@@ -15,6 +15,9 @@ posts.
 
 The Telegram client is shared process-wide through a `TelegramGateway` (watchers.telegram_client), which runs
 Telethon's coroutines on its own event-loop thread; this module's public methods are synchronous.
+
+Telethon takes seconds to import, so it is imported by the functions that use it: the config is read (every CLI
+command that lists watches does) without it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,6 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import field_validator
-from telethon import errors
-from telethon.tl import types
-from telethon.tl.custom.message import Message
 
 from core.telegram import channel_username
 from watchers.sources.base import (
@@ -46,6 +46,10 @@ from watchers.sources.media_kinds import KindDecision, decide_kind
 from watchers.telegram_client import TelegramGateway
 
 if TYPE_CHECKING:
+    from telethon import errors
+    from telethon.tl import types
+    from telethon.tl.custom.message import Message
+
     from watchers.telegram_peers import PeerCache
 
 T = TypeVar("T")
@@ -165,6 +169,8 @@ class TelegramSource:
         """The channel's input peer: from the installation's peer cache when it was resolved before (even by
         another process, or before a restart), else by `get_input_entity`, which answers from the session's entity
         cache or resolves the username (contacts.resolveUsername, which Telegram rate-limits hard)."""
+        from telethon.tl import types
+
         cached = self._peers.get(channel) if self._peers is not None else None
         if cached is not None:
             return types.InputPeerChannel(channel_id=cached[0], access_hash=cached[1])
@@ -192,6 +198,8 @@ class TelegramSource:
         No call goes out while the account is under a long flood wait (`gateway.limiter`, shared by every watch of
         the account): the watch is rescheduled for when it ends. A client Telethon left disconnected is connected
         again first, and a call that failed because the connection dropped is tried once more on a new one."""
+        from telethon import errors
+
         short_waits = 0
         reconnected = False
         while True:
@@ -226,6 +234,8 @@ class TelegramSource:
             )
 
     def _typed_error(self, exc: errors.RPCError | OSError) -> SourceError:
+        from telethon import errors
+
         channel = f"@{self._config.channel}"
         if isinstance(exc, OSError):
             return RetryLater(NETWORK_RETRY_SECONDS, f"cannot reach Telegram: {str(exc) or type(exc).__name__}")
@@ -261,6 +271,9 @@ class TelegramSource:
             text="\n\n".join(message.message for message in album if message.message),
             forwarded_from=_album_forward_origin(album),
             media=tuple(ref for message in album if (ref := _media_ref(channel, message)) is not None),
+            urls=tuple(dict.fromkeys(url for message in album for url in message_urls(message))),
+            phone_entities=tuple(dict.fromkeys(phone for message in album for phone in phone_entities(message))),
+            preview="\n".join(preview for message in album if (preview := link_preview(message))),
         )
 
 
@@ -278,6 +291,8 @@ def media_kind(message: Message) -> MediaKind | None:
 def kind_decision(message: Message) -> KindDecision | None:
     """The shared rule (`watchers.sources.media_kinds`) applied to a message's photo or document: by its MIME type
     and Telegram's own flags, not by Telethon's video attribute alone (a `.MOV` sent as a file has none)."""
+    from telethon.tl import types
+
     if isinstance(message.media, types.MessageMediaPhoto):
         return KindDecision(MediaKind.PHOTO) if message.photo is not None else None
     if not isinstance(message.media, types.MessageMediaDocument) or message.document is None:
@@ -289,6 +304,54 @@ def kind_decision(message: Message) -> KindDecision | None:
         animation=message.gif is not None,
         sticker=message.sticker is not None,
     )
+
+
+def message_urls(message: Message) -> list[str]:
+    """Every link of a message: hidden behind text (`MessageEntityTextUrl`), written out (`MessageEntityUrl`), and
+    its link preview's page."""
+    from telethon.tl import types
+
+    urls = []
+    for entity, text in _entities_text(message):
+        if isinstance(entity, types.MessageEntityTextUrl) and entity.url:
+            urls.append(entity.url)
+        elif isinstance(entity, types.MessageEntityUrl) and text:
+            urls.append(text)
+    page = _web_page(message)
+    if page is not None and getattr(page, "url", None):
+        urls.append(page.url)
+    return urls
+
+
+def phone_entities(message: Message) -> list[str]:
+    """The text Telegram marked as phone numbers in a message (`MessageEntityPhone`)."""
+    from telethon.tl import types
+
+    return [text for entity, text in _entities_text(message) if isinstance(entity, types.MessageEntityPhone) and text]
+
+
+def link_preview(message: Message) -> str:
+    """A message's link preview: its site name, title and description, one a line (the parts it has)."""
+    page = _web_page(message)
+    if page is None:
+        return ""
+    parts = (getattr(page, name, None) for name in ("site_name", "title", "description"))
+    return "\n".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+
+
+def _entities_text(message: Message) -> list[tuple[Any, str]]:
+    """Each entity with the text it covers (Telethon counts the offsets in UTF-16, as Telegram does)."""
+    if not message.message or not message.entities:
+        return []
+    return list(message.get_entities_text())
+
+
+def _web_page(message: Message) -> Any:
+    from telethon.tl import types
+
+    if not isinstance(message.media, types.MessageMediaWebPage):
+        return None
+    return message.media.webpage
 
 
 def make_locator(channel: str, message_id: int) -> str:
@@ -370,6 +433,8 @@ async def _complete_albums(messages: AsyncIterator[Message], wanted: int) -> lis
 
 
 def _is_post(message: Message) -> bool:
+    from telethon.tl import types
+
     return isinstance(message, types.Message)
 
 
@@ -413,6 +478,8 @@ def _describe_entity(entity: Any) -> str:
 
 
 def _describe_peer(peer: Any) -> str:
+    from telethon.tl import types
+
     if isinstance(peer, types.PeerChannel | types.Channel):
         return f"channel id {getattr(peer, 'channel_id', None) or peer.id}"
     if isinstance(peer, types.PeerUser | types.User):

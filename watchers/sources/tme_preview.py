@@ -13,6 +13,9 @@ through it instead. Any other block the preview hides (`.message_media_not_suppo
 to view this post") is a media item with no locator: recorded as not analysed, with the reason. Service
 messages (pinned post, new channel photo) are not posts and are skipped; a message whose date is missing or
 unreadable is skipped with a warning, while the rest of its page is still read.
+
+httpx is imported where pages and media are read: the config is validated (by every command that lists watches)
+without it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from pydantic import ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -43,6 +45,9 @@ from watchers.sources.base import (
     SourceContext,
 )
 from watchers.sources.helpers import copy_capped, parse_cursor, refuse_declared_size
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +141,21 @@ def _has_class(node: LexborNode, name: str) -> bool:
 
 
 def _parse_post(block: LexborNode, channel: str, message_id: int, page_url: str) -> FetchedPost:
+    text_node = _own_text_node(block)
+    preview_node = _first_own_node(block, "a.tgme_widget_message_link_preview")
+    links = _links(text_node)
     return FetchedPost(
         message_id=message_id,
         channel=channel,
         permalink=f"{PUBLIC_TME}/{channel}/{message_id}",
         date=_message_date(block),
-        text=_message_text(block),
+        text=_plain_text(text_node) if text_node is not None else "",
         forwarded_from=_forwarded_from(block),
         media=tuple(_message_media(block, page_url, f"{channel}/{message_id}")),
         forwarded_from_username=_forwarded_from_username(block),
+        urls=tuple(dict.fromkeys([*_web_links(links), *_web_links([_href(preview_node)])])),
+        phone_entities=tuple(dict.fromkeys(link[4:] for link in links if link.lower().startswith("tel:"))),
+        preview=_link_preview(preview_node) if preview_node is not None else "",
     )
 
 
@@ -171,15 +182,56 @@ def _message_date(block: LexborNode) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _message_text(block: LexborNode) -> str:
-    """The post's own text as plain text, `<br>` as line breaks; a quoted reply's text is left out."""
+def _own_text_node(block: LexborNode) -> LexborNode | None:
+    """The node of the post's own text; a quoted reply's text is not it."""
     for node in _own_nodes(block, ".tgme_widget_message_text"):
         if _has_class(node, "js-message_reply_text") or _inside(node, "tgme_widget_message_reply", block):
             continue
-        for line_break in node.css("br"):
-            line_break.replace_with("\n")
-        return (node.text(deep=True, separator="", strip=False) or "").strip()
-    return ""
+        return node
+    return None
+
+
+def _plain_text(node: LexborNode) -> str:
+    """A node's text as plain text, `<br>` as line breaks."""
+    for line_break in node.css("br"):
+        line_break.replace_with("\n")
+    return (node.text(deep=True, separator="", strip=False) or "").strip()
+
+
+def _href(node: LexborNode | None) -> str:
+    return ((node.attrs.get("href") if node is not None else None) or "").strip()
+
+
+def _links(text_node: LexborNode | None) -> list[str]:
+    """The `href` of every link in the post's text, as written."""
+    if text_node is None:
+        return []
+    return [href for href in (_href(anchor) for anchor in text_node.css("a[href]")) if href]
+
+
+def _web_links(hrefs: list[str]) -> list[str]:
+    """The absolute http(s) links among `hrefs`; t.me's own relative links (hashtags, mentions) are not the post's."""
+    found = []
+    for href in hrefs:
+        try:
+            parts = urlsplit(href)
+        except ValueError:
+            continue
+        if parts.scheme.lower() in ("http", "https") and parts.netloc:
+            found.append(href)
+    return found
+
+
+def _link_preview(node: LexborNode) -> str:
+    """The link preview's site name, title and description, one a line (the parts it has)."""
+    parts = []
+    for selector in (".link_preview_site_name", ".link_preview_title", ".link_preview_description"):
+        part = node.css_first(selector)
+        if part is not None:
+            text = _plain_text(part)
+            if text:
+                parts.append(text)
+    return "\n".join(parts)
 
 
 def _inside(node: LexborNode, class_name: str, outermost: LexborNode) -> bool:
@@ -375,6 +427,8 @@ class TmePreviewSource:
         if media.locator.startswith(TELEGRAM_LOCATOR_PREFIX):
             self._download_through_account(media, dest, max_bytes)
             return
+        import httpx
+
         url = urljoin(self._base_url + "/", media.locator)
         try:
             with self._client(follow_redirects=True) as client, client.stream("GET", url) as response:
@@ -455,6 +509,8 @@ class TmePreviewSource:
         return page
 
     def _request_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
+        import httpx
+
         url = f"{self._base_url}/s/{self._channel}"
         try:
             response = client.get(url, params={"before": before} if before is not None else None)
@@ -479,6 +535,8 @@ class TmePreviewSource:
         return NeedsAttention(f"channel @{self._channel} is not public or does not exist (no t.me/s preview)")
 
     def _client(self, *, follow_redirects: bool) -> httpx.Client:
+        import httpx
+
         return httpx.Client(
             timeout=self._timeout,
             headers={"User-Agent": self._user_agent},
@@ -518,6 +576,8 @@ def _retry_after_seconds(response: httpx.Response) -> float:
 
 
 def _network_retry(url: str, error: httpx.TransportError) -> RetryLater:
+    import httpx
+
     what = "timed out" if isinstance(error, httpx.TimeoutException) else f"failed ({error.__class__.__name__})"
     return RetryLater(DEFAULT_RETRY_SECONDS, f"request to {url} {what}")
 

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.alerts.models import Alert, AlertOccurrence
-from app.alerts.schemas import PhoneNumberEvidence, TextSpan
-from app.alerts.service import Signal, record_signal
+from app.alerts.schemas import FaceMatchEvidence, NameMentionEvidence, PhoneNumberEvidence, TextSpan
+from app.alerts.service import Signal, record_signal, record_signals
 from app.runtime import Runtime
 from tests.app.webhooks.builders import add_person, raise_alert, record_post
 from tests.support import wait_for
-from watchers.models import Post, Watch
+from watchers.models import MediaItem, Post, Watch
 from watchlist.models import Person
 
 
@@ -105,6 +105,9 @@ def test_a_number_spread_through_many_posts_is_one_alert_with_an_occurrence_per_
         "kind": "phone_number",
         "number": "+77015551234",
         "span": {"text": "+7 701 555 12 34", "start": 20, "end": 36},
+        "where": None,
+        "explanation": None,
+        "detail": {},
     }
     detail = api.get(f"/v1/alerts/{summary['id']}").json()
     assert [o["permalink"] for o in detail["occurrences"]] == ["https://t.me/kz_fake/7", "https://t.me/ru_fake/8"]
@@ -148,3 +151,41 @@ def test_priority_follows_where_the_alert_was_seen(runtime: Runtime) -> None:
         session.commit()
     assert first == (True, "low")
     assert (alert.official_only, alert.priority) == (False, "high")
+
+
+def possible_face(session: Session, person: Person, post: Post) -> Signal:
+    item = MediaItem(post_id=post.id, kind="photo", locator="photo-1", sha256="c" * 64, status="done")
+    session.add(item)
+    session.flush()
+    evidence = FaceMatchEvidence(sha256="c" * 64, media_kind="photo", best_distance=0.55)
+    return Signal(person=person, subject_key="c" * 64, evidence=evidence, tier="possible", media_item=item)
+
+
+def test_a_possible_face_in_a_post_that_names_the_person_becomes_a_match_saying_why(runtime: Runtime) -> None:
+    person = add_person(runtime)
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        post = post_on(session, "kz_fake", 3, "Барак Обама призывает подписать контракт")
+        named = NameMentionEvidence(name="Барак Обама", span=TextSpan(text="Барак Обама", start=0, end=11))
+        mention = Signal(person=person, subject_key="Барак Обама", evidence=named, tier="possible")
+        record_signals(session, [mention], post, public_base_url="")
+        [face] = record_signals(session, [possible_face(session, person, post)], post, public_base_url="")
+        session.commit()
+
+    assert (face.tier, face.priority, face.corroborated_by) == ("match", "high", ["name_mention"])
+    assert face.tier_reason == "a possible face match, and the same post names the person"
+
+
+def test_a_possible_face_alone_stays_possible_and_a_campaign_term_raises_it(runtime: Runtime) -> None:
+    person = add_person(runtime)
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        quiet = post_on(session, "kz_fake", 4, "Фото дня")
+        [face] = record_signals(session, [possible_face(session, person, quiet)], quiet, public_base_url="")
+        first = (face.tier, face.priority, face.tier_reason)
+        loud = post_on(session, "kz_fake", 5, "Подпиши контракт сегодня")
+        record_signals(
+            session, [possible_face(session, person, loud)], loud, public_base_url="", campaign_terms=["контракт"]
+        )
+        session.commit()
+
+    assert first == ("possible", "normal", None)
+    assert (face.tier, face.priority, face.campaign_terms) == ("possible", "high", ["контракт"])

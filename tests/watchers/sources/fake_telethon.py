@@ -40,7 +40,7 @@ _ids = itertools.count(1_000_001)
 class FakeMedia:
     """A message's media as Telegram describes it, and the bytes a download of it returns."""
 
-    media: types.MessageMediaPhoto | types.MessageMediaDocument
+    media: types.MessageMediaPhoto | types.MessageMediaDocument | types.MessageMediaWebPage
     data: bytes
 
 
@@ -146,6 +146,30 @@ def pdf(data: bytes) -> FakeMedia:
     return document(data, "application/pdf", [types.DocumentAttributeFilename(file_name="statement.pdf")])
 
 
+def web_page(url: str, *, site_name: str = "", title: str = "", description: str = "") -> FakeMedia:
+    """A link preview, as Telegram attaches it to a message that links to a page (nothing to download)."""
+    page = types.WebPage(
+        id=next(_ids),
+        url=url,
+        display_url=url.split("://", 1)[-1],
+        hash=0,
+        site_name=site_name or None,
+        title=title or None,
+        description=description or None,
+    )
+    return FakeMedia(types.MessageMediaWebPage(webpage=page), b"")
+
+
+def entity(
+    text: str, fragment: str, kind: type[types.TypeMessageEntity] = types.MessageEntityUrl, **fields: Any
+) -> types.TypeMessageEntity:
+    """The entity of `kind` over the first `fragment` of `text`, its offsets in UTF-16 code units, as Telegram
+    counts them (an emoji before it takes two)."""
+    start = text.index(fragment)
+    offset = len(text[:start].encode("utf-16-le")) // 2
+    return kind(offset=offset, length=len(fragment.encode("utf-16-le")) // 2, **fields)
+
+
 def forward_from_channel(channel_id: int, post_id: int = 1) -> types.MessageFwdHeader:
     return types.MessageFwdHeader(
         date=FIRST_DATE - timedelta(days=1), from_id=types.PeerChannel(channel_id), channel_post=post_id
@@ -178,6 +202,7 @@ class FakeChannel:
         media: FakeMedia | None = None,
         forwarded: types.MessageFwdHeader | None = None,
         grouped_id: int | None = None,
+        entities: list[types.TypeMessageEntity] | None = None,
     ) -> int:
         message_id = self._take_id()
         self.messages[message_id] = types.Message(
@@ -189,8 +214,9 @@ class FakeChannel:
             media=media.media if media else None,
             fwd_from=forwarded,
             grouped_id=grouped_id,
+            entities=entities,
         )
-        if media is not None:
+        if media is not None and not isinstance(media.media, types.MessageMediaWebPage):
             self.media_data[_media_id(media.media)] = media.data
         return message_id
 

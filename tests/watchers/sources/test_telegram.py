@@ -14,10 +14,12 @@ import pytest
 from pydantic import ValidationError
 from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
+from telethon.tl import types
 
 from tests.watchers.sources.fake_telethon import (
     FakeTelegramClient,
     animated_sticker,
+    entity,
     forward_from_channel,
     forward_from_hidden_user,
     gif,
@@ -29,6 +31,7 @@ from tests.watchers.sources.fake_telethon import (
     video,
     video_as_file,
     voice_note,
+    web_page,
 )
 from watchers.sources.base import (
     FetchedPost,
@@ -365,6 +368,36 @@ def test_stickers_and_heic_files_are_analysed_and_animated_stickers_kept_with_a_
     assert posts["a static sticker"].kind == MediaKind.IMAGE_DOCUMENT and posts["a static sticker"].skipped is None
     assert posts["an iPhone photo"].kind == MediaKind.IMAGE_DOCUMENT
     assert "animated sticker" in posts["an animated sticker"].skipped
+
+
+def test_links_phone_entities_and_link_previews_are_read_beside_the_text(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    text = "🔥 Срочно! Подробнее на orda-kz.news-24.ru, звоните 8 (701) 555-12-34, запись по ссылке"
+    channel.post(
+        text,
+        media=web_page(
+            "https://orda-kz.news-24.ru/kontrakt",
+            site_name="Orda.kz",
+            title="Нуртлеу призвала подписать контракт",
+            description="Журналист обратилась к читателям",
+        ),
+        entities=[
+            entity(text, "orda-kz.news-24.ru"),
+            entity(text, "8 (701) 555-12-34", types.MessageEntityPhone),
+            entity(text, "по ссылке", types.MessageEntityTextUrl, url="https://0rda.kz/form"),
+        ],
+    )
+    channel.post_album([photo(JPEG), photo(JPEG)], "Номер: +7 701 555 12 34")
+
+    with_preview, album = fetch(make_source(gateway), "0")
+
+    assert with_preview.text == text and with_preview.media == ()
+    assert with_preview.urls == ("orda-kz.news-24.ru", "https://0rda.kz/form", "https://orda-kz.news-24.ru/kontrakt")
+    assert with_preview.phone_entities == ("8 (701) 555-12-34",)
+    assert with_preview.preview == "Orda.kz\nНуртлеу призвала подписать контракт\nЖурналист обратилась к читателям"
+    assert (album.urls, album.phone_entities, album.preview, len(album.media)) == ((), (), "", 2)
 
 
 def test_forwarded_posts_say_where_they_came_from(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:

@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 from tests.support import fixture_bytes
-from tests.watchers.sources.tme_pages import POSTER_BYTES, CannedResponse, ChannelServer
+from tests.watchers.sources.tme_pages import POSTER_BYTES, CannedResponse, ChannelServer, LinkPreview
 from watchers.sources.base import (
     FetchedPost,
     MediaKind,
@@ -292,6 +292,42 @@ def test_formatted_text_becomes_plain_text_with_line_breaks(server: ChannelServe
 
     assert post.message_id == message_id
     assert post.text == "Urgent & official\n🔥 read the decree\nnow"
+
+
+def test_links_phone_entities_and_the_link_preview_are_read_beside_the_text(server: ChannelServer) -> None:
+    server.add_post(
+        CHANNEL,
+        text_html=(
+            'Толығырақ: <a href="https://orda-kz.news-24.ru/2024/05/kontrakt" target="_blank" rel="noopener">'
+            'сайтта</a><br/>Байланыс: <a href="tel:+77015551234">+7 701 555 12 34</a> '
+            '<a href="?q=%23%D0%BF%D0%BE%D0%BB%D0%BA">#полк</a> <a href="https://t.me/akimat_news">@akimat_news</a>'
+        ),
+        link_preview=LinkPreview(
+            url="https://orda-kz.news-24.ru/2024/05/kontrakt",
+            site_name="Orda.kz",
+            title="Айгерим Нұртілеу: «Келісімшартқа қол қойыңыз»",
+            description="Журналист әскери келісімшартқа шақырды",
+            image=True,
+        ),
+    )
+
+    post = fetch_all(make_source(server.base_url), cursor=None)[0]
+
+    assert post.text == "Толығырақ: сайтта\nБайланыс: +7 701 555 12 34 #полк @akimat_news"
+    assert post.urls == ("https://orda-kz.news-24.ru/2024/05/kontrakt", "https://t.me/akimat_news")
+    assert post.phone_entities == ("+77015551234",)
+    assert post.preview == (
+        "Orda.kz\nАйгерим Нұртілеу: «Келісімшартқа қол қойыңыз»\nЖурналист әскери келісімшартқа шақырды"
+    )
+    assert post.media == ()
+
+
+def test_a_link_preview_without_text_is_still_read(server: ChannelServer) -> None:
+    server.add_post(CHANNEL, link_preview=LinkPreview(url="https://0rda.kz/a", title="Срочно"))
+
+    post = fetch_all(make_source(server.base_url), cursor=None)[0]
+
+    assert (post.text, post.urls, post.preview, post.phone_entities) == ("", ("https://0rda.kz/a",), "Срочно", ())
 
 
 def test_a_reply_has_its_own_text_not_the_quoted_one(server: ChannelServer) -> None:

@@ -40,6 +40,18 @@ class _Media:
     poster_path: str | None
 
 
+@dataclass(frozen=True)
+class LinkPreview:
+    """A link preview under a post's text, as t.me/s shows it: the linked page's site name, title and description
+    (`image` adds the preview's picture, which is not media of the post)."""
+
+    url: str
+    site_name: str = ""
+    title: str = ""
+    description: str = ""
+    image: bool = False
+
+
 @dataclass
 class _Message:
     ids: tuple[int, ...]
@@ -51,6 +63,7 @@ class _Message:
     media: tuple[_Media, ...] = ()
     service: bool = False
     raw_html: Callable[[int], str] | None = None
+    link_preview: LinkPreview | None = None
 
     @property
     def message_id(self) -> int:
@@ -151,6 +164,7 @@ class ChannelServer:
         date: datetime | None = None,
         omit_date: bool = False,
         text_html: str | None = None,
+        link_preview: LinkPreview | None = None,
     ) -> int:
         """Publish a post and return its message id (an album's first id).
 
@@ -161,7 +175,7 @@ class ChannelServer:
         bytes that are no image); `unsupported_round_video` a round video player without a `<video>`;
         `hidden_media` a block the preview does not show at all ("Please open Telegram to view this post").
         `reply_to` quotes that message's text above this
-        one, as a reply block.
+        one, as a reply block. `link_preview` adds the preview of a linked page under the text.
         """
         with self._lock:
             chan = self._channel(channel)
@@ -182,6 +196,7 @@ class ChannelServer:
                 forwarded_from_url=forwarded_from_url,
                 reply_to=reply_to,
                 media=tuple(media),
+                link_preview=link_preview,
             )
             chan.messages.append(message)
             return message.message_id
@@ -497,11 +512,37 @@ def _post_message(chan: _Channel, message: _Message, media_url: Callable[[str], 
             _reply(chan, message),
             _media_block(chan, message, media_url),
             text,
+            _link_preview(message.link_preview),
             _footer(chan, message),
         )
         if part
     )
     return _message_shell(chan, message, "text_not_supported_wrap", bubble)
+
+
+def _link_preview(preview: LinkPreview | None) -> str:
+    """The markup of t.me/s's link preview: an anchor to the page with its site name, title and description."""
+    if preview is None:
+        return ""
+    image = (
+        '<i class="link_preview_right_image" style="background-image:url(\'https://cdn4.telesco.pe/file/lp.jpg\')"></i>'
+        if preview.image
+        else ""
+    )
+    parts = [
+        f'<div class="{name}" dir="auto">{_text_to_html(value)}</div>'
+        for name, value in (
+            ("link_preview_site_name accent_color", preview.site_name),
+            ("link_preview_title", preview.title),
+            ("link_preview_description", preview.description),
+        )
+        if value
+    ]
+    return (
+        f'<a class="tgme_widget_message_link_preview" href="{html.escape(preview.url)}">{image}'
+        + "".join(parts)
+        + "</a>"
+    )
 
 
 def _forwarded(message: _Message) -> str:
