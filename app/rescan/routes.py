@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from app.rescan.jobs import RescanRegistry
 from app.rescan.schemas import RescanCreate, RescanRead
 from core.errors import InputRejected, NotFound
-from core.http import REFUSALS, ScopeDep, SessionDep
+from core.http import REFUSALS, ScopeDep, SessionDep, api_router
 from watchlist.service import get_person
 
-router = APIRouter(prefix="/v1/rescans", tags=["rescans"])
+router = api_router(prefix="/v1/rescans", tags=["rescans"])
 
 
 def _registry(request: Request) -> RescanRegistry:
