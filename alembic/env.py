@@ -10,6 +10,7 @@ import app.auth.models  # registers the tables, as every import below does
 import app.notifications.models
 import app.reports.models
 import app.webhooks.models  # noqa: F401
+import watchers.channels.models
 import watchers.models  # noqa: F401
 import watchlist.models  # noqa: F401
 from alembic import context

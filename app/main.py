@@ -15,6 +15,8 @@ from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import GuardBodies, authorize
 from app.notifications import routes as notification_routes
+from app.rescan import routes as rescan_routes
+from app.rescan.jobs import Rescanner, RescanRegistry
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
@@ -22,6 +24,7 @@ from app.webhooks import routes as webhook_routes
 from core.errors import AppError
 from core.http import SafeJSONResponse
 from watchers import routes as scan_routes
+from watchers.channels import routes as channel_routes
 from watchlist import routes as person_routes
 
 API_DESCRIPTION = """
@@ -48,13 +51,22 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     """
     runtime = runtime or Runtime.from_settings(Settings())
 
+    rescans = RescanRegistry(
+        Rescanner(
+            runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, runtime.settings.public_base_url
+        )
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not with_scheduler:
-            yield
-            return
-        with scheduled_work(runtime):
-            yield
+        try:
+            if not with_scheduler:
+                yield
+                return
+            with scheduled_work(runtime):
+                yield
+        finally:
+            rescans.close()
 
     app = FastAPI(
         title="Impersonation Watch",
@@ -72,15 +84,18 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.state.matchers = runtime.matchers
     app.state.webhook_url_policy = runtime.webhook_url_policy
     app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
+    app.state.rescans = rescans
     app.include_router(health.router)
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
+    app.include_router(channel_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
+    app.include_router(rescan_routes.router)
     app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(AppError, _app_error)

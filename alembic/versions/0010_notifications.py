@@ -2,7 +2,7 @@
 reports from the public (the reporting bot), and whether a person accepts them and may be named
 
 Revision ID: 0010
-Revises: 0006 (the head of this branch's base; re-chained at merge)
+Revises: 0008
 Create Date: 2026-12-01 14:50:30.745226
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,9 @@ class ChannelFilters(RequestBody):
     description: str = Field(default="", max_length=500)
     person_ids: list[uuid.UUID] = Field(default=[], max_length=1000, description="Only these people; empty: all")
     kinds: list[AlertKind] = Field(default=[], description="Only these alert kinds; empty: all")
-    tiers: list[AlertTier] = Field(default=[], description="Only these tiers; empty: all")
+    tiers: list[AlertTier] = Field(
+        default=[], description="Only these tiers; empty: `match` only (`possible` alerts are for review unless asked)"
+    )
     digest_hour: int | None = Field(
         default=None, ge=0, le=23, description="Also a daily digest at this hour (UTC) of the day's alerts; null: none"
     )

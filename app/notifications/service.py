@@ -182,11 +182,13 @@ def enqueue_alert(session: Session, alert: Alert, *, created: bool, changed: Seq
 
 
 def lets_through(channel: NotificationChannel, alert: Alert) -> bool:
-    """The channel's filters: by person, kind and tier; an empty filter lets everything through."""
+    """The channel's filters: by person, kind and tier. An empty person or kind filter lets every one through; an
+    empty tier filter lets only `match` through, since a `possible` alert is for review unless a channel asks for it
+    (as a webhook endpoint does with `include_possible`)."""
     return (
         (not channel.person_ids or str(alert.person_id) in channel.person_ids)
         and (not channel.kinds or alert.kind in channel.kinds)
-        and (not channel.tiers or alert.tier in channel.tiers)
+        and (alert.tier in channel.tiers if channel.tiers else alert.tier == "match")
     )
 
 
@@ -242,8 +244,6 @@ def enqueue_digests(session: Session, now: datetime) -> int:
 
 def digest_alerts(session: Session, channel: NotificationChannel, start: datetime, end: datetime) -> list[Alert]:
     """The alerts of the channel's organisation raised in [start, end) that its filters let through, as pushed."""
-    from app.alerts.service import is_pushed  # the alerts service owes notifications: imported when used
-
     rows = session.exec(
         select(Alert)
         .join(Person, col(Person.id) == Alert.person_id)
@@ -253,7 +253,7 @@ def digest_alerts(session: Session, channel: NotificationChannel, start: datetim
             col(Alert.created_at) < end,
         )
     )
-    return [alert for alert in rows if lets_through(channel, alert) and is_pushed(alert)]
+    return [alert for alert in rows if lets_through(channel, alert)]
 
 
 def digest_facts(session: Session, channel: NotificationChannel, start: datetime, end: datetime) -> DigestFacts:

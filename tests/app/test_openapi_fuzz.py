@@ -44,10 +44,14 @@ def existing_ids(world: World, server: str) -> dict[str, str]:
         assert endpoint.status_code == 201, endpoint.text
         delivery = admin.post(f"/v1/webhooks/{endpoint.json()['id']}/test")
         assert delivery.status_code == 202, delivery.text
+        channel = admin.post("/v1/notifications/channels", json={"kind": "email", "address": "desk@example.kz"})
+        assert channel.status_code == 201, channel.text
     ids = {**world.own.object_ids, "watch_id": world.watch_id}
     return {name: str(value) for name, value in ids.items()} | {
         "endpoint_id": endpoint.json()["id"],
         "delivery_id": delivery.json()["id"],
+        "candidate_id": "@kz_news_source",
+        "channel_id": channel.json()["id"],
     }
 
 
