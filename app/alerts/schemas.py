@@ -122,6 +122,8 @@ class AlertFilter(BaseModel):
     watch_id: uuid.UUID | None = None
     since: UtcInstant | None = None
     until: UtcInstant | None = None
+    tier: list[AlertTier] | None = None
+    channel: str | None = None
 
 
 class AlertUpdate(RequestBody):
