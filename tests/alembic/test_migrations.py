@@ -367,3 +367,47 @@ def test_downgrade_to_0005_keeps_alerts_and_makes_urgent_high(empty_database: st
     engine.dispose()
     assert [tuple(row) for row in rows] == [("face_match", "high"), ("face_match", "high"), ("phone_number", "high")]
     assert "websites" not in columns
+
+
+def test_an_installation_at_0006_gets_console_users_and_keeps_its_audit(empty_database: str, tmp_path: Path) -> None:
+    fill_at_0005(empty_database)
+    db.upgrade(empty_database, "0006")
+    engine = db.make_engine(empty_database)
+    with engine.begin() as connection:
+        organization_id = connection.execute(sa.text("SELECT id FROM organization")).scalar_one()
+        OldRows(connection).add(
+            "audit_event",
+            organization_id=organization_id,
+            at=T0,
+            action="person.created",
+            actor_role="org_admin",
+            object_type="person",
+            object_id="x",
+            details={},
+        )
+    engine.dispose()
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        from sqlmodel import Session
+
+        from app.auth import service as auth
+
+        with Session(runtime.db_engine) as session:
+            organization = auth.find_organization(session, ORGANIZATION)
+            auth.create_user(session, "press@example.org", "org_admin", organization.id, password="a long password")
+            session.commit()
+        with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=30) as browser:
+            page = browser.get("/login")
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            form = {"email": "press@example.org", "password": "a long password", "csrf_token": token}
+            assert browser.post("/login", data=form).status_code == 303
+            audit = browser.get("/audit")
+            assert audit.status_code == 200 and "person.created" in audit.text
+    finally:
+        runtime.close()
+    command.downgrade(db.alembic_config(empty_database), "0006")
+    with db.make_engine(empty_database).connect() as connection:
+        assert "console_user" not in sa.inspect(connection).get_table_names()
