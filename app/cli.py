@@ -12,6 +12,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,12 +21,13 @@ from rich.table import Table
 
 from app.auth.cli import key_cli, org_cli, user_cli
 from app.cli_support import OrganizationOption, command_organization, command_runtime, err, out
-from app.cli_watch import alerts_cli, telegram_cli, watch_cli
+from app.cli_watch import alerts_cli, channels_cli, telegram_cli, watch_cli
 from app.webhooks.cli import webhook_cli
 from core.errors import AppError, InputRejected, NotFound
 from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
 
 if TYPE_CHECKING:
+    from app.rescan.service import RescanProgress
     from app.runtime import Runtime
     from watchers.schemas import PersonFound, ScanResult
     from watchlist.models import Person
@@ -39,6 +41,7 @@ cli.add_typer(person_cli, name="person")
 cli.add_typer(watch_cli, name="watch")
 cli.add_typer(alerts_cli, name="alerts")
 cli.add_typer(telegram_cli, name="telegram")
+cli.add_typer(channels_cli, name="channels")
 cli.add_typer(webhook_cli, name="webhook")
 cli.add_typer(org_cli, name="org")
 cli.add_typer(key_cli, name="key")
@@ -319,7 +322,7 @@ def _report_refused(refused: Iterable[PhotoRefused]) -> None:
 
 @person_cli.command("list")
 def person_list() -> None:
-    """List the people on the watchlist."""
+    """List the people on the watchlist, with their thresholds and how many background faces these rest on."""
     from sqlmodel import Session
 
     from watchlist import service as watchlist_service
@@ -327,12 +330,22 @@ def person_list() -> None:
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         persons = watchlist_service.list_persons(session, limit=10_000)
-        counts = watchlist_service.reference_face_counts(session, [person.id for person in persons])
-    table = Table("id", "name", "aliases", "faces", "tolerance")
+        ids = [person.id for person in persons]
+        counts = watchlist_service.reference_face_counts(session, ids)
+        thresholds = watchlist_service.person_thresholds(
+            session, set(ids), runtime.matching_policy.calibration
+        )
+    table = Table("id", "name", "aliases", "faces", "match", "possible", "calibrated on")
     for person in persons:
-        tolerance = f"{person.tolerance:.2f}" if person.tolerance else f"{runtime.settings.default_tolerance:.2f}"
+        chosen = thresholds[person.id]
         table.add_row(
-            str(person.id), person.display_name, ", ".join(person.aliases), str(counts.get(person.id, 0)), tolerance
+            str(person.id),
+            person.display_name,
+            ", ".join(person.aliases),
+            str(counts.get(person.id, 0)),
+            f"{chosen.match:.3f}",
+            f"{chosen.possible:.3f}",
+            f"{chosen.faces} faces" if chosen.calibrated else f"defaults ({chosen.faces} faces)",
         )
     out.print(table)
 
@@ -409,20 +422,21 @@ def _display_path(path: Path) -> str:
 
 
 def _print_scan_table(results: list[tuple[Path, ScanResult | InputRejected | OSError]]) -> None:
-    table = Table("file", "kind", "faces", "person", "distance", "where")
+    table = Table("file", "kind", "faces", "person", "tier", "distance", "where")
     for path, outcome in results:
         if isinstance(outcome, InputRejected | OSError):
             error = _error(outcome)
             err.print(f"[red]error[/] {path}: {error['detail']} ({error['code']})")
             continue
         if not outcome.persons:
-            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "")
+            table.add_row(_display_path(path), outcome.kind, str(len(outcome.faces)), "-", "", "", "")
         for found in outcome.persons:
             table.add_row(
                 _display_path(path),
                 outcome.kind,
                 str(len(outcome.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, outcome),
             )
@@ -435,6 +449,89 @@ def _where(found: PersonFound, outcome: ScanResult) -> str:
         return f"{found.frames_matched}/{outcome.frames_scanned} frames, {first:.1f}-{last:.1f} s"
     box = found.best_box
     return f"face {box.right - box.left}px at ({box.left},{box.top})"
+
+
+@cli.command()
+def calibrate(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or videos of background faces, or folders of them")],
+) -> None:
+    """Feed background faces (an archive of local news photos, say) into every enrolled person's counts: only how
+    far each face lies from each person is kept, never an encoding or the file. A face within a person's
+    thresholds is not counted for them. Exit code 2 for a path that does not exist, 1 if a file could not be read."""
+    from sqlmodel import Session
+
+    from watchers import analysis as scan_service
+
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        err.print(f"[red]error:[/] no such file or folder: {', '.join(str(path) for path in missing)}")
+        raise typer.Exit(2)
+    runtime = command_runtime()
+    files = list(iter_media_paths(paths))
+    failures = faces = 0
+    for number, path in enumerate(files, start=1):
+        try:
+            with Session(runtime.db_engine) as session:
+                counted = scan_service.count_background(session, path, runtime.workers, runtime.matchers)
+                session.commit()
+        except (InputRejected, OSError) as exc:
+            failures += 1
+            error = _error(exc)
+            err.print(f"[{number}/{len(files)}] [red]error[/] {path}: {error['detail']} ({error['code']})")
+            continue
+        faces += counted
+        err.print(f"[{number}/{len(files)}] {_display_path(path)}: {counted} faces")
+    out.print(f"{faces} faces seen in {len(files) - failures} files, counted for every person they are not")
+    if failures:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def rescan(
+    person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's new detections")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only media of posts from this time on (ISO 8601; UTC when no offset)")
+    ] = None,
+) -> None:
+    """Re-analyse kept media (IMPWATCH_KEEP_MEDIA) against the current watchlist and thresholds, so a person
+    enrolled today is found in earlier posts; new detections raise or extend alerts."""
+    from sqlmodel import Session
+
+    from app.rescan.jobs import Rescanner
+    from app.rescan.service import RescanProgress
+    from watchlist import service as watchlist_service
+
+    try:
+        start = _utc(datetime.fromisoformat(since)) if since else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/] --since: {exc}")
+        raise typer.Exit(2) from exc
+    runtime = command_runtime()
+    if person is not None:
+        with Session(runtime.db_engine) as session:
+            try:
+                watchlist_service.get_person(session, person)
+            except AppError as exc:
+                err.print(f"[red]error:[/] {exc.message}")
+                raise typer.Exit(1) from exc
+    settings = runtime.settings
+    rescanner = Rescanner(
+        runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, settings.public_base_url
+    )
+    progress = RescanProgress(person_id=person, since=start)
+
+    def report(done: RescanProgress) -> None:
+        err.print(f"[{done.done}/{done.total}] new detections so far: {done.detections_added}")
+
+    rescanner.run(progress, on_content=report)
+    out.print(
+        f"re-scanned {progress.done} contents: {progress.detections_added} new detections, "
+        f"{progress.alerts_touched} alerts raised or extended, {progress.not_kept} not kept, {progress.refused} refused"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @cli.command()
@@ -459,6 +556,7 @@ def demo() -> None:
                 result.kind,
                 str(len(result.faces)),
                 found.display_name,
+                found.tier,
                 f"{found.best_distance:.3f}",
                 _where(found, result),
             )

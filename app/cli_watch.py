@@ -13,13 +13,17 @@ from app.cli_support import command_runtime, err, out
 from core.errors import AppError, InputRejected, NotFound
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic import ValidationError
 
-    from watchers.schemas import WatchUpdate
+    from watchers.models import Watch
+    from watchers.schemas import WatchCoverage, WatchUpdate
 
 watch_cli = typer.Typer(help="Watched channels and folders.")
 alerts_cli = typer.Typer(help="Alerts raised by watches.")
 telegram_cli = typer.Typer(help="The installation's Telegram account.")
+channels_cli = typer.Typer(help="Candidate channels: where watched posts point (forwards, t.me links, @mentions).")
 
 
 @watch_cli.command("add")
@@ -31,12 +35,21 @@ def watch_add(
     settle_seconds: Annotated[
         float | None, typer.Option(help="folder: how long a file must be unchanged before it is taken")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Also read the history back to this date or time (2026-11-01) or span (7d, 36h, 2w)"),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="telegram_export: the exporting computer's IANA zone, for old exports")
+    ] = None,
+    chat: Annotated[str | None, typer.Option(help="telegram_export: the chat of a whole-account export")] = None,
 ) -> None:
     """Watch a channel or a folder."""
-    from pydantic import ValidationError
     from sqlmodel import Session
 
+    from core.clock import utcnow
     from watchers import service as watch_service
+    from watchers.history import parse_since
     from watchers.schemas import WatchCreate
 
     key = "path" if kind in ("telegram_export", "folder") else "channel"
@@ -45,25 +58,43 @@ def watch_add(
         source["channel"] = channel
     if settle_seconds is not None:
         source["settle_seconds"] = settle_seconds
+    source.update({key: value for key, value in (("timezone", timezone), ("chat", chat)) if value})
     runtime = command_runtime()
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        try:
-            watch = watch_service.create_watch(
+        watch = _created_or_exit(
+            lambda: watch_service.create_watch(
                 session,
-                WatchCreate.model_validate({"source": source, "interval_seconds": interval}),
+                WatchCreate.model_validate(
+                    {
+                        "source": source,
+                        "interval_seconds": interval,
+                        "since": parse_since(since, utcnow()) if since else None,
+                    }
+                ),
                 runtime.watch_intervals,
             )
-        except ValidationError as exc:
-            err.print(f"[red]error:[/] {_first_error(exc)}")
-            raise typer.Exit(2) from exc
-        except InputRejected as exc:
-            err.print(f"[red]error:[/] {exc.message}")
-            raise typer.Exit(2) from exc
-        except AppError as exc:
-            err.print(f"[red]error:[/] {exc.message}")
-            raise typer.Exit(1) from exc
+        )
         session.commit()
-    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s ({watch.id})")
+    history = f", history back to {watch.since:%Y-%m-%d %H:%M} UTC" if watch.since else ""
+    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s{history} ({watch.id})")
+
+
+def _created_or_exit(create: Callable[[], Watch]) -> Watch:
+    """The watch `create` makes; a refusal printed, exiting 2 for bad input and 1 for a conflict or a missing
+    object."""
+    from pydantic import ValidationError
+
+    try:
+        return create()
+    except ValidationError as exc:
+        err.print(f"[red]error:[/] {_first_error(exc)}")
+        raise typer.Exit(2) from exc
+    except InputRejected as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    except AppError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -77,11 +108,14 @@ def watch_list() -> None:
     from sqlmodel import Session
 
     from watchers import service as watch_service
+    from watchers.schemas import WatchCoverage
 
     runtime = command_runtime()
     with Session(runtime.db_engine) as session:
         watches = watch_service.list_watches(session)
-    table = Table("id", "kind", "target", "every", "enabled", "state", "posts", "last success", "last error")
+    table = Table(
+        "id", "kind", "target", "every", "enabled", "state", "posts", "last success", "last error", "not analysed"
+    )
     for watch in watches:
         table.add_row(
             str(watch.id),
@@ -93,8 +127,19 @@ def watch_list() -> None:
             str(watch.posts_seen),
             watch.last_success_at.strftime("%Y-%m-%d %H:%M:%S") if watch.last_success_at else "-",
             watch.last_error or "",
+            _not_analysed(WatchCoverage.model_validate(watch.coverage or {})),
         )
     out.print(table)
+
+
+def _not_analysed(coverage: WatchCoverage) -> str:
+    parts = [
+        f"{coverage.poster_only} poster only" if coverage.poster_only else "",
+        f"{coverage.not_fetched} hidden by the source" if coverage.not_fetched else "",
+        f"{coverage.awaiting_file} awaiting their file" if coverage.awaiting_file else "",
+        *coverage.notes,
+    ]
+    return "; ".join(part for part in parts if part)
 
 
 def _change_watch(watch_id: uuid.UUID, update: WatchUpdate | None, action: str) -> None:
@@ -169,6 +214,7 @@ def alerts_list(
     person: Annotated[uuid.UUID | None, typer.Option(help="Only this person's alerts")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (face_match, phone_number, ...)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses; repeat for several")] = None,
+    tier: Annotated[list[str] | None, typer.Option(help="Only these tiers (match, possible); repeat for both")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert")] = False,
 ) -> None:
@@ -182,7 +228,7 @@ def alerts_list(
 
     runtime = command_runtime()
     try:
-        filters = AlertFilter(person_id=person, kind=kind, status=status)
+        filters = AlertFilter(person_id=person, kind=kind, status=status, tier=tier)
     except ValidationError as exc:
         err.print(f"[red]error:[/] {_first_error(exc)}")
         raise typer.Exit(2) from exc
@@ -202,13 +248,14 @@ def alerts_list(
             print(json.dumps(line, ensure_ascii=False))
         return
     table = Table(
-        "id", "person", "kind", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
+        "id", "person", "kind", "tier", "status", "priority", "evidence", "occurrences", "first permalink", "last seen"
     )
     for alert, name, seen in rows:
         table.add_row(
             str(alert.id),
             name,
             alert.kind,
+            alert.tier,
             alert.status,
             alert.priority,
             evidence_of(alert).describe(),
@@ -234,3 +281,71 @@ def telegram_login(
     session = login(settings.telegram_api_id, settings.telegram_api_hash, phone)
     out.print("Put this in the environment as IMPWATCH_TELEGRAM_SESSION (keep it secret):")
     print(session)
+
+
+@channels_cli.command("candidates")
+def channels_candidates(
+    limit: Annotated[int, typer.Option(help="How many to list")] = 50,
+    include_watched: Annotated[bool, typer.Option(help="Also those already watched from this list")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """List candidate channels, those involved in alerts first, then the most recently seen."""
+    from sqlmodel import Session
+
+    from watchers.channels import service as channel_service
+    from watchers.channels.schemas import CandidateRead
+
+    runtime = command_runtime()
+    with Session(runtime.db_engine) as session:
+        candidates = [
+            CandidateRead.model_validate(candidate)
+            for candidate in channel_service.list_candidates(session, limit, include_watched)
+        ]
+    if as_json:
+        for candidate in candidates:
+            print(candidate.model_dump_json())
+        return
+    table = Table("id", "channel", "posts", "forwards", "links", "mentions", "alerts", "first seen", "last seen")
+    for candidate in candidates:
+        table.add_row(
+            str(candidate.id),
+            f"@{candidate.username}" if candidate.username else f"{candidate.name} (no username)",
+            str(candidate.posts_count),
+            str(candidate.forwards_count),
+            str(candidate.links_count),
+            str(candidate.mentions_count),
+            str(candidate.alerts_count),
+            f"{candidate.first_seen_at:%Y-%m-%d %H:%M}",
+            f"{candidate.last_seen_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@channels_cli.command("watch")
+def channels_watch(
+    candidate: Annotated[str, typer.Argument(help="The candidate's id or @username")],
+    kind: Annotated[str, typer.Option(help="tme_preview or telegram")] = "tme_preview",
+    interval: Annotated[int | None, typer.Option(help="Seconds between runs (default: the setting)")] = None,
+    since: Annotated[str | None, typer.Option(help="Also read its history back to this date or span (7d)")] = None,
+) -> None:
+    """Watch a candidate channel."""
+    from sqlmodel import Session
+
+    from core.clock import utcnow
+    from watchers.channels import service as channel_service
+    from watchers.history import parse_since
+
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        watch = _created_or_exit(
+            lambda: channel_service.watch_candidate(
+                session,
+                channel_service.find_candidate(session, candidate),
+                runtime.watch_intervals,
+                kind=kind,
+                interval_seconds=interval,
+                since=parse_since(since, utcnow()) if since else None,
+            )
+        )
+        session.commit()
+    out.print(f"watching {watch.kind} {watch.target} every {watch.interval_seconds} s ({watch.id})")

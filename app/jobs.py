@@ -23,8 +23,10 @@ RETENTION_JOB_ID = "retention"
 
 def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> Callable[[], int]:
     """A run removes the face crops of alerts closed as a false match or dismissed longer ago than the retention
-    period, in its own transaction, and says how many it removed (one audit record when any)."""
+    period, and the negatives older than theirs, in its own transaction, and says how many crops it removed (one
+    audit record each when any)."""
     retention = timedelta(days=runtime.settings.closed_alert_crop_retention_days)
+    negative_retention = timedelta(days=runtime.settings.negative_retention_days)
 
     def apply_retention() -> int:
         try:
@@ -32,6 +34,9 @@ def build_retention_job(runtime: Runtime, clock: Callable[[], datetime] = utcnow
                 removed = privacy.expire_closed_alert_crops(session, clock(), retention)
                 if removed:
                     audit(session, INSTALLATION, "retention.crops_removed", "detection", "*", crops=removed)
+                negatives = privacy.expire_negative_faces(session, clock(), negative_retention)
+                if negatives:
+                    audit(session, INSTALLATION, "retention.negatives_removed", "negative_face", "*", faces=negatives)
                 session.commit()
                 return removed
         except Exception:

@@ -17,6 +17,8 @@ from app.auth.ratelimit import RateLimiter
 from app.auth.rules import GuardBodies, authorize, is_console_route
 from app.console import pages as console_pages
 from app.console import routes as console_routes
+from app.rescan import routes as rescan_routes
+from app.rescan.jobs import Rescanner, RescanRegistry
 from app.runtime import Runtime
 from app.scheduling import scheduled_work
 from app.settings import Settings
@@ -24,6 +26,7 @@ from app.webhooks import routes as webhook_routes
 from core.errors import AppError
 from core.http import SafeJSONResponse
 from watchers import routes as scan_routes
+from watchers.channels import routes as channel_routes
 from watchlist import routes as person_routes
 
 API_DESCRIPTION = """
@@ -50,13 +53,22 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     """
     runtime = runtime or Runtime.from_settings(Settings())
 
+    rescans = RescanRegistry(
+        Rescanner(
+            runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, runtime.settings.public_base_url
+        )
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not with_scheduler:
-            yield
-            return
-        with scheduled_work(runtime):
-            yield
+        try:
+            if not with_scheduler:
+                yield
+                return
+            with scheduled_work(runtime):
+                yield
+        finally:
+            rescans.close()
 
     app = FastAPI(
         title="Impersonation Watch",
@@ -76,10 +88,12 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
     app.state.login_limiter = RateLimiter(runtime.settings.login_attempts_per_minute)
     app.state.page_refusal = console_pages.page_refusal
+    app.state.rescans = rescans
     app.include_router(health.router)
     app.include_router(person_routes.router)
     app.include_router(scan_routes.router)
     app.include_router(scan_routes.watches)
+    app.include_router(channel_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(access_routes.router)
@@ -87,6 +101,7 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(console_routes.router)
     app.include_router(console_routes.changes)
     app.mount("/static", StaticFiles(directory=console_pages.HERE / "static"), name="static")
+    app.include_router(rescan_routes.router)
     app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
     app.add_exception_handler(AppError, _app_error)

@@ -1,7 +1,8 @@
 """Erasure and retention of biometric data: what the service holds about a person, and for how long.
 
-Encodings of faces that matched nobody are never stored (a detection row exists only for a match); downloaded
-media is deleted once analysed unless the installation keeps media on purpose.
+Encodings of faces that matched nobody are never stored (a detection row exists only for a match, and the
+calibration keeps counts of distances only); downloaded media is deleted once analysed unless the installation keeps
+media on purpose. A face triaged as a false match is kept as the person's negative for a retention period.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.webhooks.models import WebhookEvent
 from core.scope import Scope
 from watchers.media_store import MediaStore
 from watchers.models import Detection
-from watchlist.models import Person
+from watchlist.models import NegativeFace, Person
 from watchlist.service import delete_person
 
 CLOSED_WITHOUT_IMPERSONATION = ("false_match", "dismissed")
@@ -36,6 +37,7 @@ class ErasureReport:
     api_keys: int
     media_files: int
     webhook_events: int
+    negative_faces: int = 0
 
 
 def _delete(session: Session, statement: sa.Delete) -> int:
@@ -59,6 +61,7 @@ def erase_person(session: Session, person: Person, scope: Scope, media_store: Me
         webhook_events=_delete(
             session, sa.delete(WebhookEvent).where(col(WebhookEvent.payload).contains(str(person.id)))
         ),
+        negative_faces=_delete(session, sa.delete(NegativeFace).where(col(NegativeFace.person_id) == person.id)),
         reference_faces=delete_person(session, person),
     )
     details = {k: v for k, v in asdict(report).items() if k != "person_id"}
@@ -71,8 +74,14 @@ def _remove_kept_media(media_store: MediaStore, sha256s: list[str]) -> int:
     return sum(media_store.remove_all_copies(sha256) for sha256 in set(sha256s))
 
 
+def expire_negative_faces(session: Session, now: datetime, retention: timedelta) -> int:
+    """Remove the negatives (faces triaged as false matches) kept longer than `retention`."""
+    return _delete(session, sa.delete(NegativeFace).where(col(NegativeFace.created_at) < now - retention))
+
+
 def expire_closed_alert_crops(session: Session, now: datetime, retention: timedelta) -> int:
-    """Remove the face crops of alerts closed as a false match or dismissed more than `retention` ago."""
+    """Remove the face crops (and the face encodings) of alerts closed as a false match or dismissed more than
+    `retention` ago."""
     closed = select(Alert.detection_id).where(
         col(Alert.status).in_(CLOSED_WITHOUT_IMPERSONATION),
         Alert.updated_at < now - retention,
@@ -82,6 +91,12 @@ def expire_closed_alert_crops(session: Session, now: datetime, retention: timede
 
 
 def _delete_crops(session: Session, detection_ids: sa.Select) -> int:
+    """Remove the crops of these detections, and the encodings of their faces with them; how many crops went."""
+    session.exec(
+        sa.update(Detection)
+        .where(col(Detection.id).in_(detection_ids), col(Detection.encoding).is_not(None))
+        .values(encoding=None)
+    )
     statement = (
         sa.update(Detection)
         .where(col(Detection.id).in_(detection_ids), col(Detection.crop_jpeg).is_not(None))

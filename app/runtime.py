@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from watchers.telegram_client import TelegramGateway
     from watchers.workers import FaceWorkers
     from watchlist.engine import EngineOptions, FaceEngine
-    from watchlist.service import EnrolmentPolicy, MatcherCache, TextWatchlistCache
+    from watchlist.service import EnrolmentPolicy, MatcherCache, MatchingPolicy, TextWatchlistCache
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,17 @@ def _enrolment_policy(runtime: Runtime) -> EnrolmentPolicy:
     from watchlist.service import EnrolmentPolicy
 
     settings = runtime.settings
-    return EnrolmentPolicy(QualityGates(settings.min_face_pixels, settings.min_sharpness), settings.max_image_pixels)
+    return EnrolmentPolicy(
+        QualityGates(settings.min_face_pixels, settings.min_sharpness),
+        settings.max_image_pixels,
+        runtime.matching_policy.calibration,
+    )
 
 
 def _matchers(runtime: Runtime) -> MatcherCache:
     from watchlist.service import MatcherCache
 
-    return MatcherCache(runtime.settings.default_tolerance)
+    return MatcherCache(runtime.matching_policy)
 
 
 def _text_watchlists(runtime: Runtime) -> TextWatchlistCache:
@@ -150,6 +154,30 @@ class Runtime:
         )
 
     @property
+    def matching_policy(self) -> MatchingPolicy:
+        """How faces are decided: calibrated thresholds, the margin of one face one person, video tracks."""
+        from watchlist.calibration import CalibrationPolicy
+        from watchlist.service import MatchingPolicy
+
+        settings = self.settings
+        calibration = CalibrationPolicy(
+            match_target=settings.match_false_alert_target,
+            possible_target=settings.possible_false_alert_target,
+            floor=settings.threshold_floor,
+            ceiling=settings.default_tolerance,
+            min_faces=settings.calibration_min_faces,
+            full_weight_faces=settings.calibration_full_weight_faces,
+            default_match=settings.default_match_threshold,
+            default_possible=settings.default_possible_threshold,
+        )
+        return MatchingPolicy(
+            calibration=calibration,
+            margin=settings.match_margin,
+            track_min_frames=settings.track_min_frames,
+            strong_margin=settings.track_strong_margin,
+        )
+
+    @property
     def frame_sampling(self) -> FrameSampling:
         from watchers.frames import FrameSampling
 
@@ -174,10 +202,13 @@ class Runtime:
         return WebhookUrlPolicy(allow_private=self.settings.webhook_allow_private_urls)
 
     def source_context(self) -> SourceContext:
+        from watchers.telegram_peers import DbPeerCache
+
         return SourceContext(
             tme_base_url=self.settings.tme_base_url,
             http_timeout_seconds=self.settings.http_timeout_seconds,
             telegram_client=self._telegram_gateway(),
+            telegram_peers=DbPeerCache(self.db_engine),
         )
 
     def _telegram_gateway(self) -> TelegramGateway | None:

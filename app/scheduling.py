@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import partial
 
 import httpx
@@ -46,6 +47,8 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
         ),
         batch_limit=settings.watch_batch_limit,
         media_max_attempts=settings.media_max_attempts,
+        history_pages=settings.history_pages_per_run,
+        edit_window=timedelta(hours=settings.edit_window_hours),
         on_failure=partial(webhook_service.enqueue_watch_failed, public_base_url=settings.public_base_url),
     )
 

@@ -27,7 +27,38 @@ class Settings(BaseSettings):
         default=9464, ge=0, le=65535, description="Port of `impwatch worker`'s Prometheus metrics; 0: none."
     )
 
-    default_tolerance: float = Field(default=0.5, gt=0, le=1.0)
+    default_tolerance: float = Field(
+        default=0.5, gt=0, le=1.0, description="The ceiling: no calibrated threshold (match or possible) is looser."
+    )
+    threshold_floor: float = Field(default=0.30, gt=0, le=1.0, description="No calibrated threshold is stricter.")
+    default_match_threshold: float = Field(
+        default=0.32, gt=0, le=1.0, description="`match` threshold of a person until their counts suffice."
+    )
+    default_possible_threshold: float = Field(
+        default=0.5, gt=0, le=1.0, description="`possible` threshold of a person until their counts suffice."
+    )
+    match_false_alert_target: float = Field(
+        default=1e-4, gt=0, lt=1, description="Estimated false alerts per face seen at the `match` threshold."
+    )
+    possible_false_alert_target: float = Field(
+        default=0.2, gt=0, lt=1, description="Estimated share of background faces kept as `possible`."
+    )
+    calibration_min_faces: int = Field(default=20, ge=1, description="Counts a person needs to be calibrated.")
+    calibration_full_weight_faces: int = Field(
+        default=100, ge=1, description="Below this many counts the `match` threshold is drawn towards the default."
+    )
+    match_margin: float = Field(
+        default=0.03, ge=0, le=1.0, description="Another person is named beside the nearest only this close."
+    )
+    negative_retention_days: float = Field(
+        default=180.0, gt=0, description="Faces triaged as false matches are kept as negatives this long."
+    )
+    track_min_frames: int = Field(
+        default=2, ge=1, description="Frames of one track a video needs for a `match` (or one far below threshold)."
+    )
+    track_strong_margin: float = Field(
+        default=0.04, ge=0, description="One frame this far below a person's `match` threshold decides a video."
+    )
     detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")
     small_image_side: int = Field(default=480, ge=32, description="Smaller images are upsampled twice to detect.")
     detector_model: str = Field(default="hog", pattern="^(hog|cnn)$")
@@ -65,6 +96,15 @@ class Settings(BaseSettings):
     min_watch_interval_seconds: int = Field(default=30, ge=1)
     watch_batch_limit: int = Field(default=50, ge=1, description="Posts taken from a source in one run.")
     media_max_attempts: int = Field(default=5, ge=1, description="Download attempts before a media item is skipped.")
+    edit_window_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Each run reads the posts of this many last hours again; media replaced by an edit is analysed "
+        "as new media of the post (0: never).",
+    )
+    history_pages_per_run: int = Field(
+        default=3, ge=1, description="Requests a run may spend reading a watch's history back to its `since`."
+    )
 
     tme_base_url: str = "https://t.me"
     http_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -118,7 +158,8 @@ class Settings(BaseSettings):
     closed_alert_crop_retention_days: float = Field(
         default=30.0,
         ge=0,
-        description="Face crops of alerts closed as false_match or dismissed are removed this long after closing.",
+        description="Face crops (and face encodings) of alerts closed as false_match or dismissed are removed this "
+        "long after closing.",
     )
     retention_check_seconds: float = Field(default=3600.0, gt=0, description="How often retention is applied.")
 

@@ -1,8 +1,9 @@
 """The one file sniffer: what a photo or video file is, decided by its first bytes, never by its name.
 
 Used by the scan API, the folder source, video decoding and image decoding alike, so they never disagree about a
-file. Images: JPEG, PNG, WebP, GIF, BMP, TIFF. Videos: ISO base media (MP4, MOV, 3GP), Matroska/WebM, AVI.
-Everything else is unknown (None), including HEIC/AVIF images and M4A audio, which share MP4's `ftyp` box.
+file. Images: JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF/HEIC (iPhone photos: an ISO `ftyp` box with a HEIF still-image
+brand). Videos: ISO base media (MP4, MOV, 3GP), Matroska/WebM, AVI. Everything else is unknown (None), including
+AVIF images, HEIF image sequences and M4A audio, which share MP4's `ftyp` box.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from pathlib import Path
 
 HEADER_BYTES = 64
 """How many leading bytes `sniff` needs (a Matroska DocType can sit some 40 bytes in)."""
-IMAGE_FORMATS = ("JPEG", "PNG", "WebP", "GIF", "BMP", "TIFF")
+IMAGE_FORMATS = ("JPEG", "PNG", "WebP", "GIF", "BMP", "TIFF", "HEIF")
 VIDEO_FORMATS = ("MP4", "MOV", "3GP", "MKV", "WebM", "AVI")
-IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp"})
+IMAGE_MIME_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/heic", "image/heif"}
+)
 VIDEO_MIME_TYPES = frozenset(
     {"video/mp4", "video/quicktime", "video/3gpp", "video/3gpp2", "video/webm", "video/x-matroska", "video/x-msvideo"}
 )
 """Every MIME type `sniff` answers, for sources that only have a declared type (a Telegram export's documents)."""
 
-# Major brands of ISO base media files that are still images or audio, not videos.
+# Major brands of HEIF still images (HEIC is HEIF with HEVC pictures), decoded by pillow-heif.
+_HEIF_STILL_BRANDS = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif"}
+# Major brands of ISO base media files that are other images or audio, not videos.
 _NOT_VIDEO_FTYP_BRANDS = frozenset(
     {
         b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
@@ -110,6 +115,8 @@ def _sniff_iso_media(header: bytes) -> MediaType | None:
     if box_type != b"ftyp":
         return None
     brand = header[8:12]
+    if brand in _HEIF_STILL_BRANDS:
+        return _image(_HEIF_STILL_BRANDS[brand])
     if brand in _NOT_VIDEO_FTYP_BRANDS:
         return None
     return _video(_iso_mime_type(brand), "mov")

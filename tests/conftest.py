@@ -19,9 +19,11 @@ from app import db
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
+from tests.face_cache import FaceCache, faces_cached
+from tests.face_pool import SharedFaceWorkers
 from tests.factories import DEFAULT_ORGANIZATION, api_key, bearer
 from tests.impwatch import Ran, run
-from tests.support import postgres_database_from_template, running_server
+from tests.support import PostgresCopies, running_server
 from tests.watchers.sources.tme_pages import ChannelServer
 
 POSTGRES_URL = os.environ.get("IMPWATCH_TEST_POSTGRES_URL", "")
@@ -51,22 +53,36 @@ def postgres_template() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template: str) -> Iterator[PostgresCopies]:
+    """Fresh copies of the template, made ahead in the background and dropped behind (tests/support.py)."""
+    copies = PostgresCopies(POSTGRES_URL, postgres_template)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test's own database, migrated: a copy of the SQLite template, or of the PostgreSQL one."""
     if request.param == "sqlite":
         path = tmp_path / "impwatch.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    with postgres_database_from_template(POSTGRES_URL, request.getfixturevalue("postgres_template")) as url:
-        yield url
+    copies: PostgresCopies = request.getfixturevalue("postgres_copies")
+    name = copies.take()
+    try:
+        yield copies.url(name)
+    finally:
+        copies.give_back(name)
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
-    """Settings of a test: its own data folder and database; webhooks may go to the local test receivers."""
-    return Settings(
-        data_dir=tmp_path / "data", database_url=database_url, **{"webhook_allow_private_urls": True, **overrides}
-    )
+    """Settings of a test: its own data folder and database; webhooks may go to the local test receivers. The
+    uncalibrated `match` threshold is the former single tolerance (0.5), so tests of other parts see the Western
+    samples alert as before; the tests of tiers and calibration ask for the installation's default."""
+    defaults = {"webhook_allow_private_urls": True, "default_match_threshold": 0.5}
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, **{**defaults, **overrides})
 
 
 @pytest.fixture
@@ -74,20 +90,44 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
+@pytest.fixture(scope="session")
+def shared_face_workers() -> Iterator[SharedFaceWorkers]:
+    """The session's face worker pools (tests/face_pool.py), lent to the runtimes of the fixtures below."""
+    shared = SharedFaceWorkers()
+    yield shared
+    shared.close()
+
+
+@pytest.fixture(scope="module")
+def face_cache() -> Iterator[FaceCache]:
+    """The face engine's answers memoised for the rest of this module (tests/face_cache.py); a module opts in with
+    `pytestmark = pytest.mark.usefixtures("cached_faces")`."""
+    with faces_cached() as cache:
+        yield cache
+
+
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    runtime = Runtime.from_settings(settings)
+def cached_faces(face_cache: FaceCache) -> FaceCache:
+    return face_cache
+
+
+@pytest.fixture
+def runtime(settings: Settings, shared_face_workers: SharedFaceWorkers) -> Iterator[Runtime]:
+    runtime = shared_face_workers.lend_to(Runtime.from_settings(settings))
     yield runtime
     runtime.close()
 
 
 @pytest.fixture
-def make_runtime(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
+def make_runtime(
+    tmp_path: Path, database_url: str, shared_face_workers: SharedFaceWorkers
+) -> Iterator[Callable[..., Runtime]]:
     """Runtimes on this test's database with settings overridden (face work in-process unless asked)."""
     made: list[Runtime] = []
 
     def make(**overrides: object) -> Runtime:
-        made.append(Runtime.from_settings(make_settings(tmp_path, database_url, **{"face_workers": 0, **overrides})))
+        settings = make_settings(tmp_path, database_url, **{"face_workers": 0, **overrides})
+        made.append(shared_face_workers.lend_to(Runtime.from_settings(settings)))
         return made[-1]
 
     yield make

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 from PIL import Image
+from pillow_heif import register_heif_opener
 from sqlmodel import Session, select
 
 from app.auth import service as auth
@@ -142,6 +143,7 @@ MEDIA_SAMPLES = {
     "animated_png": ("animation", "image/png"),
     "bmp": ("photo", "image/bmp"),
     "tiff": ("photo", "image/tiff"),
+    "heic": ("photo", "image/heic"),
     "mp4": ("video", "video/mp4"),
     "mov": ("video", "video/quicktime"),
     "3gp": ("video", "video/3gpp"),
@@ -171,7 +173,9 @@ def media_sample(name: str, folder: Path) -> bytes:
         frames = [np.full((48, 64, 3), colour, np.uint8) for colour in colours]
         return animation_bytes(name.removeprefix("animated_").upper(), frames)
     buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (90, 140, 200)).save(buffer, format=name.upper())
+    if name == "heic":
+        register_heif_opener()
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(buffer, format="HEIF" if name == "heic" else name.upper())
     return buffer.getvalue()
 
 

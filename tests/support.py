@@ -73,3 +73,82 @@ def postgres_database_from_template(admin_url: str, template: str) -> Iterator[s
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class PostgresCopies:
+    """Copies of an already-migrated template made ahead of the tests that need them, and dropped after them, by a
+    background thread: creating a database from a template and dropping one wait on the server's disk for a second or
+    so each, and a test on SQLite runs meanwhile. Each copy is used by one test only, as before.
+
+    `take` hands out a fresh copy (waiting for one if none is ready; raising what the thread failed with, such as the
+    server being down), `give_back` queues its drop, `close` stops the thread and drops every copy left.
+    """
+
+    def __init__(self, admin_url: str, template: str, ahead: int = 2) -> None:
+        self._admin_url, self._template, self._ahead = admin_url, template, ahead
+        self._admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self._ready: list[str] = []
+        self._to_drop: list[str] = []
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name="postgres-copies", daemon=True)
+        self._thread.start()
+
+    def url(self, name: str) -> str:
+        return sa.engine.make_url(self._admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def take(self) -> str:
+        """The name of a fresh copy of the template, for one test."""
+        with self._changed:
+            while not self._ready and self._failure is None:
+                self._changed.wait()
+            if self._failure is not None:
+                raise RuntimeError("could not copy the PostgreSQL template") from self._failure
+            name = self._ready.pop(0)
+            self._changed.notify_all()
+            return name
+
+    def give_back(self, name: str) -> None:
+        with self._changed:
+            self._to_drop.append(name)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        self._thread.join(timeout=60)
+        for name in [*self._ready, *self._to_drop]:
+            self._drop(name)
+        self._ready.clear()
+        self._to_drop.clear()
+        self._admin.dispose()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._closing and not self._to_drop and len(self._ready) >= self._ahead:
+                    self._changed.wait()
+                if self._closing:
+                    return
+                dropping = self._to_drop.pop(0) if len(self._ready) >= self._ahead else None
+            try:
+                if dropping is not None:
+                    self._drop(dropping)
+                    continue
+                name = f"impwatch_test_{uuid.uuid4().hex[:12]}"
+                with self._admin.connect() as connection:
+                    connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
+            except BaseException as failure:
+                with self._changed:
+                    self._failure = failure
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._ready.append(name)
+                self._changed.notify_all()
+
+    def _drop(self, name: str) -> None:
+        with self._admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

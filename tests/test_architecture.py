@@ -1,6 +1,6 @@
 """The house rules of CONTRIBUTING.md, checked against the code: the import direction and the heavy libraries (both
-read from CONTRIBUTING.md itself), services that never commit, source configs that refuse unknown keys, and settings
-read in one place."""
+read from CONTRIBUTING.md itself), services that never commit, routers that decode strictly, source configs that
+refuse unknown keys, and settings read in one place."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RULE = re.compile(r"\*\*Imports point one way:\*\* `(?P<order>[a-z_]+(?: -> [a-z_]+)+)`")
 HEAVY_RULE = re.compile(r"Heavy libraries \((?P<names>[^)]+)\) are imported only inside the functions that use them")
 SETTINGS_MODULE = "app/settings.py"
+ROUTER_MODULE = "core/http.py"
 
 
 def layer_order(contributing: str) -> list[str]:
@@ -125,6 +126,19 @@ def environment_reads(root: Path, packages: list[str]) -> list[Finding]:
     return findings
 
 
+def plain_routers(root: Path, packages: list[str]) -> list[Finding]:
+    """Routers built as `APIRouter(...)` rather than by `core.http.api_router`, which decodes bodies strictly."""
+    findings = []
+    for path in source_files(root, packages):
+        relative = str(path.relative_to(root))
+        if relative == ROUTER_MODULE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), relative)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "APIRouter":
+                findings.append(Finding(relative, node.lineno, "builds an APIRouter; use core.http.api_router"))
+    return findings
+
+
 def source_config_classes() -> list[type]:
     from watchers.sources.registry import SourceConfig
 
@@ -160,6 +174,10 @@ def test_only_the_settings_read_the_environment(order: list[str]) -> None:
     assert [str(finding) for finding in environment_reads(ROOT, order)] == []
 
 
+def test_every_router_decodes_bodies_strictly(order: list[str]) -> None:
+    assert [str(finding) for finding in plain_routers(ROOT, order)] == []
+
+
 def test_every_source_config_refuses_unknown_keys() -> None:
     configs = source_config_classes()
     assert len(configs) >= 4
@@ -188,6 +206,7 @@ def test_the_checks_find_what_they_are_for(tmp_path: Path) -> None:
     write(tmp_path, "core/clock.py", "import os\nTZ = os.environ.get('TZ')\n")
     write(tmp_path, "app/settings.py", "import os\nX = os.getenv('X')\n")
     write(tmp_path, "app/main.py", "from watchers import jobs\nfrom core import db\n")
+    write(tmp_path, "app/routes.py", "from fastapi import APIRouter\n\nrouter = APIRouter()\n")
     write(
         tmp_path,
         "watchers/frames.py",
@@ -202,6 +221,9 @@ def test_the_checks_find_what_they_are_for(tmp_path: Path) -> None:
         "watchlist/service.py:7: a service calls commit()"
     ]
     assert [str(f) for f in environment_reads(tmp_path, order)] == ["core/clock.py:2: reads the environment"]
+    assert [str(f) for f in plain_routers(tmp_path, order)] == [
+        "app/routes.py:3: builds an APIRouter; use core.http.api_router"
+    ]
     assert [str(f) for f in heavy_imports_at_import(tmp_path, order, {"av", "telethon"})] == [
         "watchers/frames.py:12: imports telethon with the module"
     ]

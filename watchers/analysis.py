@@ -25,7 +25,7 @@ from watchers.models import Detection, MediaAnalysis
 from watchers.scanning import FileAnalysis
 from watchers.schemas import ScanResult
 from watchlist.matcher import Matcher
-from watchlist.service import MatcherCache, person_names
+from watchlist.service import MatcherCache, add_background_counts, encoding_to_bytes, person_names
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,26 @@ def analyse_media(
         except InputRejected as refused:
             _store_once(db_engine, _refusal_row(sha256, size, refused), [])
             return True
-    _store_once(db_engine, _analysis_row(sha256, analysis), _detections(sha256, analysis))
+    if _store_once(db_engine, _analysis_row(sha256, analysis), detections_of(sha256, analysis)):
+        _count_background(db_engine, analysis, matchers)
     return True
+
+
+def _count_background(db_engine: Engine, analysis: FileAnalysis, matchers: MatcherCache) -> None:
+    """The counts of the faces not assigned to each person go into their calibration, in a transaction of its own:
+    distances only, never an encoding."""
+    if not analysis.background:
+        return
+    for attempt in range(2):
+        with Session(db_engine) as session:
+            try:
+                add_background_counts(session, analysis.background, matchers.policy.calibration)
+                session.commit()
+                return
+            except sa.exc.IntegrityError:  # another analysis added the same person's first counts meanwhile
+                session.rollback()
+                if attempt:
+                    log.warning("background counts of media %s were not stored", analysis.sha256)
 
 
 def _refusal_row(sha256: str, size: int, refused: InputRejected) -> MediaAnalysis:
@@ -113,16 +131,20 @@ def _analysis_row(sha256: str, analysis: FileAnalysis) -> MediaAnalysis:
     )
 
 
-def _detections(sha256: str, analysis: FileAnalysis) -> list[Detection]:
+def detections_of(sha256: str, analysis: FileAnalysis) -> list[Detection]:
+    """The detection rows of an analysis: one per person found, not yet added to any session."""
     return [
         Detection(
             sha256=sha256,
             person_id=evidence.person_id,
             reference_face_id=evidence.reference_id,
             distance=round(evidence.best_distance, 4),
+            tier=evidence.tier,
+            encoding=encoding_to_bytes(evidence.encoding) if evidence.encoding is not None else None,
             box=evidence.best_box.as_dict(),
             best_timestamp=evidence.best_timestamp,
             timestamps=[round(t, 3) for t in evidence.timestamps],
+            track_timestamps=[round(t, 3) for t in evidence.track_timestamps],
             frames_matched=evidence.frames_matched,
             crop_jpeg=evidence.crop_jpeg,
         )
@@ -130,18 +152,20 @@ def _detections(sha256: str, analysis: FileAnalysis) -> list[Detection]:
     ]
 
 
-def _store_once(db_engine: Engine, row: MediaAnalysis, detections: list[Detection]) -> None:
+def _store_once(db_engine: Engine, row: MediaAnalysis, detections: list[Detection]) -> bool:
     """Insert an analysis and its detections in one transaction; when another call stored the same content first,
-    keep theirs."""
+    keep theirs (and answer False)."""
     with Session(db_engine) as session:
         try:
             session.add(row)
             session.flush()
             session.add_all(detections)
             session.commit()
+            return True
         except sa.exc.IntegrityError:
             session.rollback()
             log.info("media %s was analysed concurrently; using the stored analysis", row.sha256)
+            return False
 
 
 def scan_file(
@@ -156,3 +180,11 @@ def scan_file(
     analysis = faces.analyse(path, matchers.get(session, organization_id))
     names = person_names(session, {match.person_id for face in analysis.faces for match in face.matches})
     return ScanResult.from_analysis(analysis, names)
+
+
+def count_background(session: Session, path: Path, faces: FaceAnalyser, matchers: MatcherCache) -> int:
+    """Count the faces of one file into every enrolled person's calibration (distances only; a face within a
+    person's thresholds is not counted for them); returns how many faces the file had. Raises `InputRejected`."""
+    analysis = faces.analyse(path, matchers.get(session))
+    add_background_counts(session, analysis.background, matchers.policy.calibration)
+    return len(analysis.faces)

@@ -1,5 +1,7 @@
 """The scheduled work of the watchers: one run of one watch (`WatchRunner.run`), which `watchers.scheduler` runs on
-each watch's interval.
+each watch's interval. A run finishes the media left from before, reads the new posts, a piece of the watch's
+history (`watchers.history`), the recent posts again for replaced media (`watchers.edits`), analyses the media,
+and records what could not be seen (`watchers.coverage`).
 
 Every run has its own sessions and its own try/except, so one broken watch never stops the others. A post is
 committed together with the cursor that moves past it; then its text is read (the `on_post` hook, in a transaction
@@ -14,13 +16,13 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import utcnow
-from watchers import metrics, pipeline, service
+from watchers import coverage, edits, history, metrics, pipeline, service
 from watchers.analysis import AnalysisExecutor
 from watchers.media_store import MediaStore
 from watchers.models import Post, Watch, WatchState
@@ -42,6 +44,11 @@ class RunReport:
     """Why the alerts of each item whose alerts could not be recorded were not (the item is retried)."""
     media_skipped: list[str] = field(default_factory=list)
     """Why each item skipped for good during the run was skipped."""
+    media_awaiting: list[str] = field(default_factory=list)
+    """Why each item still waiting for its file waits (each item counted once per run)."""
+    awaiting_ids: set[uuid.UUID] = field(default_factory=set)
+    media_from_edits: int = 0
+    """Media items added because a recent post's media was replaced by an edit."""
     error: str | None = None
 
 
@@ -57,6 +64,10 @@ class WatchRunner:
     on_detections: DetectionSink
     batch_limit: int = 50
     media_max_attempts: int = 5
+    history_pages: int = 3
+    """Requests a run may spend reading a watch's history back to its `since` (`watchers.history`)."""
+    edit_window: timedelta = timedelta(hours=24)
+    """How far back each run reads posts again for media replaced by an edit (`watchers.edits`); 0: never."""
     clock: Callable[[], datetime] = utcnow
     source_factory: Callable[[Watch, SourceContext], Source] = field(
         default=lambda watch, context: build_source(parse_source_config(watch.config), context)
@@ -83,11 +94,15 @@ class WatchRunner:
                 source = self.source_factory(watch, self.source_context)
                 self._finish_media(session, watch, source, report)
                 self._fetch_posts(session, watch, source, report)
+                self._read_history(session, watch, source, report)
+                self._recheck_edits(session, watch, source, report)
                 self._finish_media(session, watch, source, report)
+                _warn_of_missing_files(watch, report)
                 if self.stopping.is_set():
                     raise RunStopped("the process is stopping; the rest of the run waits for the next start")
                 now = self.clock()
                 service.record_run_success(watch, now, report.media_failed, report.media_skipped, report.alerts_failed)
+                coverage.refresh(session, watch, coverage.source_notes(source))
                 session.add(watch)
                 session.commit()
                 metrics.WATCH_RUNS.labels(source=watch.kind, outcome="success").inc()
@@ -136,10 +151,34 @@ class WatchRunner:
             metrics.TEXT_FAILURES.inc()
             log.exception("could not read the text of post %s (%s)", post.id, post.permalink)
 
+    def _read_history(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        def stored() -> None:
+            metrics.POSTS_SCANNED.labels(source=watch.kind).inc()
+
+        try:
+            report.posts_stored += history.read_history(session, watch, source, self.history_pages, stored)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+    def _recheck_edits(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        try:
+            report.media_from_edits += edits.recheck_recent(
+                session, watch, source, self.edit_window, self.clock(), self.history_pages
+            )
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
     def _finish_media(self, session: Session, watch: Watch, source: Source, report: RunReport) -> None:
+        """Fetch and analyse the pending media; an item waiting for its file is looked at once per run."""
         for item, post in pipeline.pending_media(session, watch, self.media_max_attempts):
             if self.stopping.is_set():
                 return
+            if item.id in report.awaiting_ids:
+                continue
             try:
                 outcome = pipeline.process_media(
                     session,
@@ -162,6 +201,9 @@ class WatchRunner:
                 report.alerts_failed.append(outcome.alerts_failed)
             if outcome.skipped is not None:
                 report.media_skipped.append(outcome.skipped)
+            if outcome.awaiting is not None:
+                report.media_awaiting.append(outcome.awaiting)
+                report.awaiting_ids.add(item.id)
             metrics.MEDIA_SCANNED.labels(source=watch.kind, kind=item.kind, outcome=outcome.label).inc()
 
     def _record_failure(self, watch_id: uuid.UUID, error: Exception) -> None:
@@ -177,6 +219,21 @@ class WatchRunner:
                     session.commit()
         except Exception:
             log.exception("could not record the failure of watch %s", watch_id)
+
+
+def _warn_of_missing_files(watch: Watch, report: RunReport) -> None:
+    """One warning per run, however many files are missing (an export of a big channel misses hundreds)."""
+    if not report.media_awaiting:
+        return
+    count = len(report.media_awaiting)
+    log.warning(
+        "watch %s (%s): %d media file%s not in the folder yet, analysed when they appear; first: %s",
+        watch.id,
+        watch.target,
+        count,
+        "s are" if count > 1 else " is",
+        report.media_awaiting[0],
+    )
 
 
 class RunStopped(Exception):

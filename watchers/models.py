@@ -38,6 +38,12 @@ class Watch(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     consecutive_failures: int = 0
     posts_seen: int = 0
+    coverage: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    """What the last run could not see or analyse (`watchers.coverage.WatchCoverage`)."""
+    since: datetime | None = optional_timestamp_field()
+    """Read the channel's history back to this time (`watchers.history`); None: start from the newest posts."""
+    history_position: str | None = Field(default=None, max_length=200)
+    history_complete: bool = False
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
@@ -65,6 +71,8 @@ class Post(SQLModel, table=True):
 
 class MediaStatus:
     PENDING = "pending"
+    AWAITING_FILE = "awaiting_file"
+    """The file is not there yet (an export without it); looked for on every run, analysed once it appears."""
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -89,6 +97,9 @@ class MediaItem(SQLModel, table=True):
     status: str = Field(default=MediaStatus.PENDING, max_length=20, index=True)
     attempts: int = 0
     error: str | None = Field(default=None, max_length=2000)
+    poster_only: bool = False
+    """Only the media's poster (a still) was fetched and analysed, not the media (`not_fetched` says why)."""
+    not_fetched: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp_field()
 
 
@@ -129,9 +140,30 @@ class Detection(SQLModel, table=True):
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reference_face.id", ondelete="SET NULL"), nullable=True),
     )
     distance: float
+    tier: str = Field(default="match", max_length=20)
     box: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    track_timestamps: list[float] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     frames_matched: int = 0
     crop_jpeg: bytes | None = Field(default=None, sa_type=sa.LargeBinary, nullable=True)
+    encoding: bytes | None = Field(
+        default=None,
+        sa_type=sa.LargeBinary,
+        nullable=True,
+        description="The best-matching face's encoding (a face assigned to the person), kept so that a false match "
+        "can become a negative; erased with the person",
+    )
     created_at: datetime = timestamp_field()
+
+
+class TelegramPeer(SQLModel, table=True):
+    """A channel username resolved through the Telegram account: its id and access hash, so that a restart does not
+    resolve every watched username again (contacts.resolveUsername is Telegram's most rate-limited request)."""
+
+    __tablename__ = "telegram_peer"
+
+    username: str = Field(primary_key=True, max_length=32)
+    channel_id: int = Field(sa_type=sa.BigInteger)
+    access_hash: int = Field(sa_type=sa.BigInteger)
+    resolved_at: datetime = timestamp_field()

@@ -12,12 +12,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from watchers.analysis import AnalysisExecutor
+from watchers.channels import service as channels
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis, MediaItem, MediaStatus, Post, Watch
-from watchers.sources.base import FetchedPost, MediaTooLarge, NeedsAttention, Source
+from watchers.sources.base import FetchedPost, MediaAwaitingFile, MediaRef, MediaTooLarge, NeedsAttention, Source
 
 DetectionSink = Callable[[Session, MediaItem, Post, list[Detection]], Sequence[str]]
 """Called, in the same transaction (inside a savepoint of the item's own), with the detections of one media item of
@@ -28,13 +30,16 @@ PostSink = Callable[[Session, Post], object]
 log = logging.getLogger(__name__)
 
 
-def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | None:
+def store_post(session: Session, watch: Watch, fetched: FetchedPost, *, advance_cursor: bool = True) -> Post | None:
     """Store a post and its media (pending) and advance the cursor past it, or None when it was already stored.
 
-    The cursor moves in the same transaction as the post: a crash before the commit loses neither.
+    The cursor moves in the same transaction as the post: a crash before the commit loses neither. A post read
+    from the watch's history (`watchers.history`) leaves the live cursor where it is, and counts as seen only when
+    it is new (history pages overlap the live ones).
     """
-    watch.cursor = fetched.cursor
-    watch.posts_seen += 1
+    if advance_cursor:
+        watch.cursor = fetched.cursor
+        watch.posts_seen += 1
     session.add(watch)
     exists = session.exec(select(Post.id).where(Post.watch_id == watch.id, Post.message_id == fetched.message_id))
     if exists.first() is not None:
@@ -51,32 +56,51 @@ def store_post(session: Session, watch: Watch, fetched: FetchedPost) -> Post | N
         preview=fetched.preview,
         forwarded_from=fetched.forwarded_from,
     )
+    if not advance_cursor:
+        watch.posts_seen += 1
     session.add(post)
     session.flush()
     for position, media in enumerate(fetched.media):
-        session.add(
-            MediaItem(
-                post_id=post.id,
-                position=position,
-                kind=media.kind.value,
-                locator=media.locator,
-                file_name=media.file_name,
-                size=media.size,
-            )
-        )
+        session.add(media_item_of(post, position, media))
     session.flush()
+    channels.record_pointers(session, post, fetched.forwarded_from_username)
     return post
 
 
+def media_item_of(post: Post, position: int, media: MediaRef) -> MediaItem:
+    """The row of one media item of a post: pending, or skipped at once with the reason when nothing of it can be
+    fetched (a block the preview hides, with no poster) or it is not analysed (an animated sticker)."""
+    nothing_to_fetch = not media.locator
+    reason = media.skipped or media.not_fetched or "no media to fetch"
+    return MediaItem(
+        post_id=post.id,
+        position=position,
+        kind=media.kind.value,
+        locator=media.locator,
+        file_name=media.file_name,
+        size=media.size,
+        poster_only=media.poster_only,
+        not_fetched=media.not_fetched[:2000] if media.not_fetched else None,
+        status=MediaStatus.SKIPPED if nothing_to_fetch or media.skipped else MediaStatus.PENDING,
+        error=reason[:2000] if nothing_to_fetch or media.skipped else None,
+    )
+
+
 def pending_media(session: Session, watch: Watch, max_attempts: int) -> list[tuple[MediaItem, Post]]:
-    """Media of this watch's posts still to fetch or analyse: new ones and failed ones with attempts left."""
+    """Media of this watch's posts still to fetch or analyse: new ones, failed ones with attempts left, and those
+    whose file is not there yet (looked for on every run)."""
     rows = session.exec(
         select(MediaItem, Post)
         .join(Post, col(Post.id) == MediaItem.post_id)
         .where(
             Post.watch_id == watch.id,
-            col(MediaItem.status).in_([MediaStatus.PENDING, MediaStatus.FAILED]),
-            MediaItem.attempts < max_attempts,
+            sa.or_(
+                col(MediaItem.status) == MediaStatus.AWAITING_FILE,
+                sa.and_(
+                    col(MediaItem.status).in_([MediaStatus.PENDING, MediaStatus.FAILED]),
+                    col(MediaItem.attempts) < max_attempts,
+                ),
+            ),
         )
         .order_by(col(Post.message_id), col(MediaItem.position))
     )
@@ -91,11 +115,15 @@ class MediaOutcome:
     """Why the item is not analysed yet, when it is left `failed` and retried on the next run."""
     skipped: str | None = None
     """Why the item is skipped for good (too large, outside the folder, not a regular file, out of attempts)."""
+    awaiting: str | None = None
+    """Why the item waits for its file (not in the export folder yet); looked for again on the next run."""
     alerts_failed: str | None = None
     """Why some of the item's alerts could not be recorded, when it is left `failed` for the next run to finish."""
 
     @property
     def label(self) -> str:
+        if self.awaiting:
+            return "awaiting_file"
         if self.failed or self.alerts_failed:
             return "failed"
         return "skipped" if self.skipped else "cached" if self.cached else "analysed"
@@ -120,6 +148,12 @@ def process_media(
     session.add(item)
     try:
         download = store.fetch(source, item)
+    except MediaAwaitingFile as exc:
+        item.attempts -= 1
+        item.status, item.error = MediaStatus.AWAITING_FILE, exc.reason[:2000]
+        session.add(item)
+        session.flush()
+        return MediaOutcome(awaiting=exc.reason)
     except MediaTooLarge as exc:
         return _give_up(session, item, MediaStatus.SKIPPED, str(exc))
     except NeedsAttention as exc:

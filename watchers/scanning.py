@@ -14,9 +14,15 @@ import numpy as np
 from core import media_types
 from core.errors import InputRejected
 from watchers.frames import FrameSampling, SampledAnimation, SampledVideo
+from watchlist.calibration import BIN_WIDTH, BINS
 from watchlist.engine import Box, FaceEngine, face_crop
 from watchlist.images import decode_image, encode_jpeg, open_animation
-from watchlist.matcher import Match, Matcher
+from watchlist.matcher import MATCH, POSSIBLE, Match, Matcher
+
+TRACK_DISTANCE = 0.6
+"""Two faces of consecutive sampled frames are one track when their encodings are this close (the nearest wins)."""
+TRACK_GAP_FRAMES = 2
+"""A track is continued by a face at most this many sampled frames after its last one."""
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -51,6 +57,8 @@ class FaceSighting:
     timestamp: float | None
     matches: list[Match]
     crop_jpeg: bytes | None = None
+    track: int | None = None
+    """Which track of the video or animation the face belongs to (the same face followed across frames)."""
 
 
 @dataclass
@@ -65,17 +73,45 @@ class PersonEvidence:
     crop_jpeg: bytes | None
     timestamps: list[float] = field(default_factory=list)
     frames_matched: int = 0
+    tier: str = POSSIBLE
+    """`match` for a photo whose face is a match; for a video, when one track has enough `match` frames or one frame
+    is far below the threshold (`decide_tier`)."""
+    encoding: np.ndarray | None = None
+    """The best face's encoding (a face assigned to this person), so that a false match can become a negative."""
+    best_match_distance: float = np.inf
+    track_timestamps: list[float] = field(default_factory=list)
+    """The timestamps of the deciding track's `match` frames."""
+    _track_frames: dict[int, list[float]] = field(default_factory=dict)
 
-    def add(self, sighting: FaceSighting, match: Match) -> None:
+    def add(self, sighting: FaceSighting, match: Match, encoding: np.ndarray) -> None:
         if sighting.timestamp is not None and sighting.timestamp not in self.timestamps:
             self.timestamps.append(sighting.timestamp)
             self.frames_matched += 1
+        if match.tier == MATCH:
+            self.best_match_distance = min(self.best_match_distance, match.score or match.distance)
+            if sighting.track is not None and sighting.timestamp is not None:
+                frames = self._track_frames.setdefault(sighting.track, [])
+                if sighting.timestamp not in frames:
+                    frames.append(sighting.timestamp)
+            elif sighting.timestamp is None:
+                self.tier = MATCH
         if match.distance < self.best_distance:
             self.best_distance = match.distance
             self.reference_id = match.reference_id
             self.best_box = sighting.box
             self.best_timestamp = sighting.timestamp
             self.crop_jpeg = sighting.crop_jpeg
+            self.encoding = encoding
+
+    def decide_tier(self, matcher: Matcher) -> None:
+        """A video or an animation: `match` when one track agrees over `track_min_frames` frames, or one frame is
+        `strong_margin` below the person's `match` threshold; `possible` otherwise."""
+        longest = max(self._track_frames.values(), key=len, default=[])
+        strong = self.best_match_distance <= matcher.thresholds_of(self.person_id).match - matcher.strong_margin
+        if len(longest) >= matcher.track_min_frames or strong:
+            self.tier = MATCH
+        self.track_timestamps = sorted(longest)
+        self._track_frames = {}
 
 
 @dataclass
@@ -96,6 +132,8 @@ class FileAnalysis:
     truncated: bool = False
     faces: list[FaceSighting] = field(default_factory=list)
     evidence: dict[uuid.UUID, PersonEvidence] = field(default_factory=dict)
+    background: dict[uuid.UUID, dict[int, int]] = field(default_factory=dict)
+    """Per enrolled person, how many faces not assigned to them fell in each distance bin: counts only."""
 
     @property
     def persons(self) -> list[PersonEvidence]:
@@ -171,11 +209,40 @@ def _analyse_frames(
     matcher: Matcher,
     limit: TimeLimit | None,
 ) -> FileAnalysis:
+    tracks = _Tracks()
     for frame in source.frames():
-        _analyse_pixels(analysis, frame.rgb, frame.timestamp, engine, matcher, limit)
+        _analyse_pixels(analysis, frame.rgb, frame.timestamp, engine, matcher, limit, tracks)
     analysis.frames_scanned = source.info.frames_sampled
     analysis.truncated = analysis.truncated or source.info.truncated
+    for evidence in analysis.evidence.values():
+        evidence.decide_tier(matcher)
     return analysis
+
+
+class _Tracks:
+    """Follows faces across the sampled frames of one file, in memory only: each face joins the track whose last
+    face is nearest (within `TRACK_DISTANCE`, at most `TRACK_GAP_FRAMES` frames back), or starts a new one."""
+
+    def __init__(self) -> None:
+        self._last: list[tuple[np.ndarray, int]] = []
+        self._frame = -1
+
+    def next_frame(self) -> None:
+        self._frame += 1
+
+    def assign(self, encoding: np.ndarray, taken: set[int]) -> int:
+        best, best_distance = None, TRACK_DISTANCE
+        for track, (last, frame) in enumerate(self._last):
+            if track in taken or frame >= self._frame or self._frame - frame > TRACK_GAP_FRAMES:
+                continue
+            distance = float(np.linalg.norm(last - encoding))
+            if distance <= best_distance:
+                best, best_distance = track, distance
+        if best is None:
+            self._last.append((encoding, self._frame))
+            return len(self._last) - 1
+        self._last[best] = (encoding, self._frame)
+        return best
 
 
 def _analyse_pixels(
@@ -185,6 +252,7 @@ def _analyse_pixels(
     engine: FaceEngine,
     matcher: Matcher,
     limit: TimeLimit | None,
+    tracks: _Tracks | None = None,
 ) -> None:
     """The faces of one photo or frame, recorded in `analysis`; `limit` is checked before the frame is searched and
     before each of its faces is encoded."""
@@ -192,13 +260,32 @@ def _analyse_pixels(
         limit.check()
     search = engine.search(rgb, limit.check if limit is not None else None)
     analysis.truncated = analysis.truncated or search.truncated
+    if tracks is not None:
+        tracks.next_frame()
+    taken: set[int] = set()
     for face in search.faces:
-        matches = matcher.match(face.encoding)
+        matches, distances = matcher.match_and_measure(face.encoding)
         crop = encode_jpeg(face_crop(rgb, face.box)) if matches else None
-        _record(analysis, FaceSighting(face.box, timestamp, matches, crop))
+        track = tracks.assign(face.encoding, taken) if tracks is not None else None
+        if track is not None:
+            taken.add(track)
+        _record(analysis, FaceSighting(face.box, timestamp, matches, crop, track), face.encoding)
+        _count_background(analysis, matcher, distances, {match.person_id for match in matches})
 
 
-def _record(analysis: FileAnalysis, sighting: FaceSighting) -> None:
+def _count_background(analysis: FileAnalysis, matcher: Matcher, distances: np.ndarray, assigned: set) -> None:
+    """The face's distance to every person it was not assigned to, as a count in that person's bin."""
+    if not len(distances):
+        return
+    counted = np.array([person_id not in assigned for person_id in matcher.person_ids], dtype=bool)
+    bins = np.minimum(BINS - 1, (distances / BIN_WIDTH).astype(np.intp))
+    for group in np.flatnonzero(counted):
+        person_bins = analysis.background.setdefault(matcher.person_ids[group], {})
+        index = int(bins[group])
+        person_bins[index] = person_bins.get(index, 0) + 1
+
+
+def _record(analysis: FileAnalysis, sighting: FaceSighting, encoding: np.ndarray) -> None:
     analysis.faces.append(sighting)
     for match in sighting.matches:
         evidence = analysis.evidence.get(match.person_id)
@@ -207,4 +294,4 @@ def _record(analysis: FileAnalysis, sighting: FaceSighting) -> None:
                 match.person_id, np.inf, match.reference_id, sighting.box, sighting.timestamp, None
             )
             analysis.evidence[match.person_id] = evidence
-        evidence.add(sighting, match)
+        evidence.add(sighting, match, encoding)

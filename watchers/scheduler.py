@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,6 +29,10 @@ class WatchScheduler:
 
     A sync job reads the watch table every `sync_seconds` (so changes made through the API or the CLI, in this
     process or another, are followed), honours "run now" requests and retry times, and drops removed watches.
+
+    APScheduler's `shutdown` holds its job store lock while it waits for running jobs, and a sync asks the job store
+    for its jobs: a sync running at shutdown would wait for that lock forever. So `shutdown` first waits for a
+    running sync to end, and no sync touches the scheduler once shutdown has begun.
     """
 
     def __init__(
@@ -44,6 +49,8 @@ class WatchScheduler:
         self._jitter = jitter_seconds
         self._sync_seconds = sync_seconds
         self._clock = clock
+        self._sync_lock = threading.Lock()
+        self._stopping = False
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(threads)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -57,6 +64,8 @@ class WatchScheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
+        with self._sync_lock:
+            self._stopping = True
         self._scheduler.shutdown(wait=True)
 
     def add_periodic(self, job_id: str, func: Callable[[], object], seconds: float) -> None:
@@ -70,6 +79,11 @@ class WatchScheduler:
         return {job.id for job in self._scheduler.get_jobs() if job.func == self._run_watch}
 
     def sync(self) -> None:
+        with self._sync_lock:
+            if not self._stopping:
+                self._sync()
+
+    def _sync(self) -> None:
         try:
             with Session(self._db_engine) as session:
                 watches = list(session.exec(select(Watch)))

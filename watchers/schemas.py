@@ -26,6 +26,11 @@ class MatchRead(BaseModel):
     display_name: str
     distance: float
     reference_face_id: uuid.UUID
+    tier: str = Field(description="match (an alert) or possible (kept for review)")
+    score: float = Field(
+        description="What the tier was decided on: the nearer of `distance` and the distance to the mean of the "
+        "person's references"
+    )
 
 
 class FaceRead(BaseModel):
@@ -47,6 +52,11 @@ class PersonFound(BaseModel):
         description="Frames of the video or animation in which the person was matched (0 for a photo)"
     )
     timestamps: list[float]
+    tier: str = Field(
+        description="match, or possible; a video is a match when one track's faces agree over enough frames or one "
+        "frame is far below the threshold"
+    )
+    track_timestamps: list[float] = Field(description="The deciding track's match frames (video or animation)")
 
 
 class ScanResult(BaseModel):
@@ -86,6 +96,8 @@ class ScanResult(BaseModel):
                             display_name=names.get(match.person_id, ""),
                             distance=round(match.distance, 4),
                             reference_face_id=match.reference_id,
+                            tier=match.tier,
+                            score=round(match.score if match.score is not None else match.distance, 4),
                         )
                         for match in face.matches
                     ],
@@ -102,6 +114,8 @@ class ScanResult(BaseModel):
                     best_timestamp=evidence.best_timestamp,
                     frames_matched=evidence.frames_matched,
                     timestamps=[round(t, 3) for t in evidence.timestamps],
+                    tier=evidence.tier,
+                    track_timestamps=[round(t, 3) for t in evidence.track_timestamps],
                 )
                 for evidence in analysis.persons
             ],
@@ -116,11 +130,29 @@ class WatchCreate(RequestBody):
     )
     interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600, description="Default: the setting")
     enabled: bool = True
+    since: datetime | None = Field(
+        default=None,
+        description="Also read the channel's history back to this ISO 8601 time (a few pages a run, resumed on the "
+        "next; a time without an offset is UTC). Without it the watch starts from the channel's newest posts",
+    )
 
 
 class WatchUpdate(RequestBody):
     interval_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
     enabled: bool | None = Field(default=None, description="false pauses the watch, true resumes it")
+
+
+class WatchCoverage(BaseModel):
+    """What the watch could not see or analyse, as of its last run."""
+
+    poster_only: int = Field(
+        default=0, description="Videos the source could not fetch, of which only the poster was analysed"
+    )
+    not_fetched: int = Field(default=0, description="Media the source hides entirely: nothing of them was analysed")
+    awaiting_file: int = Field(
+        default=0, description="Media whose file is not in the export folder yet; analysed when it appears"
+    )
+    notes: list[str] = Field(default_factory=list, description="How the source read the posts, where it matters")
 
 
 class WatchRead(BaseModel):
@@ -141,4 +173,7 @@ class WatchRead(BaseModel):
     last_error: str | None
     consecutive_failures: int
     posts_seen: int
+    coverage: WatchCoverage
+    since: datetime | None = Field(description="The watch reads the channel's history back to this time")
+    history_complete: bool = Field(description="Whether the history back to `since` has been read")
     created_at: datetime

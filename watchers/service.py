@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.errors import Conflict, InputRejected, NotFound
+from watchers import history
 from watchers.models import Watch, WatchState
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchers.sources.base import NeedsAttention, RetryLater
@@ -40,7 +41,8 @@ class WatchIntervals:
 
 
 def create_watch(session: Session, data: WatchCreate, intervals: WatchIntervals) -> Watch:
-    """A new watch; refused when its target is already watched or its interval is under the minimum."""
+    """A new watch; refused when its target is already watched, its interval is under the minimum or its `since`
+    is in the future."""
     intervals.check(data.interval_seconds)
     config = parse_source_config(data.source.model_dump())
     target = target_of(config)
@@ -53,6 +55,7 @@ def create_watch(session: Session, data: WatchCreate, intervals: WatchIntervals)
         config=config.model_dump(),
         interval_seconds=data.interval_seconds or intervals.default_seconds,
         enabled=data.enabled,
+        since=history.check_since(data.since, utcnow()),
     )
     session.add(watch)
     session.flush()

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from watchers.telegram_limits import FloodLimiter
+
 T = TypeVar("T")
 
 DEFAULT_CALL_TIMEOUT_SECONDS = 300.0
@@ -41,8 +43,11 @@ class TelegramGateway:
         *,
         call_timeout_seconds: float = DEFAULT_CALL_TIMEOUT_SECONDS,
         thread_name: str = "telegram-loop",
+        limiter: FloodLimiter | None = None,
     ) -> None:
         self._call_timeout_seconds = call_timeout_seconds
+        self.limiter = limiter or FloodLimiter()
+        """The account's flood-wait limiter, shared by every watch using this gateway."""
         self._loop = asyncio.new_event_loop()
         self._closed = False
         self._thread = threading.Thread(target=self._run_loop, name=thread_name, daemon=True)
@@ -66,6 +71,15 @@ class TelegramGateway:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def reconnect_if_dropped(self) -> bool:
+        """Connect the client again when Telethon gave up on its connection (it stops retrying after its
+        `connection_retries` and leaves the client disconnected); True when it had to."""
+        is_connected = getattr(self._client, "is_connected", None)
+        if not callable(is_connected) or is_connected():
+            return False
+        self.run(self._client.connect())
+        return True
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run `coroutine` on the gateway's loop and return its result (or raise its exception).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import warnings
@@ -55,6 +56,7 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageRejected("empty_file", "the file is empty")
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # face_recognition turns it on at import; a truncated file is refused
+    _register_heif_opener()
     try:
         image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_IMAGE_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -65,6 +67,14 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         ) from exc
     _check_size(image, max_pixels)
     return image
+
+
+@functools.cache
+def _register_heif_opener() -> None:
+    """Teach Pillow HEIF/HEIC (pillow-heif), once, when an image is first decoded (not at import: CLI start-up)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _check_size(image: Image.Image, max_pixels: int) -> None:

@@ -65,3 +65,37 @@ class ReferenceFace(SQLModel, table=True):
     crop_jpeg: bytes = Field(sa_type=sa.LargeBinary)
     active: bool = True
     created_at: datetime = timestamp_field()
+
+
+class FaceCalibration(SQLModel, table=True):
+    """A person's counts of background distances and the thresholds they give. Counts only: no encoding, no link
+    to the media the faces were seen in (see `watchlist.calibration`)."""
+
+    __tablename__ = "face_calibration"
+
+    person_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    counts: list[int] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    faces: int = 0
+    match_threshold: float
+    possible_threshold: float
+    calibrated: bool = False
+    counts_updated_at: datetime = timestamp_field()
+    thresholds_changed_at: datetime = timestamp_field()
+
+
+class NegativeFace(SQLModel, table=True):
+    """A face triaged as a false match of the person: a later face nearer to it than to the person's references is
+    at most `possible`. Biometric data: erased with the person, expired after the retention setting."""
+
+    __tablename__ = "negative_face"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    person_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    encoding: bytes = Field(sa_type=sa.LargeBinary, description="128 little-endian float32 values.")
+    alert_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True, index=True))
+    distance: float = Field(description="Its distance to the person's nearest reference when it was matched")
+    created_at: datetime = timestamp_field()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
@@ -10,9 +11,19 @@ from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, s
 from core.http import REFUSALS, OffsetQuery, ScopeDep, SessionDep, api_router, read_upload
 from core.schemas import PlainText, Refusal
 from watchlist import service
+from watchlist.calibration import Thresholds
 from watchlist.engine import FaceEngine
 from watchlist.models import Person, ReferenceFace
-from watchlist.schemas import FaceBox, PersonCreate, PersonRead, PersonUpdate, ReferenceFaceRead
+from watchlist.schemas import (
+    CalibrationRead,
+    FaceBox,
+    NegativeFaceRead,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    ReferenceFaceEnrolled,
+    ReferenceFaceRead,
+)
 from watchlist.service import EnrolmentPolicy
 
 router = api_router(prefix="/v1/persons", tags=["persons"])
@@ -80,7 +91,7 @@ def update_person(
 @router.post(
     "/{person_id}/faces",
     status_code=status.HTTP_201_CREATED,
-    response_model=ReferenceFaceRead,
+    response_model=ReferenceFaceEnrolled,
     responses={**REFUSALS, 409: {"model": Refusal}, 413: {"model": Refusal}},
 )
 def add_reference_face(
@@ -91,14 +102,78 @@ def add_reference_face(
     engine: FaceEngineDep,
     photo: Annotated[UploadFile, File(description="A photo with the person's face (JPEG, PNG, WebP)")],
     face_index: Annotated[int | None, Form(ge=0, description="Which face, left to right, when several")] = None,
-) -> ReferenceFaceRead:
+) -> ReferenceFaceEnrolled:
     """Enrol a reference face. Refused (422, with a `code`) when the photo has no face, several faces and no
-    `face_index`, a face that is too small or too blurry, or is not a readable image."""
+    `face_index`, a face that is too small or too blurry, or is not a readable image. The answer says how far the
+    face lies from the person's other references, and warns when it looks like somebody else."""
     person = service.get_person(session, person_id, scope)
     data = read_upload(photo, request.app.state.settings.max_upload_bytes)
-    face = service.enrol_face(session, person, data, engine, get_enrolment_policy(request), face_index)
+    policy = get_enrolment_policy(request)
+    face = service.enrol_face(session, person, data, engine, policy, face_index)
+    report = service.reference_report(session, face, policy.calibration)
     session.commit()
-    return face_read(face)
+    return ReferenceFaceEnrolled(
+        **face_read(face).model_dump(),
+        distances_to_own_references=report.distances_to_own,
+        nearest_other_person_distance=report.nearest_other,
+        warning=report.warning,
+    )
+
+
+@router.get("/{person_id}/calibration", response_model=CalibrationRead, responses=REFUSALS)
+def get_calibration(person_id: uuid.UUID, session: SessionDep, scope: ScopeDep, request: Request) -> CalibrationRead:
+    """The person's current `match` and `possible` thresholds, how many background faces they rest on and when they
+    last changed."""
+    person = service.get_person(session, person_id, scope)
+    stored = service.get_calibration(session, person, get_enrolment_policy(request).calibration)
+    if isinstance(stored, Thresholds):
+        match, possible, faces, calibrated, changed, counted = (
+            stored.match,
+            stored.possible,
+            stored.faces,
+            stored.calibrated,
+            None,
+            None,
+        )
+    else:
+        match, possible, faces, calibrated = (
+            stored.match_threshold,
+            stored.possible_threshold,
+            stored.faces,
+            stored.calibrated,
+        )
+        changed, counted = stored.thresholds_changed_at, stored.counts_updated_at
+    if person.tolerance is not None:
+        match, possible = person.tolerance, max(person.tolerance, possible)
+    return CalibrationRead(
+        person_id=person.id,
+        match_threshold=match,
+        possible_threshold=possible,
+        faces=faces,
+        calibrated=calibrated,
+        tolerance_override=person.tolerance,
+        thresholds_changed_at=changed,
+        counts_updated_at=counted,
+    )
+
+
+@router.get("/{person_id}/negatives", response_model=list[NegativeFaceRead], responses=REFUSALS)
+def list_negatives(
+    person_id: uuid.UUID, session: SessionDep, scope: ScopeDep, request: Request
+) -> list[NegativeFaceRead]:
+    """Faces triaged as false matches of the person, kept (without images) until they expire."""
+    person = service.get_person(session, person_id, scope)
+    retention = timedelta(days=request.app.state.settings.negative_retention_days)
+    return [
+        NegativeFaceRead(
+            id=negative.id,
+            alert_id=negative.alert_id,
+            distance=negative.distance,
+            created_at=negative.created_at,
+            expires_at=negative.created_at + retention,
+        )
+        for negative in service.list_negatives(session, person)
+    ]
 
 
 @router.get("/{person_id}/faces", response_model=list[ReferenceFaceRead], responses=REFUSALS)

@@ -132,3 +132,38 @@ class ReferenceFaceRead(BaseModel):
     image_sha256: str
     active: bool
     created_at: datetime
+
+
+class ReferenceFaceEnrolled(ReferenceFaceRead):
+    """A new reference face, with how it sits among the references: several photos count as more evidence."""
+
+    distances_to_own_references: list[float] = Field(
+        description="Its distance to each of the person's other reference faces"
+    )
+    nearest_other_person_distance: float | None = Field(
+        description="Its distance to the nearest reference of any other enrolled person"
+    )
+    warning: str | None = Field(description="Set when the photo looks more like somebody else than like the person")
+
+
+class CalibrationRead(BaseModel):
+    """A person's current thresholds and what they rest on (counts of background distances, never encodings)."""
+
+    person_id: uuid.UUID
+    match_threshold: float
+    possible_threshold: float
+    faces: int = Field(description="How many background faces the thresholds rest on")
+    calibrated: bool = Field(description="False while the conservative defaults apply (too few faces counted)")
+    tolerance_override: float | None = Field(description="The person's own tolerance, which fixes `match`")
+    thresholds_changed_at: datetime | None
+    counts_updated_at: datetime | None
+
+
+class NegativeFaceRead(BaseModel):
+    """A face triaged as a false match of the person (no image is kept or shown)."""
+
+    id: uuid.UUID
+    alert_id: uuid.UUID | None
+    distance: float
+    created_at: datetime
+    expires_at: datetime

@@ -7,10 +7,11 @@ the engine) is imported by the functions that do it: listing people or naming th
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,14 +21,23 @@ from sqlmodel import Session, col, select
 from core.clock import utcnow
 from core.errors import AppError, Conflict, InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
-from watchlist.models import Person, ReferenceFace
+from watchlist.calibration import (
+    BINS,
+    DEFAULT_MARGIN,
+    CalibrationPolicy,
+    Thresholds,
+    add_distances,
+    empty_histogram,
+    thresholds_from_counts,
+)
+from watchlist.models import FaceCalibration, NegativeFace, Person, ReferenceFace
 from watchlist.schemas import PersonCreate, PersonUpdate
 
 if TYPE_CHECKING:
     import numpy as np
 
     from watchlist.engine import FaceEngine
-    from watchlist.matcher import Matcher
+    from watchlist.matcher import Matcher, Reference
     from watchlist.quality import QualityGates
     from watchlist.text import PersonIdentifiers, TextWatchlist
 
@@ -162,10 +172,10 @@ def update_person(
         changes["phone_numbers"] = e164_numbers(changes["phone_numbers"], phone_region)
     if changes.get("websites") is not None:
         changes["websites"] = website_hosts(changes["websites"])
-    for field, value in changes.items():
-        if field in NOT_NULLABLE and value is None:
+    for name, value in changes.items():
+        if name in NOT_NULLABLE and value is None:
             continue
-        setattr(person, field, value)
+        setattr(person, name, value)
     person.updated_at = utcnow()
     session.add(person)
     session.flush()
@@ -173,7 +183,10 @@ def update_person(
 
 
 def delete_person(session: Session, person: Person) -> int:
-    """Delete a person and their reference faces; returns how many reference faces were removed."""
+    """Delete a person, their reference faces, negatives and calibration counts; returns how many reference faces were
+    removed."""
+    session.exec(sa.delete(NegativeFace).where(col(NegativeFace.person_id) == person.id))
+    session.exec(sa.delete(FaceCalibration).where(col(FaceCalibration.person_id) == person.id))
     removed = session.exec(sa.delete(ReferenceFace).where(col(ReferenceFace.person_id) == person.id)).rowcount
     session.delete(person)
     session.flush()
@@ -199,6 +212,7 @@ class DuplicateReference(Conflict):
 class EnrolmentPolicy:
     gates: QualityGates
     max_image_pixels: int
+    calibration: CalibrationPolicy = field(default_factory=CalibrationPolicy)
 
 
 @dataclass(frozen=True)
@@ -251,8 +265,15 @@ def analyse_face(
     )
 
 
-def add_reference_face(session: Session, person: Person, analysed: AnalysedFace, engine: FaceEngine) -> ReferenceFace:
-    """Store an analysed face for the person, or raise `DuplicateReference` before anything is added."""
+def add_reference_face(
+    session: Session,
+    person: Person,
+    analysed: AnalysedFace,
+    engine: FaceEngine,
+    calibration: CalibrationPolicy | None = None,
+) -> ReferenceFace:
+    """Store an analysed face for the person, or raise `DuplicateReference` before anything is added; its distances
+    to the other people's references go into the counts of both."""
     if _already_enrolled(session, person.id, analysed.image_sha256, analysed.face_index):
         raise DuplicateReference("duplicate_reference", "this face of this photo is already enrolled for this person")
     reference = ReferenceFace(
@@ -277,6 +298,7 @@ def add_reference_face(session: Session, person: Person, analysed: AnalysedFace,
     person.updated_at = utcnow()
     session.add(person)
     session.flush()
+    count_reference_against_others(session, reference, calibration or CalibrationPolicy())
     return reference
 
 
@@ -293,7 +315,8 @@ def enrol_face(
 
     With several faces in the photo the caller picks one by `face_index`, counted left to right.
     """
-    return add_reference_face(session, person, analyse_face(image_bytes, engine, policy, face_index), engine)
+    analysed = analyse_face(image_bytes, engine, policy, face_index)
+    return add_reference_face(session, person, analysed, engine, policy.calibration)
 
 
 @dataclass(frozen=True)
@@ -352,14 +375,18 @@ def analyse_photos(photos: Sequence[EnrolmentPhoto], engine: FaceEngine, policy:
 
 
 def add_analysed_faces(
-    session: Session, person: Person, analysed: AnalysedPhotos, engine: FaceEngine
+    session: Session,
+    person: Person,
+    analysed: AnalysedPhotos,
+    engine: FaceEngine,
+    calibration: CalibrationPolicy | None = None,
 ) -> EnrolmentOutcome:
     """Store the analysed faces for the person; one already enrolled (also twice in the same batch) is refused."""
     faces: list[ReferenceFace] = []
     refused = list(analysed.refused)
     for name, face in analysed.faces:
         try:
-            faces.append(add_reference_face(session, person, face, engine))
+            faces.append(add_reference_face(session, person, face, engine, calibration))
         except AppError as exc:
             refused.append(PhotoRefused(name, exc.code, exc.message))
     return EnrolmentOutcome(faces, refused)
@@ -379,7 +406,7 @@ def enrol_faces(
     No savepoint is needed, as `add_reference_face` refuses before it adds anything to the session; and none is used,
     as on SQLite (pysqlite) a savepoint opened before the transaction's first write is a transaction of its own,
     committed when it is released."""
-    return add_analysed_faces(session, person, analyse_photos(photos, engine, policy), engine)
+    return add_analysed_faces(session, person, analyse_photos(photos, engine, policy), engine, policy.calibration)
 
 
 def create_enrolled_person(
@@ -398,7 +425,7 @@ def create_enrolled_person(
     if not analysed.faces:
         raise NoUsablePhoto(analysed.refused)
     person = create_person(session, data, scope, phone_region=phone_region)
-    outcome = add_analysed_faces(session, person, analysed, engine)
+    outcome = add_analysed_faces(session, person, analysed, engine, policy.calibration)
     if not outcome.faces:
         session.delete(person)
         session.flush()
@@ -456,18 +483,34 @@ def encoding_from_bytes(data: bytes) -> np.ndarray:
 
 
 def watchlist_revision(session: Session) -> tuple[object, ...]:
-    """Changes whenever a reference face or a person's tolerance or activity changes: the matcher's cache key."""
+    """Changes whenever a reference face, a person's tolerance or activity, a person's thresholds or their negatives
+    change: the matcher's cache key. Counts that leave the thresholds as they were do not change it."""
     faces = session.exec(select(sa.func.count(), sa.func.max(ReferenceFace.created_at))).one()
     persons = session.exec(select(sa.func.count(), sa.func.max(Person.updated_at))).one()
-    return (*faces, *persons)
+    calibrations = session.exec(select(sa.func.count(), sa.func.max(FaceCalibration.thresholds_changed_at))).one()
+    negatives = session.exec(select(sa.func.count(), sa.func.max(NegativeFace.created_at))).one()
+    return (*faces, *persons, *calibrations, *negatives)
 
 
-def build_matcher(session: Session, default_tolerance: float, organization_id: uuid.UUID | None = None) -> Matcher:
-    """The matcher of one organisation's people, or of everyone's when `organization_id` is None."""
+@dataclass(frozen=True)
+class MatchingPolicy:
+    """How faces are decided: the calibration of thresholds and the margin of the one-face-one-person rule."""
+
+    calibration: CalibrationPolicy = field(default_factory=CalibrationPolicy)
+    margin: float = DEFAULT_MARGIN
+    track_min_frames: int = 2
+    strong_margin: float = 0.04
+
+
+def build_matcher(
+    session: Session, policy: MatchingPolicy | float, organization_id: uuid.UUID | None = None
+) -> Matcher:
+    """The matcher of one organisation's people, or of everyone's when `organization_id` is None. A number as the
+    policy is a fixed tolerance for both tiers of everyone without a tolerance of their own."""
     from watchlist.matcher import Matcher, Reference
 
     statement = (
-        select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.tolerance)
+        select(ReferenceFace.id, ReferenceFace.person_id, ReferenceFace.encoding, Person.organization_id)
         .join(Person, col(Person.id) == ReferenceFace.person_id)
         .where(ReferenceFace.active, Person.active)
     )
@@ -475,8 +518,203 @@ def build_matcher(session: Session, default_tolerance: float, organization_id: u
         statement = statement.where(Person.organization_id == organization_id)
     rows = session.exec(statement).all()
     references = [Reference(ref_id, person_id, encoding_from_bytes(blob)) for ref_id, person_id, blob, _ in rows]
-    tolerances = {person_id: tol if tol is not None else default_tolerance for _, person_id, _, tol in rows}
-    return Matcher(references, tolerances)
+    organizations = {person_id: organization for _, person_id, _, organization in rows}
+    person_ids = {ref.person_id for ref in references}
+    if isinstance(policy, MatchingPolicy):
+        thresholds = person_thresholds(session, person_ids, policy.calibration)
+    else:
+        tolerances = _tolerances(session, person_ids)
+        thresholds = {
+            pid: Thresholds(tolerances.get(pid) or policy, tolerances.get(pid) or policy) for pid in person_ids
+        }
+        policy = MatchingPolicy()
+    return Matcher(
+        references,
+        thresholds,
+        negatives=_negatives(session, person_ids),
+        margin=policy.margin,
+        track_min_frames=policy.track_min_frames,
+        strong_margin=policy.strong_margin,
+        organizations=organizations,
+    )
+
+
+def _tolerances(session: Session, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, float | None]:
+    if not person_ids:
+        return {}
+    return dict(session.exec(select(Person.id, Person.tolerance).where(col(Person.id).in_(person_ids))).all())
+
+
+def person_thresholds(
+    session: Session, person_ids: set[uuid.UUID], policy: CalibrationPolicy
+) -> dict[uuid.UUID, Thresholds]:
+    """Each person's thresholds: their own tolerance when set (it fixes `match`), else their calibration, else the
+    conservative defaults."""
+    if not person_ids:
+        return {}
+    stored = {
+        row.person_id: Thresholds(row.match_threshold, row.possible_threshold, row.faces, row.calibrated)
+        for row in session.exec(select(FaceCalibration).where(col(FaceCalibration.person_id).in_(person_ids)))
+    }
+    default = thresholds_from_counts(empty_histogram(), policy)
+    result = {}
+    for pid, tolerance in _tolerances(session, person_ids).items():
+        chosen = stored.get(pid, default)
+        if tolerance is not None:
+            chosen = Thresholds(tolerance, max(tolerance, chosen.possible), chosen.faces, chosen.calibrated)
+        result[pid] = chosen
+    return result
+
+
+def _negatives(session: Session, person_ids: set[uuid.UUID]) -> list[Reference]:
+    from watchlist.matcher import Reference
+
+    if not person_ids:
+        return []
+    rows = session.exec(
+        select(NegativeFace.id, NegativeFace.person_id, NegativeFace.encoding).where(
+            col(NegativeFace.person_id).in_(person_ids)
+        )
+    )
+    return [Reference(neg_id, person_id, encoding_from_bytes(blob)) for neg_id, person_id, blob in rows]
+
+
+def calibration_of(session: Session, person_id: uuid.UUID, policy: CalibrationPolicy) -> FaceCalibration:
+    """The person's calibration row, locked until the transaction ends; a new one (added, not flushed) at the
+    defaults when there is none."""
+    row = session.exec(select(FaceCalibration).where(FaceCalibration.person_id == person_id).with_for_update()).first()
+    if row is not None:
+        return row
+    defaults = thresholds_from_counts(empty_histogram(), policy)
+    row = FaceCalibration(
+        person_id=person_id,
+        counts=empty_histogram(),
+        match_threshold=defaults.match,
+        possible_threshold=defaults.possible,
+    )
+    session.add(row)
+    return row
+
+
+def add_background_counts(session: Session, counts: dict[uuid.UUID, dict[int, int]], policy: CalibrationPolicy) -> int:
+    """Add counts (per person: distance bin -> faces) to each person's histogram and recompute their thresholds;
+    returns how many people's thresholds changed. People not (or no longer) enrolled are skipped."""
+    known = set(session.exec(select(Person.id).where(col(Person.id).in_(list(counts))))) if counts else set()
+    changed = 0
+    for person_id in sorted(known, key=lambda pid: pid.int):
+        row = calibration_of(session, person_id, policy)
+        histogram = list(row.counts) if len(row.counts) == BINS else empty_histogram()
+        for index, count in counts[person_id].items():
+            histogram[min(BINS - 1, max(0, int(index)))] += int(count)
+        changed += _store_counts(session, row, histogram, policy)
+    session.flush()
+    return changed
+
+
+def _store_counts(session: Session, row: FaceCalibration, histogram: list[int], policy: CalibrationPolicy) -> bool:
+    thresholds = thresholds_from_counts(histogram, policy)
+    now = utcnow()
+    moved = (thresholds.match, thresholds.possible) != (row.match_threshold, row.possible_threshold)
+    row.counts, row.faces, row.calibrated, row.counts_updated_at = (
+        histogram,
+        thresholds.faces,
+        thresholds.calibrated,
+        now,
+    )
+    if moved:
+        row.match_threshold, row.possible_threshold, row.thresholds_changed_at = (
+            thresholds.match,
+            thresholds.possible,
+            now,
+        )
+    session.add(row)
+    return moved
+
+
+def count_reference_against_others(session: Session, reference: ReferenceFace, policy: CalibrationPolicy) -> None:
+    """A new reference is a background face for every other enrolled person, and theirs are for its person: the
+    distances (never the encodings) go into the counts."""
+    import numpy as np
+
+    encoding = encoding_from_bytes(reference.encoding)
+    others = session.exec(
+        select(ReferenceFace.person_id, ReferenceFace.encoding).where(ReferenceFace.person_id != reference.person_id)
+    ).all()
+    if not others:
+        return
+    matrix = np.stack([encoding_from_bytes(blob) for _, blob in others])
+    distances = np.linalg.norm(matrix - encoding, axis=1)
+    nearest: dict[uuid.UUID, float] = {}
+    for (person_id, _), distance in zip(others, distances, strict=True):
+        nearest[person_id] = min(nearest.get(person_id, np.inf), float(distance))
+    counts: dict[uuid.UUID, dict[int, int]] = {pid: _bins([d]) for pid, d in nearest.items()}
+    counts[reference.person_id] = _bins(distances)
+    add_background_counts(session, counts, policy)
+
+
+def _bins(distances: Sequence[float] | np.ndarray) -> dict[int, int]:
+    histogram = add_distances(empty_histogram(), distances)
+    return {index: count for index, count in enumerate(histogram) if count}
+
+
+def add_negative(
+    session: Session, person_id: uuid.UUID, encoding: bytes, distance: float, alert_id: uuid.UUID | None
+) -> NegativeFace:
+    negative = NegativeFace(person_id=person_id, encoding=encoding, distance=distance, alert_id=alert_id)
+    session.add(negative)
+    session.flush()
+    return negative
+
+
+@dataclass(frozen=True)
+class ReferenceReport:
+    distances_to_own: list[float]
+    nearest_other: float | None
+    warning: str | None
+
+
+def reference_report(session: Session, reference: ReferenceFace, policy: CalibrationPolicy) -> ReferenceReport:
+    """How far a new reference lies from the person's other references and from everyone else's; a warning when it
+    is nearer to somebody else than to the person, or within another person's `match` threshold."""
+    encoding = encoding_from_bytes(reference.encoding)
+    rows = session.exec(
+        select(ReferenceFace.person_id, ReferenceFace.encoding).where(ReferenceFace.id != reference.id)
+    ).all()
+    own = [_distance(encoding, blob) for pid, blob in rows if pid == reference.person_id]
+    others: dict[uuid.UUID, float] = {}
+    for pid, blob in rows:
+        if pid != reference.person_id:
+            others[pid] = min(others.get(pid, math.inf), _distance(encoding, blob))
+    nearest = min(others.items(), key=lambda item: item[1], default=None)
+    warning = None
+    if nearest is not None:
+        threshold = person_thresholds(session, {nearest[0]}, policy).get(nearest[0])
+        if (own and nearest[1] < min(own)) or (threshold is not None and nearest[1] <= threshold.match):
+            name = person_names(session, {nearest[0]}).get(nearest[0], str(nearest[0]))
+            warning = f"this photo looks like {name} (distance {nearest[1]:.3f}): check it is the right person"
+    return ReferenceReport([round(d, 4) for d in own], round(nearest[1], 4) if nearest else None, warning)
+
+
+def _distance(encoding: np.ndarray, blob: bytes) -> float:
+    import numpy as np
+
+    return float(np.linalg.norm(encoding_from_bytes(blob) - encoding))
+
+
+def list_negatives(session: Session, person: Person) -> list[NegativeFace]:
+    return list(
+        session.exec(
+            select(NegativeFace)
+            .where(NegativeFace.person_id == person.id)
+            .order_by(col(NegativeFace.created_at), col(NegativeFace.id))
+        )
+    )
+
+
+def get_calibration(session: Session, person: Person, policy: CalibrationPolicy) -> Thresholds | FaceCalibration:
+    """The person's stored calibration, or the defaults they rest on while none is stored."""
+    row = session.get(FaceCalibration, person.id)
+    return row if row is not None else thresholds_from_counts(empty_histogram(), policy)
 
 
 class MatcherCache:
@@ -487,8 +725,9 @@ class MatcherCache:
     is in a photo.
     """
 
-    def __init__(self, default_tolerance: float) -> None:
-        self._default_tolerance = default_tolerance
+    def __init__(self, policy: MatchingPolicy | float) -> None:
+        self.policy = policy if isinstance(policy, MatchingPolicy) else MatchingPolicy()
+        self._build_policy = policy
         self._lock = threading.Lock()
         self._built: dict[uuid.UUID | None, tuple[tuple[object, ...], Matcher]] = {}
 
@@ -497,7 +736,7 @@ class MatcherCache:
         with self._lock:
             built = self._built.get(organization_id)
             if built is None or built[0] != revision:
-                built = (revision, build_matcher(session, self._default_tolerance, organization_id))
+                built = (revision, build_matcher(session, self._build_policy, organization_id))
                 self._built[organization_id] = built
             return built[1]
 

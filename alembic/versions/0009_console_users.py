@@ -4,7 +4,7 @@ Users sign in to the web console with an email and a password (argon2); a sessio
 the cookie token's hash and its CSRF token. Existing audit events keep no user (they were made by keys).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-01 15:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised", ["kind"])
+ALERTS_CREATED = Counter("impwatch_alerts_created", "Alerts raised, by kind and tier", ["kind", "tier"])

@@ -17,6 +17,7 @@ from app.alerts.schemas import (
     AlertPageRead,
     AlertStatus,
     AlertSummary,
+    AlertTier,
     AlertUpdate,
     OccurrenceRead,
 )
@@ -40,6 +41,7 @@ def list_alerts(
     person_id: uuid.UUID | None = None,
     kind: Annotated[list[AlertKind] | None, Query(description="Repeat for several")] = None,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
+    tier: Annotated[list[AlertTier] | None, Query(description="match, possible; repeat for both")] = None,
     watch_id: uuid.UUID | None = None,
     since: UtcInstant | None = None,
     until: UtcInstant | None = None,
@@ -47,7 +49,9 @@ def list_alerts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AlertPageRead:
     """Alerts, newest first, filtered; page with `next_cursor`."""
-    filters = AlertFilter(person_id=person_id, kind=kind, status=status, watch_id=watch_id, since=since, until=until)
+    filters = AlertFilter(
+        person_id=person_id, kind=kind, status=status, tier=tier, watch_id=watch_id, since=since, until=until
+    )
     page = service.list_alerts(session, filters, limit, cursor, scope)
     names = person_names(session, {alert.person_id for alert in page.alerts})
     cropped = service.detections_with_crops(session, page.alerts)

@@ -40,10 +40,19 @@ class FaceMatchEvidence(BaseModel):
     best_timestamp: float | None = None
     timestamps: list[float] = Field(default_factory=list)
     frames_matched: int = 0
+    track_timestamps: list[float] = Field(
+        default_factory=list, description="A video's deciding track: the timestamps of its match frames"
+    )
     crop_url: str | None = Field(default=None, description="The matched face, cropped; null once removed")
+    poster_only: bool = Field(
+        default=False,
+        description="The face is on the poster (a still) of a video that could not be fetched, not in the video: "
+        "the video itself was not analysed",
+    )
 
     def describe(self) -> str:
-        return f"{self.media_kind}, distance {self.best_distance:.3f}"
+        poster = " (poster only: the video was not analysed)" if self.poster_only else ""
+        return f"{self.media_kind}{poster}, distance {self.best_distance:.3f}"
 
 
 class TextEvidence(BaseModel):
@@ -119,10 +128,10 @@ class AlertFilter(BaseModel):
     person_id: uuid.UUID | None = None
     kind: list[AlertKind] | None = None
     status: list[AlertStatus] | None = None
+    tier: list[AlertTier] | None = None
     watch_id: uuid.UUID | None = None
     since: UtcInstant | None = None
     until: UtcInstant | None = None
-    tier: list[AlertTier] | None = None
     channel: str | None = None
 
 

@@ -23,9 +23,10 @@ from app.webhooks import service as webhooks
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
+from watchers.channels import service as candidate_channels
 from watchers.models import Detection, MediaItem, Post
 from watchlist.models import Person
-from watchlist.service import scoped_persons
+from watchlist.service import add_negative, scoped_persons
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def face_signals(session: Session, item: MediaItem, detections: list[Detection])
             Signal(
                 person=person,
                 subject_key=detection.sha256,
-                evidence=face_evidence(detection, item.kind),
+                evidence=face_evidence(detection, item.kind, poster_only=item.poster_only),
+                tier=detection.tier,
                 media_item=item,
                 detection_id=detection.id,
             )
@@ -87,8 +89,9 @@ def face_signals(session: Session, item: MediaItem, detections: list[Detection])
     return signals
 
 
-def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
+def face_evidence(detection: Detection, media_kind: str, *, poster_only: bool = False) -> FaceMatchEvidence:
     return FaceMatchEvidence(
+        poster_only=poster_only,
         sha256=detection.sha256,
         media_kind=media_kind,
         best_distance=detection.distance,
@@ -97,6 +100,7 @@ def face_evidence(detection: Detection, media_kind: str) -> FaceMatchEvidence:
         best_timestamp=detection.best_timestamp,
         timestamps=list(detection.timestamps or []),
         frames_matched=detection.frames_matched,
+        track_timestamps=list(detection.track_timestamps or []),
     )
 
 
@@ -121,32 +125,37 @@ def record_signals(
     turns up in another post (changed: occurrences), since a repost shows the fake spreading, and when fusion
     raised its tier or priority. Name mentions that are only `possible` are kept for review and never pushed.
     """
-    recorded: dict[uuid.UUID, tuple[Alert, bool, bool]] = {}
+    recorded: dict[uuid.UUID, tuple[Alert, bool, bool, bool]] = {}
     alerts = []
     for signal in signals:
         alert, created = _alert_for(session, signal)
+        upgraded = not created and _upgrade_tier(alert, signal)
         official = post.channel.lower() in {channel.lower() for channel in signal.person.official_channels}
         added = _add_occurrence(session, alert, post, signal.media_item, official)
-        _, was_created, was_added = recorded.get(alert.id, (alert, False, False))
-        recorded[alert.id] = (alert, created or was_created, added or was_added)
+        _, was_created, was_added, was_upgraded = recorded.get(alert.id, (alert, False, False, False))
+        recorded[alert.id] = (alert, created or was_created, added or was_added, upgraded or was_upgraded)
         alerts.append(alert)
     fused = fuse_post_signals(session, post, campaign_terms)
-    for alert, created, added in recorded.values():
-        changed = (["occurrences"] if added else []) + fused.pop(alert.id, (alert, []))[1]
+    for alert, created, added, upgraded in recorded.values():
+        changed = (["occurrences"] if added else []) + (["tier"] if upgraded else [])
+        changed += [name for name in fused.pop(alert.id, (alert, []))[1] if name not in changed]
         _push(session, alert, public_base_url, created=created, changed=changed)
     for alert, changed in fused.values():
         _push(session, alert, public_base_url, created=False, changed=changed)
     return alerts
 
 
-def is_pushed(alert: Alert) -> bool:
-    """Whether webhooks carry this alert: all but the name mentions kept for review (`possible`)."""
-    return not (alert.kind == "name_mention" and alert.tier == "possible")
+def _upgrade_tier(alert: Alert, signal: Signal) -> bool:
+    """A `possible` alert becomes a `match` when its subject turns up again as a `match` (never the other way)."""
+    if alert.tier == "match" or signal.tier != "match":
+        return False
+    alert.tier = "match"
+    return True
 
 
 def _push(session: Session, alert: Alert, public_base_url: str, *, created: bool, changed: list[str]) -> None:
-    if not is_pushed(alert):
-        return
+    """Queue the alert's event; which endpoints get it (a `possible` alert only those that ask for them) is the
+    webhooks' choice."""
     if created:
         webhooks.enqueue_alert_event(session, "alert.created", alert, public_base_url)
     elif changed:
@@ -175,14 +184,14 @@ def _alert_for(session: Session, signal: Signal) -> tuple[Alert, bool]:
     )
     session.add(alert)
     session.flush()
-    _count_created(alert.kind)
+    _count_created(alert.kind, alert.tier)
     return alert, True
 
 
-def _count_created(kind: str) -> None:
+def _count_created(kind: str, tier: str) -> None:
     from app.alerts.metrics import ALERTS_CREATED  # prometheus-client: for what raises alerts, not what lists them
 
-    ALERTS_CREATED.labels(kind=kind).inc()
+    ALERTS_CREATED.labels(kind=kind, tier=tier).inc()
 
 
 def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem | None, official: bool) -> bool:
@@ -209,6 +218,7 @@ def _add_occurrence(session: Session, alert: Alert, post: Post, item: MediaItem 
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
+    candidate_channels.record_alert(session, alert.id, post.id)
     return True
 
 
@@ -219,6 +229,17 @@ def _occurrence_exists(session: Session, alert: Alert, post: Post, item: MediaIt
     else:
         statement = statement.where(AlertOccurrence.post_id == post.id, col(AlertOccurrence.media_item_id).is_(None))
     return session.exec(statement).first() is not None
+
+
+def keep_as_negative(session: Session, alert: Alert) -> None:
+    """A face alert triaged as a false match: its face's encoding becomes a negative of the person (moved from the
+    detection, so it is kept once and expires with the negatives' retention)."""
+    detection = session.get(Detection, alert.detection_id) if alert.detection_id else None
+    if alert.kind != "face_match" or detection is None or detection.encoding is None:
+        return
+    add_negative(session, alert.person_id, detection.encoding, detection.distance, alert.id)
+    detection.encoding = None
+    session.add(detection)
 
 
 def detections_with_crops(session: Session, alerts: list[Alert]) -> set[uuid.UUID]:
@@ -281,12 +302,12 @@ def _filtered(statement: SelectOfScalar[Alert], filters: AlertFilter) -> SelectO
         statement = statement.where(col(Alert.kind).in_(filters.kind))
     if filters.status:
         statement = statement.where(col(Alert.status).in_(filters.status))
+    if filters.tier:
+        statement = statement.where(col(Alert.tier).in_(filters.tier))
     if filters.since:
         statement = statement.where(Alert.created_at >= filters.since)
     if filters.until:
         statement = statement.where(Alert.created_at < filters.until)
-    if filters.tier:
-        statement = statement.where(col(Alert.tier).in_(filters.tier))
     if filters.channel:
         on_channel = select(AlertOccurrence.alert_id).where(AlertOccurrence.channel == filters.channel)
         statement = statement.where(col(Alert.id).in_(on_channel))
@@ -350,12 +371,14 @@ def triage(session: Session, alert: Alert, data: AlertUpdate, *, public_base_url
     if changes.get("status") is not None and changes["status"] != alert.status:
         alert.status = changes["status"]
         changed.append("status")
+        if alert.status == "false_match":
+            keep_as_negative(session, alert)
     if "note" in changes and changes["note"] != alert.note:
         alert.note = changes["note"]
         changed.append("note")
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()
-    if changed and is_pushed(alert):
+    if changed:
         webhooks.enqueue_alert_event(session, "alert.updated", alert, public_base_url, changed=changed)
     return alert

@@ -96,3 +96,4 @@ class ErasureRead(BaseModel):
     api_keys: int
     media_files: int
     webhook_events: int = Field(description="Webhook events about the person, delivered or still owed")
+    negative_faces: int = Field(default=0, description="Faces triaged as false matches of the person")

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
@@ -31,7 +31,7 @@ from app.webhooks import service as webhooks
 from app.webhooks.schemas import EndpointCreate
 from core.clock import utcnow
 from core.errors import AppError, InputRejected, NotFound
-from core.http import SessionDep, read_upload
+from core.http import SessionDep, api_router, read_upload
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist import service as people
@@ -46,8 +46,8 @@ async def csrf(request: Request, session: SessionDep) -> None:
     await pages.check_csrf(request, session)
 
 
-router = APIRouter(include_in_schema=False)
-changes = APIRouter(include_in_schema=False, dependencies=[Depends(csrf)])
+router = api_router(include_in_schema=False)
+changes = api_router(include_in_schema=False, dependencies=[Depends(csrf)])
 Text = Annotated[str, Form(max_length=10_000)]
 Photos = Annotated[list[UploadFile], File()]
 

@@ -46,6 +46,7 @@ class WebhookEndpoint(SQLModel, table=True):
     person_ids: list[str] = Field(
         default_factory=list, sa_type=sa.JSON, nullable=False, description="Alert events only for these; empty: all"
     )
+    include_possible: bool = Field(default=False, description="Also alerts of the `possible` tier")
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, max_length=500)
     secret: str = Field(max_length=100)

@@ -22,6 +22,7 @@ class EndpointCreate(RequestBody):
     person_ids: list[uuid.UUID] = Field(
         default=[], max_length=1000, description="Alert events only for these people; empty for everyone"
     )
+    include_possible: bool = Field(default=False, description="Also alerts of the `possible` tier (for review)")
     enabled: bool = True
 
 
@@ -30,6 +31,7 @@ class EndpointUpdate(RequestBody):
     description: str | None = Field(default=None, max_length=500)
     events: list[EventName] | None = Field(default=None, min_length=1)
     person_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
+    include_possible: bool | None = None
     enabled: bool | None = Field(default=None, description="Enabling clears `disabled_reason`")
 
 
@@ -39,6 +41,7 @@ class EndpointRead(BaseModel):
     description: str
     events: list[str]
     person_ids: list[uuid.UUID]
+    include_possible: bool
     enabled: bool
     disabled_reason: str | None = Field(description="Why the service disabled it, e.g. the receiver answered 410")
     previous_secret_expires_at: datetime | None = Field(description="While rotating: until when the old one signs")

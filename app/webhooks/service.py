@@ -71,6 +71,7 @@ def create_endpoint(
         description=data.description,
         events=sorted(set(data.events)),
         person_ids=[str(person_id) for person_id in dict.fromkeys(data.person_ids)],
+        include_possible=data.include_possible,
         enabled=data.enabled,
         secret=new_secret(),
     )
@@ -111,6 +112,8 @@ def update_endpoint(
     if "person_ids" in changes:
         _check_persons_exist(session, changes["person_ids"], scope)
         endpoint.person_ids = [str(person_id) for person_id in dict.fromkeys(changes["person_ids"])]
+    if "include_possible" in changes:
+        endpoint.include_possible = changes["include_possible"]
     if "enabled" in changes:
         endpoint.enabled = changes["enabled"]
         endpoint.disabled_reason = None
@@ -164,13 +167,13 @@ def enqueue_alert_event(
     session: Session, event_type: str, alert: Alert, public_base_url: str, changed: Sequence[str] = ()
 ) -> WebhookEvent | None:
     """`alert.created` or `alert.updated` (with what `changed`) to every enabled endpoint of the person's
-    organisation that wants it."""
+    organisation that wants it; a `possible` alert only to the endpoints that ask for them (`include_possible`)."""
     person = session.get(Person, alert.person_id)
     organization_id = person.organization_id if person is not None else None
     endpoints = [
         endpoint
         for endpoint in _subscribers(session, event_type, alert.person_id)
-        if endpoint.organization_id == organization_id
+        if endpoint.organization_id == organization_id and (alert.tier == "match" or endpoint.include_possible)
     ]
     if not endpoints:
         return None

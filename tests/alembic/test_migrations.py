@@ -369,9 +369,104 @@ def test_downgrade_to_0005_keeps_alerts_and_makes_urgent_high(empty_database: st
     assert "websites" not in columns
 
 
-def test_an_installation_at_0006_gets_console_users_and_keeps_its_audit(empty_database: str, tmp_path: Path) -> None:
+def test_face_calibration_keeps_detections_and_endpoints_and_downgrades(empty_database: str) -> None:
+    """0007 on a filled 0005 database: detections are `match` with no encoding kept and no track, endpoints keep
+    not asking for `possible` alerts, the new tables start empty; the downgrade to 0005 keeps the detections."""
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0005")
+
+    db.upgrade(empty_database, "0007")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        detections = connection.execute(
+            sa.text("SELECT tier, encoding, track_timestamps, distance FROM detection ORDER BY sha256")
+        ).all()
+        endpoints = connection.execute(sa.text("SELECT include_possible FROM webhook_endpoint")).all()
+        tables = {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("face_calibration", "negative_face")
+        }
+        connection.execute(
+            sa.text(
+                "INSERT INTO face_calibration (person_id, counts, faces, match_threshold, possible_threshold, "
+                "calibrated, counts_updated_at, thresholds_changed_at) SELECT id, '[]', 0, 0.32, 0.5, false, "
+                "created_at, created_at FROM person"
+            )
+        )
+        connection.commit()
+    engine.dispose()
+    assert [(tier, encoding, distance) for tier, encoding, _, distance in detections] == [
+        ("match", None, 0.31),
+        ("match", None, 0.31),
+    ]
+    assert all(track in ([], "[]") for _, _, track, _ in detections)
+    assert [bool(row[0]) for row in endpoints] == [False] and ids["endpoint"]
+    assert tables == {"face_calibration": 0, "negative_face": 0}
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM detection")).scalar_one() == 2
+        assert "face_calibration" not in sa.inspect(connection).get_table_names()
+        assert "tier" not in {column["name"] for column in sa.inspect(connection).get_columns("detection")}
+    engine.dispose()
+
+
+def test_watches_and_media_survive_the_telegram_coverage_revision_and_its_downgrade(
+    empty_database: str, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0005")
+
+    db.upgrade(empty_database)  # through 0008, and whatever came after: the API reads the head
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(
+                base_url=base_url, headers=bearer(api_key(runtime, "operator", ORGANIZATION)), timeout=30
+            ) as api,
+        ):
+            [watch] = api.get("/v1/watches").json()
+            assert (watch["target"], watch["posts_seen"], watch["since"], watch["history_complete"]) == (
+                "kz_news_fake",
+                3,
+                None,
+                False,
+            )
+            assert watch["coverage"] == {"poster_only": 0, "not_fetched": 0, "awaiting_file": 0, "notes": []}
+            desk = bearer(api_key(runtime, "org_admin", ORGANIZATION))
+            photo = api.get(f"/v1/alerts/{ids['photo']}", headers=desk).json()
+            assert photo["evidence"]["poster_only"] is False and photo["occurrences_count"] == 2
+    finally:
+        runtime.close()
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        flags = connection.execute(sa.text("SELECT poster_only, not_fetched FROM media_item")).all()
+    assert [tuple(row) for row in flags] == [(False, None)] * 3
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE media_item SET status = 'awaiting_file'"))
+    engine.dispose()
+
+    command.downgrade(db.alembic_config(empty_database), "0005")
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        statuses = connection.execute(sa.text("SELECT status FROM media_item")).scalars().all()
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("watch")}
+    engine.dispose()
+    assert statuses == ["pending"] * 3
+    assert not columns & {"coverage", "since", "history_position", "history_complete"}
+
+
+def test_an_installation_at_0008_gets_console_users_and_keeps_its_audit(empty_database: str, tmp_path: Path) -> None:
     fill_at_0005(empty_database)
-    db.upgrade(empty_database, "0006")
+    db.upgrade(empty_database, "0008")
     engine = db.make_engine(empty_database)
     with engine.begin() as connection:
         organization_id = connection.execute(sa.text("SELECT id FROM organization")).scalar_one()
@@ -408,6 +503,6 @@ def test_an_installation_at_0006_gets_console_users_and_keeps_its_audit(empty_da
             assert audit.status_code == 200 and "person.created" in audit.text
     finally:
         runtime.close()
-    command.downgrade(db.alembic_config(empty_database), "0006")
+    command.downgrade(db.alembic_config(empty_database), "0008")
     with db.make_engine(empty_database).connect() as connection:
         assert "console_user" not in sa.inspect(connection).get_table_names()

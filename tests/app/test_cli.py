@@ -13,6 +13,7 @@ from app.runtime import Runtime
 from tests.factories import api_key, faceless_photo, truncated_jpeg
 from tests.impwatch import run
 from tests.support import fixture_path
+from watchlist.models import FaceCalibration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,13 +134,41 @@ def test_scan_json_reports_each_input_and_carries_on_after_bad_ones(enrolled: Pa
         [match] = lines[name]["persons"]
         assert match["display_name"] == "Barack Obama" and match["best_distance"] <= 0.5
         assert set(match["best_box"]) == {"top", "right", "bottom", "left"}
+        assert match["tier"] in {"match", "possible"}
+        assert [m["tier"] for face in lines[name]["faces"] for m in face["matches"]] == [match["tier"]]
 
 
 def test_scan_table_and_missing_file(enrolled: Path) -> None:
     result = run(enrolled, "scan", str(fixture_path("obama4.jpg")), str(enrolled / "missing.jpg"))
     assert result.returncode == 1
-    assert "Barack Obama" in result.stdout
+    assert "Barack Obama" in result.stdout and "tier" in result.stdout
+    assert "possible" in result.stdout, "one photo, uncalibrated: Obama is kept for review, not alerted"
     assert "missing.jpg" in result.stderr
+
+
+def test_calibrate_counts_background_faces_and_moves_the_thresholds(enrolled: Path) -> None:
+    folder = enrolled / "archive"
+    folder.mkdir()
+    for name in ("biden.jpg", "kit1.jpg", "rose1.jpg", "two_people.jpg"):
+        (folder / name).write_bytes(fixture_path(name).read_bytes())
+    (folder / "notes.txt").write_text("not a photo")
+
+    result = run(enrolled, "calibrate", str(folder), settings={"IMPWATCH_CALIBRATION_MIN_FACES": "4"})
+
+    assert result.returncode == 1, "the text file could not be read"
+    assert "[1/5]" in result.stderr and "notes.txt" in result.stderr and "unsupported_media" in result.stderr
+    assert "5 faces seen in 4 files" in result.stdout
+    engine = make_engine(f"sqlite:///{enrolled / 'data' / 'impwatch.db'}")
+    with Session(engine) as session:
+        [calibration] = session.exec(select(FaceCalibration)).all()
+    engine.dispose()
+    assert (calibration.faces, calibration.calibrated) == (4, True), "Obama's own face is not counted for him"
+    assert sum(calibration.counts) == 4 and len(calibration.counts) == 200
+    listing = run(enrolled, "person", "list", settings={"IMPWATCH_CALIBRATION_MIN_FACES": "4"})
+    assert f"{calibration.match_threshold:.3f}" in listing.stdout
+
+    missing = run(enrolled, "calibrate", str(enrolled / "nowhere"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
 
 def test_demo_finds_the_sample_people(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -139,6 +140,34 @@ def test_serve_watches_channels_raises_alerts_and_survives_a_kill(tmp_path: Path
         latest, first = alerts(server.api)
         assert first["id"] == alert["id"] and first["occurrences_count"] == 2
         assert latest["person_id"] == str(obama.id) and latest["occurrences_count"] == 1
+
+        campaign_start = datetime.now(UTC) - timedelta(days=30)
+        channels.add_post(
+            "campaign_origin", "the first fake", photo=fixture_bytes("obama-480p.jpg"), date=campaign_start
+        )
+        for day in range(1, 26):
+            channels.add_post("campaign_origin", f"day {day}", date=campaign_start + timedelta(days=day))
+        since = (campaign_start - timedelta(days=1)).isoformat()
+        created = server.operator_api.post(
+            "/v1/watches",
+            json={
+                "source": {"kind": "tme_preview", "channel": "campaign_origin"},
+                "interval_seconds": 1,
+                "since": since,
+            },
+        )
+        assert created.status_code == 201, created.text
+        wait_for(lambda: len(alerts(server.api)) == 3, timeout=60, what="the fake on an older page")
+        traced = server.api.get(f"/v1/alerts/{alerts(server.api)[0]['id']}").json()
+        assert [o["permalink"] for o in traced["occurrences"]] == ["https://t.me/campaign_origin/1"]
+        history = wait_for(
+            lambda: (
+                (w := server.operator_api.get(f"/v1/watches/{created.json()['id']}").json())["history_complete"] and w
+            ),
+            timeout=60,
+            what="the history to be read",
+        )
+        assert history["cursor"] == "26" and history["since"].startswith(since[:10])
     finally:
         server.stop()
         runtime.close()

@@ -18,6 +18,8 @@ from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 
 @pytest.fixture
 def runtime(make_runtime, channels: ChannelServer) -> Runtime:
@@ -64,7 +66,7 @@ def test_counters_move_after_a_watch_scans_a_channel(
     assert moved("impwatch_media_scanned_total", source="tme_preview", kind="video", outcome="analysed") == 1
     assert moved("impwatch_faces_detected_total") >= 2 + 5
     assert moved("impwatch_matches_total") >= 1
-    assert moved("impwatch_alerts_created_total", kind="face_match") == 1
+    assert moved("impwatch_alerts_created_total", kind="face_match", tier="match") == 1
     assert moved("impwatch_scan_duration_seconds_count", kind="photo") == 1
     assert moved("impwatch_scan_duration_seconds_count", kind="video") == 1
     assert moved("impwatch_watch_runs_total", source="tme_preview", outcome="success") == 1

@@ -48,6 +48,7 @@ def existing_ids(world: World, server: str) -> dict[str, str]:
     return {name: str(value) for name, value in ids.items()} | {
         "endpoint_id": endpoint.json()["id"],
         "delivery_id": delivery.json()["id"],
+        "candidate_id": "@kz_news_source",
     }
 
 

@@ -27,6 +27,8 @@ from watchers.models import Detection
 from watchers.schemas import WatchCreate
 from watchlist.models import ReferenceFace
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 CONSENT = "I agree that Impersonation Watch keeps my face encodings to find impersonations of me, until I erase them."
 
 

@@ -31,13 +31,13 @@ def test_every_format_is_recognised_from_its_first_bytes(tmp_path: Path, name: s
         b"just some text\n",
         b"%PDF-1.4\n%%EOF\n",
         b"BMW service report, 2024\n" * 3,
-        bytes.fromhex("00000018") + b"ftypheic" + bytes(12),
+        bytes.fromhex("00000018") + b"ftyphevc" + bytes(12),
         bytes.fromhex("00000018") + b"ftypavif" + bytes(12),
         bytes.fromhex("00000018") + b"ftypM4A " + bytes(12),
         b"OggS" + bytes(60),
         b"#EXTM3U\n#EXT-X-VERSION:3\n",
     ],
-    ids=["empty", "text", "pdf", "bm-text", "heic", "avif", "m4a", "ogg", "playlist"],
+    ids=["empty", "text", "pdf", "bm-text", "heif-sequence", "avif", "m4a", "ogg", "playlist"],
 )
 def test_other_files_are_not_media(header: bytes) -> None:
     assert sniff(header) is None

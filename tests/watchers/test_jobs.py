@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -21,15 +22,17 @@ from app.webhooks.models import WebhookEvent
 from core.clock import utcnow
 from tests.app.webhooks.builders import add_endpoint
 from tests.factories import WATCH_INTERVALS, enrol_person
-from tests.support import fixture_bytes
+from tests.support import fixture_bytes, fixture_path
 from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer
 from watchers import service
 from watchers.jobs import WatchRunner
 from watchers.models import MediaAnalysis, MediaItem, MediaStatus, Post, Watch, WatchState
 from watchers.schemas import WatchCreate
-from watchers.sources.base import RetryLater
+from watchers.sources.base import RetryLater, SourceContext
 from watchers.sources.registry import build_source, parse_source_config
 from watchlist.models import Person
+
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
 
 
 @pytest.fixture
@@ -279,6 +282,226 @@ def test_a_fifo_in_an_export_is_skipped_and_the_run_finishes(runtime: Runtime, t
     assert "not a regular file" in (items["photos/fifo.jpg"].error or "")
     assert items["photos/real.jpg"].status == MediaStatus.DONE
     assert "not a regular file" in (reload(runtime, watch).last_error or "")
+
+
+def test_a_face_on_the_poster_of_a_video_too_big_raises_a_poster_only_alert(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("deepfake_clips")
+    channels.add_post(
+        "deepfake_clips", "The minister's full address", unsupported_video=True, poster=fixture_bytes("obama2.jpg")
+    )
+    channels.add_post("deepfake_clips", "Open the app", hidden_media=True)
+    watch = add_watch(runtime, "deepfake_clips")
+
+    report = build_watch_runner(runtime).run(watch.id)
+
+    assert (report.error, report.posts_stored, report.media_analysed) == (None, 2, 1)
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and alert.evidence["poster_only"] is True
+    assert alert.evidence["media_kind"] == "video"
+    assert seen.permalink == "https://t.me/deepfake_clips/1"
+    with Session(runtime.db_engine) as session:
+        poster, hidden = sorted(session.exec(select(MediaItem)), key=lambda item: item.locator == "")
+    assert (poster.status, poster.poster_only) == (MediaStatus.DONE, True)
+    assert "Media is too big" in poster.not_fetched
+    assert (hidden.status, hidden.error) == (
+        MediaStatus.SKIPPED,
+        "t.me preview: Please open Telegram to view this post",
+    )
+    coverage = reload(runtime, watch).coverage
+    assert (coverage["poster_only"], coverage["not_fetched"], coverage["awaiting_file"]) == (1, 1, 0)
+
+
+def test_export_media_missing_from_the_folder_are_counted_warned_once_and_analysed_when_they_appear(
+    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.watchers.sources.export_builder import Message, at, build_export, photo
+
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    messages = [
+        Message(n, at(2024, 3, 1, 9, n), text=f"post {n}", media=photo(None if n < 4 else fixture_path("obama2.jpg")))
+        for n in range(1, 5)
+    ]
+    folder = build_export(tmp_path / "export", messages)
+    (next((folder / "photos").iterdir())).unlink()  # message 4: its path is there, its file is not
+    watch = add_export_watch(runtime, folder)
+    runner = build_watch_runner(runtime)
+
+    with caplog.at_level(logging.WARNING, logger="watchers.jobs"):
+        first = runner.run(watch.id)
+
+    assert (first.error, first.posts_stored, first.media_analysed, len(first.media_awaiting)) == (None, 4, 0, 4)
+    assert [r.getMessage() for r in caplog.records if "not in the folder yet" in r.getMessage()] != []
+    assert len([r for r in caplog.records if r.name == "watchers.jobs"]) == 1
+    assert reload(runtime, watch).coverage["awaiting_file"] == 4
+    assert reload(runtime, watch).cursor == "4"
+    assert runner.run(watch.id).media_awaiting != []
+
+    downloaded_again = [
+        Message(n, at(2024, 3, 1, 9, n), text=f"post {n}", media=photo(fixture_path("obama2.jpg"))) for n in range(1, 5)
+    ]
+    build_export(folder, downloaded_again)
+    later = runner.run(watch.id)
+
+    assert (later.error, later.posts_stored, later.media_awaiting) == (None, 0, [])
+    assert later.media_analysed + later.media_cached == 4
+    [(alert, seen)] = alerts_of(runtime)
+    assert alert.person_id == obama.id and len(seen) == 4
+    assert reload(runtime, watch).coverage["awaiting_file"] == 0
+
+
+def test_a_watch_created_with_since_reads_older_pages_over_several_runs_and_new_posts_first(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    start = utcnow() - timedelta(days=100)
+    channels.add_channel("campaign_source")
+    channels.add_post("campaign_source", "before since", date=start - timedelta(days=1))
+    first_fake = channels.add_post("campaign_source", "old fake", photo=fixture_bytes("obama2.jpg"), date=start)
+    for n in range(70):
+        channels.add_post("campaign_source", f"filler {n}", date=start + timedelta(hours=n + 1))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate(
+            {"source": {"kind": "tme_preview", "channel": "campaign_source"}, "since": start - timedelta(hours=1)}
+        )
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+    runner = build_watch_runner(runtime)
+    runner.history_pages = 2
+
+    first = runner.run(watch.id)
+
+    assert first.error is None and alerts_of(runtime) == []
+    after_first = reload(runtime, watch)
+    assert after_first.cursor == str(channels_newest(runtime, watch)) and not after_first.history_complete
+    channels.add_post("campaign_source", "brand new")
+    second = runner.run(watch.id)
+    assert second.error is None
+    with Session(runtime.db_engine) as session:
+        texts = set(session.exec(select(Post.text).where(Post.watch_id == watch.id)))
+    assert "brand new" in texts and "old fake" in texts and "before since" not in texts
+    assert reload(runtime, watch).history_complete
+    assert len(texts) == 72
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and seen.permalink == f"https://t.me/campaign_source/{first_fake}"
+
+
+def channels_newest(runtime: Runtime, watch: Watch) -> int:
+    with Session(runtime.db_engine) as session:
+        return max(session.exec(select(Post.message_id).where(Post.watch_id == watch.id)))
+
+
+def test_two_telegram_watches_on_one_account_under_a_long_flood_wait_are_both_rescheduled(
+    runtime: Runtime,
+) -> None:
+    from telethon import errors
+
+    from tests.watchers.sources.fake_telethon import FakeTelegramClient
+    from watchers.telegram_client import TelegramGateway
+
+    fake = FakeTelegramClient()
+    fake.add_channel("akorda_fakes").post("one")
+    fake.add_channel("second_fakes").post("two")
+    watches = []
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        for channel in ("akorda_fakes", "second_fakes"):
+            data = WatchCreate.model_validate({"source": {"kind": "telegram", "channel": channel}})
+            watches.append(service.create_watch(session, data, WATCH_INTERVALS))
+        session.commit()
+    fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=900))
+    with TelegramGateway(lambda: fake) as gateway:
+        runner = build_watch_runner(runtime)
+        runner.source_context = SourceContext(telegram_client=gateway)
+        first = runner.run(watches[0].id)
+        sent = len(fake.requests)
+        second = runner.run(watches[1].id)
+
+    assert "wait 900 s" in first.error and "waiting out a flood wait" in second.error
+    assert len(fake.requests) == sent, "the second watch sent nothing"
+    for watch in watches:
+        stored = reload(runtime, watch)
+        assert stored.state == WatchState.RETRYING
+        assert timedelta(seconds=890) < stored.retry_at - utcnow() <= timedelta(seconds=900)
+
+
+def test_an_edited_post_whose_media_was_replaced_is_analysed_again_as_the_same_post(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("edited_fakes")
+    message_id = channels.add_post("edited_fakes", "Harmless picture", photo=fixture_bytes("kit1.jpg"), date=utcnow())
+    watch = add_watch(runtime, "edited_fakes")
+    runner = build_watch_runner(runtime)
+    assert runner.run(watch.id).media_analysed == 1 and alerts_of(runtime) == []
+    assert runner.run(watch.id).media_from_edits == 0, "an unchanged post adds nothing"
+
+    channels.edit_post("edited_fakes", message_id, photo=fixture_bytes("obama2.jpg"))
+    after_edit = runner.run(watch.id)
+
+    assert (after_edit.error, after_edit.posts_stored, after_edit.media_from_edits) == (None, 0, 1)
+    [(alert, [seen])] = alerts_of(runtime)
+    assert alert.person_id == obama.id and seen.permalink == f"https://t.me/edited_fakes/{message_id}"
+    with Session(runtime.db_engine) as session:
+        positions = sorted(item.position for item in session.exec(select(MediaItem)))
+    assert positions == [0, 1]
+    assert runner.run(watch.id).media_from_edits == 0
+
+
+def test_posts_older_than_the_edit_window_are_not_read_again(runtime: Runtime, channels: ChannelServer) -> None:
+    channels.add_channel("old_posts")
+    message_id = channels.add_post(
+        "old_posts", "old", photo=fixture_bytes("kit1.jpg"), date=utcnow() - timedelta(days=3)
+    )
+    watch = add_watch(runtime, "old_posts")
+    runner = build_watch_runner(runtime)
+    runner.run(watch.id)
+    channels.edit_post("old_posts", message_id, photo=fixture_bytes("obama2.jpg"))
+
+    assert runner.run(watch.id).media_from_edits == 0
+
+
+def test_an_iphone_photo_sent_as_a_heic_file_is_analysed(runtime: Runtime, tmp_path: Path) -> None:
+    import io as bytes_io
+
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    from tests.watchers.sources.export_builder import Message, at, build_export, document
+
+    register_heif_opener()
+    heic = bytes_io.BytesIO()
+    Image.open(fixture_path("obama2.jpg")).save(heic, format="HEIF", quality=90)
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    message = Message(
+        2, at(2024, 3, 1), text="from an iPhone", media=document(heic.getvalue(), "IMG_4711.HEIC", "image/heic")
+    )
+    watch = add_export_watch(runtime, build_export(tmp_path / "export", [message]))
+
+    report = build_watch_runner(runtime).run(watch.id)
+
+    assert (report.error, report.media_analysed) == (None, 1)
+    [(alert, _)] = alerts_of(runtime)
+    assert alert.person_id == obama.id and alert.evidence["media_kind"] == "image_document"
+
+
+def test_a_run_reads_the_newest_page_once_for_new_posts_history_and_edits(
+    runtime: Runtime, channels: ChannelServer
+) -> None:
+    channels.add_channel("small_channel")
+    channels.add_post("small_channel", "recent", date=utcnow())
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate(
+            {"source": {"kind": "tme_preview", "channel": "small_channel"}, "since": utcnow() - timedelta(days=1)}
+        )
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+
+    assert build_watch_runner(runtime).run(watch.id).error is None
+
+    assert channels.page_requests("small_channel") == ["/s/small_channel"]
+    assert reload(runtime, watch).history_complete
 
 
 def test_text_work_that_fails_never_fails_the_run(runtime: Runtime, channels: ChannelServer) -> None:

@@ -45,6 +45,9 @@ def test_scan_photo_finds_enrolled_people(api: httpx.Client) -> None:
     assert len(result["faces"]) == 3
     assert {p["display_name"] for p in result["persons"]} == {"Barack Obama", "Joe Biden"}
     assert all(p["best_distance"] <= 0.5 for p in result["persons"])
+    assert {p["tier"] for p in result["persons"]} <= {"match", "possible"}
+    named = [m for face in result["faces"] for m in face["matches"]]
+    assert len(named) == 2 and all(m["tier"] in {"match", "possible"} for m in named), "one person per face"
 
 
 def test_scan_video_reports_timestamps(api: httpx.Client) -> None:
@@ -58,6 +61,7 @@ def test_scan_video_reports_timestamps(api: httpx.Client) -> None:
     [found] = result["persons"]
     assert found["display_name"] == "Lin-Manuel Miranda"
     assert found["frames_matched"] >= 2
+    assert found["tier"] == "match" and len(found["track_timestamps"]) >= 2, "one track agrees over frames"
     assert all(0 <= t <= 8.1 for t in found["timestamps"]), "seconds from the video's first frame, 0.852 s in"
 
 
@@ -162,7 +166,7 @@ def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     samples = {name: media_sample(name, tmp_path) for name in MEDIA_SAMPLES}
-    samples["heic"] = bytes.fromhex("00000018") + b"ftypheic" + bytes(12)
+    samples["avif"] = bytes.fromhex("00000018") + b"ftypavif" + bytes(12)
     samples["text"] = b"not a photo, not a video" * 10
     for name, data in samples.items():
         (inbox / f"{name}.bin").write_bytes(data)
@@ -178,7 +182,7 @@ def test_a_scan_and_a_folder_watch_agree_on_every_format(api: httpx.Client, tmp_
         assert scanned[name].status_code == 200, (name, scanned[name].text)
         assert scanned[name].json()["kind"] == kind == watched[name].kind, name
         assert watched[name].mime_type == mime_type, name
-    for name in ("heic", "text"):
+    for name in ("avif", "text"):
         assert scanned[name].status_code == 422 and scanned[name].json()["code"] == "unsupported_media", name
 
 
@@ -244,3 +248,18 @@ def test_a_watch_cannot_be_changed_to_run_more_often_than_the_minimum(operator_a
     assert operator_api.get(f"/v1/watches/{watch['id']}").json()["interval_seconds"] == 60
     at_minimum = operator_api.patch(f"/v1/watches/{watch['id']}", json={"interval_seconds": 30})
     assert at_minimum.status_code == 200 and at_minimum.json()["interval_seconds"] == 30
+
+
+def test_a_watch_can_start_from_a_date_in_the_past(operator_api: httpx.Client) -> None:
+    source = {"kind": "tme_preview", "channel": "kz_news_fake"}
+    created = operator_api.post("/v1/watches", json={"source": source, "since": "2026-11-01T08:00:00+05:00"})
+    assert created.status_code == 201, created.text
+    assert (created.json()["since"], created.json()["history_complete"]) == ("2026-11-01T03:00:00Z", False)
+    future = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "tme_preview", "channel": "other_one"}, "since": "2999-01-01"}
+    )
+    assert future.status_code == 422 and future.json()["code"] == "since_in_future"
+    unreadable = operator_api.post(
+        "/v1/watches", json={"source": {"kind": "tme_preview", "channel": "other_two"}, "since": "last week"}
+    )
+    assert unreadable.status_code == 422

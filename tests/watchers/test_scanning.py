@@ -23,6 +23,7 @@ from tests.factories import (
 from tests.support import fixture_bytes
 from watchers.frames import FrameSampling
 from watchers.scanning import AnalysisTimeout, FileAnalysis, analyse_file
+from watchlist.calibration import Thresholds
 from watchlist.engine import EngineOptions, FaceEngine
 from watchlist.images import decode_image
 from watchlist.matcher import Matcher, Reference
@@ -160,3 +161,28 @@ def test_a_photo_within_the_limit_is_analysed(tmp_path: Path, engine: FaceEngine
     photo = write(tmp_path / "nothing.png", faceless_photo())
     analysis = analyse_in_time(photo, engine, obama, 100, ticking_clock())
     assert (analysis.kind, analysis.faces, analysis.truncated) == ("photo", [], False)
+
+
+def lin_manuel(engine: FaceEngine, **decision: float) -> tuple[uuid.UUID, Matcher]:
+    person = uuid.uuid4()
+    [face] = engine.find_faces(decode_image(fixture_bytes("lmm1.png"), 50_000_000))
+    thresholds = Thresholds(0.45, 0.6)
+    return person, Matcher([Reference(uuid.uuid4(), person, face.encoding)], {person: thresholds}, **decision)
+
+
+def test_a_track_of_several_frames_decides_a_video(engine: FaceEngine, tmp_path: Path) -> None:
+    clip = write(tmp_path / "clip.mp4", fixture_bytes("short_hamilton_clip.mp4"))
+    person, matcher = lin_manuel(engine, track_min_frames=2, strong_margin=1.0)
+
+    [found] = analyse(clip, engine, matcher).persons
+
+    assert found.person_id == person and found.tier == "match"
+    assert len(found.track_timestamps) >= 2 and set(found.track_timestamps) <= set(found.timestamps)
+    tracks = {face.track for face in analyse(clip, engine, matcher).faces if face.matches}
+    assert None not in tracks
+
+    _, unconvinced = lin_manuel(engine, track_min_frames=100, strong_margin=1.0)
+    [alone] = analyse(clip, engine, unconvinced).persons
+    assert alone.tier == "possible", "no track long enough and no frame far below the threshold"
+    _, one_frame = lin_manuel(engine, track_min_frames=100, strong_margin=0.0)
+    assert [found.tier for found in analyse(clip, engine, one_frame).persons] == ["match"]

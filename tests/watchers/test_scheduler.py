@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.runtime import Runtime
@@ -120,3 +121,30 @@ def test_interval_change_is_followed(runtime, tmp_path, scheduler, recorder) -> 
     wait_for(lambda: str(watch.id) in scheduler.watch_job_ids, what="the job")
     change(runtime, watch, interval_seconds=1)
     wait_for(lambda: recorder.runs[watch.id] >= 3, timeout=10, what="runs at the new interval")
+
+
+def test_shutdown_during_a_sync_waits_for_it_and_returns(runtime: Runtime) -> None:
+    """APScheduler's shutdown holds its job store lock while it waits for running jobs, and a sync asks the job store
+    for its jobs: a sync caught mid-way by a shutdown (SIGTERM to `impwatch serve`) once hung the process for good."""
+    reading, go_on = threading.Event(), threading.Event()
+
+    def hold_the_sync(connection, cursor, statement, parameters, context, executemany) -> None:
+        if threading.current_thread() is not threading.main_thread() and "FROM watch" in statement:
+            reading.set()
+            go_on.wait(timeout=30)
+
+    scheduler = WatchScheduler(runtime.db_engine, RecordingRun(), sync_seconds=3600, jitter_seconds=0)
+    sa.event.listen(runtime.db_engine, "before_cursor_execute", hold_the_sync)
+    try:
+        scheduler.start()
+        assert reading.wait(timeout=10), "the first sync reads the watch table"
+        stopping = threading.Thread(target=scheduler.shutdown)
+        stopping.start()
+        stopping.join(timeout=0.5)  # long enough for a shutdown to take the job store lock; it must wait instead
+        assert stopping.is_alive(), "shutdown waits for the running sync"
+        go_on.set()
+        stopping.join(timeout=10)
+        assert not stopping.is_alive(), "shutdown returned once the sync ended"
+    finally:
+        go_on.set()
+        sa.event.remove(runtime.db_engine, "before_cursor_execute", hold_the_sync)

@@ -125,3 +125,34 @@ def test_unknown_person_is_404(api: httpx.Client) -> None:
     assert api.get(f"/v1/persons/{missing}").json()["code"] == "not_found"
     assert upload_face(api, str(missing), fixture_bytes("obama.jpg")).status_code == 404
     assert api.get("/v1/persons/not-a-uuid").status_code == 422
+
+
+def test_enrolment_reports_distances_and_warns_about_somebody_else(api: httpx.Client) -> None:
+    obama = create(api, "Barack Obama")
+    first = upload_face(api, obama["id"], fixture_bytes("obama.jpg")).json()
+    assert (first["distances_to_own_references"], first["warning"]) == ([], None)
+    second = upload_face(api, obama["id"], fixture_bytes("obama2.jpg")).json()
+    [distance] = second["distances_to_own_references"]
+    assert 0 < distance < 0.5 and second["warning"] is None
+
+    biden = create(api, "Joe Biden")
+    assert upload_face(api, biden["id"], fixture_bytes("biden.jpg")).json()["warning"] is None
+    mistaken = upload_face(api, biden["id"], fixture_bytes("obama4.jpg")).json()
+    assert "Barack Obama" in mistaken["warning"]
+    assert mistaken["nearest_other_person_distance"] < min(mistaken["distances_to_own_references"])
+
+
+def test_calibration_shows_thresholds_and_what_they_rest_on(api: httpx.Client) -> None:
+    obama = create(api, "Barack Obama")
+    assert upload_face(api, obama["id"], fixture_bytes("obama.jpg")).status_code == 201
+    calibration = api.get(f"/v1/persons/{obama['id']}/calibration").json()
+    assert (calibration["faces"], calibration["calibrated"], calibration["tolerance_override"]) == (0, False, None)
+    assert calibration["match_threshold"] <= calibration["possible_threshold"] <= 0.5
+
+    biden = create(api, "Joe Biden")
+    assert upload_face(api, biden["id"], fixture_bytes("biden.jpg")).status_code == 201
+    counted = api.get(f"/v1/persons/{obama['id']}/calibration").json()
+    assert counted["faces"] == 1, "the other person's reference is one background face (a distance, no encoding)"
+    assert counted["counts_updated_at"] is not None and counted["thresholds_changed_at"] is not None
+    assert api.get(f"/v1/persons/{obama['id']}/negatives").json() == []
+    assert api.get(f"/v1/persons/{uuid.uuid4()}/calibration").status_code == 404

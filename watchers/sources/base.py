@@ -43,6 +43,16 @@ class MediaRef:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    poster_only: bool = False
+    """The locator leads to the media's poster (a still), not to the media: the source cannot fetch the media."""
+    not_fetched: str | None = None
+    """Why the media itself cannot be fetched (too big for the preview, hidden by it); with no locator, nothing
+    of it can be analysed and the item is recorded as skipped with this reason."""
+    origin: str | None = None
+    """`<channel>/<message id>` of the message that holds the media, when it can be fetched whole through a
+    Telegram account (the `telegram` source's locator)."""
+    skipped: str | None = None
+    """Why this item is kept but not analysed (an animated sticker): recorded as skipped, never downloaded."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class FetchedPost:
     text: str = ""
     forwarded_from: str | None = None
     media: tuple[MediaRef, ...] = field(default_factory=tuple)
+    forwarded_from_username: str | None = None
+    """The public username of the channel a forward came from, when the source knows it (candidate channels)."""
     urls: tuple[str, ...] = ()
     phone_entities: tuple[str, ...] = ()
     preview: str = ""
@@ -81,6 +93,15 @@ class RetryLater(SourceError):
         super().__init__(reason or f"retry in {seconds:.0f} s")
         self.seconds = seconds
         self.reason = reason or f"retry in {seconds:.0f} s"
+
+
+class MediaAwaitingFile(SourceError):
+    """A media item whose file is not there yet (an export downloaded without it): kept pending, looked for again on
+    every run, and analysed once it appears. It does not use up the item's download attempts."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class NeedsAttention(SourceError):
@@ -137,14 +158,45 @@ class Source(Protocol):
 
 
 @dataclass(frozen=True)
+class HistoryBatch:
+    """What one run read of a watch's history: posts older than its live posts, oldest first, where the next run
+    goes on from (`position`, the source's own), and whether the history back to `since` is read."""
+
+    posts: tuple[FetchedPost, ...]
+    position: str | None
+    complete: bool
+
+
+@runtime_checkable
+class HistorySource(Protocol):
+    """A source that can read back to a date, a bounded piece per run (`watchers.history`)."""
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """Posts from `since` on that are older than what `fetch(None, ...)` starts from, going back from
+        `position` (None: from the newest), at most `max_pages` requests."""
+        ...
+
+
+@runtime_checkable
+class RecentSource(Protocol):
+    """A source that can read its recent posts again, to find media replaced by an edit (`watchers.edits`)."""
+
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on, as they are now, at most `max_pages` requests."""
+        ...
+
+
+@dataclass(frozen=True)
 class SourceContext:
     """What sources get from the installation's settings; injected so tests can point them at local servers.
 
     `telegram_client` is a started Telethon `TelegramClient` (or an object with the same interface), shared by
-    every telegram watch of the process; None when no Telegram account is configured.
+    every telegram watch of the process; None when no Telegram account is configured. `telegram_peers` keeps
+    resolved usernames across restarts (`watchers.telegram_peers.PeerCache`); None keeps none.
     """
 
     tme_base_url: str = "https://t.me"
     http_timeout_seconds: float = 30.0
     user_agent: str = "ImpersonationWatch/0.1 (+https://github.com/impersonation-watch)"
     telegram_client: object | None = None
+    telegram_peers: object | None = None

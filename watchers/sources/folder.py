@@ -1,9 +1,9 @@
 """A drop folder of media files: every new photo or video put into the folder is a post.
 
 Which files are media is decided by their first bytes, never by their names, by the same rule as a scan
-(`core.media_types`): JPEG, PNG, WebP, GIF, BMP and TIFF are photos (an animated GIF, WebP or PNG is an animation,
-analysed frame by frame like a video); MP4/MOV/3GP
-(an ISO `ftyp` box), Matroska/WebM and AVI are videos. Everything else (text, PDF, HEIC/AVIF images, audio) is
+(`core.media_types`): JPEG, PNG, WebP, GIF, BMP, TIFF and HEIF/HEIC are photos (an animated GIF, WebP or PNG is an
+animation, analysed frame by frame like a video); MP4/MOV/3GP
+(an ISO `ftyp` box), Matroska/WebM and AVI are videos. Everything else (text, PDF, AVIF images, audio) is
 ignored. Hidden files and folders (a name starting with "."), browser download leftovers (`.part`, `.crdownload`,
 ...) and symbolic links are ignored too.
 

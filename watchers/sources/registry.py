@@ -36,4 +36,8 @@ def build_source(config: SourceConfig, context: SourceContext) -> Source:
 
 def target_of(config: SourceConfig) -> str:
     """What a watch of this config looks at, for people and for the one-watch-per-target rule."""
-    return config.channel if isinstance(config, TelegramConfig | TmePreviewConfig) else config.path
+    if isinstance(config, TelegramConfig | TmePreviewConfig):
+        return config.channel
+    if isinstance(config, TelegramExportConfig) and config.chat is not None:
+        return f"{config.path} (chat {config.chat})"
+    return config.path

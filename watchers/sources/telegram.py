@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import field_validator
@@ -31,6 +32,7 @@ from pydantic import field_validator
 from core.telegram import channel_username
 from watchers.sources.base import (
     FetchedPost,
+    HistoryBatch,
     MediaKind,
     MediaRef,
     NeedsAttention,
@@ -40,12 +42,15 @@ from watchers.sources.base import (
     SourceError,
 )
 from watchers.sources.helpers import CappedWriter, parse_cursor, refuse_declared_size
+from watchers.sources.media_kinds import KindDecision, decide_kind
 from watchers.telegram_client import TelegramGateway
 
 if TYPE_CHECKING:
     from telethon import errors
     from telethon.tl import types
     from telethon.tl.custom.message import Message
+
+    from watchers.telegram_peers import PeerCache
 
 T = TypeVar("T")
 
@@ -56,6 +61,8 @@ DEFAULT_FLOOD_WAIT_SECONDS = 60.0
 NETWORK_RETRY_SECONDS = 60.0
 SERVER_RETRY_SECONDS = 60.0
 PERMALINK_BASE = "https://t.me"
+HISTORY_POSTS_PER_BATCH = 100
+"""Posts a history request stands for (Telegram answers up to 100 messages a request)."""
 
 NO_ACCOUNT_REASON = (
     "no Telegram account configured: set IMPWATCH_TELEGRAM_API_ID, IMPWATCH_TELEGRAM_API_HASH and "
@@ -90,6 +97,7 @@ class TelegramSource:
     ) -> None:
         self._config = config
         self._gateway = context.telegram_client
+        self._peers: PeerCache | None = context.telegram_peers  # type: ignore[assignment]  # object on the context
         self._sleep = sleep
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
@@ -105,6 +113,28 @@ class TelegramSource:
             albums = self._call(gateway, lambda client: _albums_after(client, peer, after_id, limit))
         for album in albums:
             yield self._to_post(album)
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """The channel's posts from `since` on, oldest first: `iter_messages(offset_date=since, reverse=True)`, then
+        on from the last post read (`position`), at most `max_pages` batches of posts a run; complete when the
+        history up to now was read (posts the live cursor already read are skipped by the pipeline)."""
+        after_id = parse_cursor(position, "a Telegram message id")
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, self._config.channel)
+        wanted = max(1, max_pages) * HISTORY_POSTS_PER_BATCH
+        albums = self._call(gateway, lambda client: _albums_since(client, peer, since, after_id, wanted + 1))
+        posts = tuple(self._to_post(album) for album in albums[:wanted])
+        last = str(posts[-1].message_id) if posts else position
+        return HistoryBatch(posts=posts, position=last, complete=len(albums) <= wanted)
+
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on as they are now (edits included): `iter_messages(offset_date=since,
+        reverse=True)`, at most `max_pages` batches of posts."""
+        gateway = self._require_gateway()
+        peer = self._resolve_channel(gateway, self._config.channel)
+        wanted = max(1, max_pages) * HISTORY_POSTS_PER_BATCH
+        albums = self._call(gateway, lambda client: _albums_since(client, peer, since, None, wanted))
+        return [self._to_post(album) for album in albums]
 
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Write the media's bytes to `dest`. MediaTooLarge before downloading when Telegram's declared size is
@@ -136,16 +166,22 @@ class TelegramSource:
         return self._gateway
 
     def _resolve_channel(self, gateway: TelegramGateway, channel: str) -> types.InputPeerChannel:
-        """The channel's input peer. `get_input_entity` answers from the session's entity cache once a name was
-        resolved, sparing contacts.resolveUsername, which Telegram rate-limits hard."""
+        """The channel's input peer: from the installation's peer cache when it was resolved before (even by
+        another process, or before a restart), else by `get_input_entity`, which answers from the session's entity
+        cache or resolves the username (contacts.resolveUsername, which Telegram rate-limits hard)."""
         from telethon.tl import types
 
+        cached = self._peers.get(channel) if self._peers is not None else None
+        if cached is not None:
+            return types.InputPeerChannel(channel_id=cached[0], access_hash=cached[1])
         try:
             peer = self._call(gateway, lambda client: client.get_input_entity(channel))
         except ValueError as exc:
             raise NeedsAttention(f"no public Telegram channel is called @{channel}") from exc
         if not isinstance(peer, types.InputPeerChannel):
             raise NeedsAttention(f"@{channel} is a Telegram user or bot, not a channel")
+        if self._peers is not None:
+            self._peers.put(channel, peer.channel_id, peer.access_hash)
         return peer
 
     def _call(
@@ -157,23 +193,45 @@ class TelegramSource:
     ) -> T:
         """Run one client call on the gateway, waiting out short flood waits, and turn Telegram's and the
         network's failures into the source's typed errors. `can_repeat` says whether the call may run again
-        after a short wait (a half-written download may not)."""
+        after a short wait or a reconnection (a half-written download may not).
+
+        No call goes out while the account is under a long flood wait (`gateway.limiter`, shared by every watch of
+        the account): the watch is rescheduled for when it ends. A client Telethon left disconnected is connected
+        again first, and a call that failed because the connection dropped is tried once more on a new one."""
         from telethon import errors
 
         short_waits = 0
+        reconnected = False
         while True:
+            self._refuse_while_account_waits(gateway)
             try:
+                gateway.reconnect_if_dropped()
                 return gateway.run(make_call(gateway.client))
             except errors.FloodError as exc:
                 seconds = getattr(exc, "seconds", None) or DEFAULT_FLOOD_WAIT_SECONDS
+                if seconds > SHORT_FLOOD_WAIT_SECONDS:
+                    gateway.limiter.block(seconds)
                 if seconds > SHORT_FLOOD_WAIT_SECONDS or short_waits >= MAX_SHORT_WAITS_PER_CALL or not can_repeat():
                     raise RetryLater(
                         seconds, f"Telegram asks to wait {seconds} s before reading @{self._config.channel}"
                     ) from exc
                 short_waits += 1
                 self._sleep(seconds)
+            except ConnectionError as exc:
+                if reconnected or not can_repeat() or not _reconnects(gateway):
+                    raise self._typed_error(exc) from exc
+                reconnected = True
             except (errors.RPCError, OSError) as exc:
                 raise self._typed_error(exc) from exc
+
+    def _refuse_while_account_waits(self, gateway: TelegramGateway) -> None:
+        remaining = gateway.limiter.remaining()
+        if remaining > 0:
+            raise RetryLater(
+                remaining,
+                f"the Telegram account is waiting out a flood wait ({remaining:.0f} s left); "
+                f"@{self._config.channel} is read after it",
+            )
 
     def _typed_error(self, exc: errors.RPCError | OSError) -> SourceError:
         from telethon import errors
@@ -186,6 +244,8 @@ class TelegramSource:
         if isinstance(exc, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
             return NeedsAttention(f"no public Telegram channel is called {channel}")
         if isinstance(exc, errors.ChannelInvalidError):
+            if self._peers is not None:
+                self._peers.forget(self._config.channel)
             return NeedsAttention(f"Telegram says {channel} is not a valid channel")
         if isinstance(exc, errors.BotMethodInvalidError):
             return NeedsAttention(
@@ -222,30 +282,35 @@ Source = TelegramSource
 
 
 def media_kind(message: Message) -> MediaKind | None:
-    """What a message's media is for face matching; None for media that is not looked at (audio, stickers,
-    polls, link previews, other files)."""
+    """What a message's media is for face matching; None for media that is not looked at (audio, polls, link
+    previews, other files) and for an animated sticker, kept but skipped (`watchers.sources.media_kinds`)."""
+    decision = kind_decision(message)
+    return decision.kind if decision is not None and decision.skipped is None else None
+
+
+def kind_decision(message: Message) -> KindDecision | None:
+    """The shared rule (`watchers.sources.media_kinds`) applied to a message's photo or document: by its MIME type
+    and Telegram's own flags, not by Telethon's video attribute alone (a `.MOV` sent as a file has none)."""
     from telethon.tl import types
 
     if isinstance(message.media, types.MessageMediaPhoto):
-        return MediaKind.PHOTO if message.photo is not None else None
+        return KindDecision(MediaKind.PHOTO) if message.photo is not None else None
     if not isinstance(message.media, types.MessageMediaDocument) or message.document is None:
         return None
-    if message.sticker is not None:
-        return None
-    if message.video_note is not None:
-        return MediaKind.ROUND_VIDEO
-    if message.gif is not None:
-        return MediaKind.ANIMATION
-    if message.video is not None:
-        return MediaKind.VIDEO
-    if (message.document.mime_type or "").startswith("image/"):
-        return MediaKind.IMAGE_DOCUMENT
-    return None
+    return decide_kind(
+        message.document.mime_type,
+        file_name=message.file.name if message.file is not None else None,
+        round_video=message.video_note is not None,
+        animation=message.gif is not None,
+        sticker=message.sticker is not None,
+    )
 
 
 def message_urls(message: Message) -> list[str]:
     """Every link of a message: hidden behind text (`MessageEntityTextUrl`), written out (`MessageEntityUrl`), and
     its link preview's page."""
+    from telethon.tl import types
+
     urls = []
     for entity, text in _entities_text(message):
         if isinstance(entity, types.MessageEntityTextUrl) and entity.url:
@@ -260,6 +325,8 @@ def message_urls(message: Message) -> list[str]:
 
 def phone_entities(message: Message) -> list[str]:
     """The text Telegram marked as phone numbers in a message (`MessageEntityPhone`)."""
+    from telethon.tl import types
+
     return [text for entity, text in _entities_text(message) if isinstance(entity, types.MessageEntityPhone) and text]
 
 
@@ -280,6 +347,8 @@ def _entities_text(message: Message) -> list[tuple[Any, str]]:
 
 
 def _web_page(message: Message) -> Any:
+    from telethon.tl import types
+
     if not isinstance(message.media, types.MessageMediaWebPage):
         return None
     return message.media.webpage
@@ -323,6 +392,24 @@ async def _albums_after(client: Any, peer: types.InputPeerChannel, after_id: int
     return await _complete_albums(messages, limit)
 
 
+def _reconnects(gateway: TelegramGateway) -> bool:
+    """Whether the dropped connection was made again (a failed attempt is the network's failure: False)."""
+    try:
+        return gateway.reconnect_if_dropped()
+    except OSError:
+        return False
+
+
+async def _albums_since(
+    client: Any, peer: types.InputPeerChannel, since: datetime, after_id: int | None, limit: int
+) -> list[list[Message]]:
+    if after_id is None:
+        messages = client.iter_messages(peer, offset_date=since, reverse=True)
+    else:
+        messages = client.iter_messages(peer, min_id=after_id, reverse=True)
+    return await _complete_albums(messages, limit)
+
+
 async def _latest_albums(client: Any, peer: types.InputPeerChannel, limit: int) -> list[list[Message]]:
     newest_first = await _complete_albums(client.iter_messages(peer), limit)
     return [list(reversed(album)) for album in reversed(newest_first)]
@@ -356,16 +443,17 @@ def _same_album(a: Message, b: Message) -> bool:
 
 
 def _media_ref(channel: str, message: Message) -> MediaRef | None:
-    kind = media_kind(message)
-    if kind is None:
+    decision = kind_decision(message)
+    if decision is None:
         return None
     file = message.file
     return MediaRef(
-        kind=kind,
+        kind=decision.kind,
         locator=make_locator(channel, message.id),
         file_name=file.name,
         mime_type=file.mime_type,
         size=file.size,
+        skipped=decision.skipped,
     )
 
 

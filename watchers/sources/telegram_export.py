@@ -5,7 +5,8 @@ Telegram Desktop downloaded, in `photos/`, `video_files/`, `round_video_messages
 `voice_messages/` ... The format, as Telegram Desktop's exporter writes it:
 
 - `result.json` of a one-chat export is `{"name", "type", "id", "messages": [...]}`; a whole-account export
-  ("Export Telegram data") nests chats under `"chats"` and is refused with a reason.
+  ("Export Telegram data") nests chats under `"chats": {"list": [...]}` (and `"left_chats"`), each chat shaped like
+  a one-chat export: a watch reads one of them, named by `chat` (its name or id), one post stream per chat.
 - A message has `id`, `type` (`"message"`, `"service"` for joins, pins and the like, `"unsupported"`),
   `date` (the exporting computer's local time, without an offset), `date_unixtime` (seconds, as a string; in
   exports since 2022), `from`, `forwarded_from`, `text` (a string, or a list of strings and entity objects such
@@ -21,18 +22,21 @@ Choices:
 - Each non-service message is one post, with its message id as the cursor. An album is not regrouped: the export
   has no `grouped_id`, only one message per album item, and guessing from equal timestamps would merge unrelated
   messages sent in the same second; a post per item also keeps each item's permalink exact.
-- Photos, video files, animations, round videos, images sent as files and videos sent as files (no `media_type`
-  but an image or video MIME type the scanner opens, `core.media_types`) are media; stickers, voice, audio and
-  other documents are not.
-- A media file that was not downloaded or is missing from the folder is left out of the post (the post itself is
-  still yielded, its text may still matter; a missing file is logged as a warning). One whose path leads outside
+- Photos, video files, animations, round videos, images and videos sent as files and static stickers are media,
+  by the rule every source shares (`watchers.sources.media_kinds`: the MIME type, else the file name); an animated
+  sticker (`.tgs`) is kept as a media item skipped with its reason; voice, audio and other documents are not media.
+- A media file that was not downloaded (a note instead of a path) or is missing from the folder stays in the post
+  as a media item awaiting its file (`MediaAwaitingFile`): counted on the watch and looked for on every run, and
+  analysed once the file is there (the export downloaded again, with media, into the same folder: for a note the
+  message is looked up again in the new `result.json` by its id, locator `message:<id>`). One whose path leads outside
   the folder stays in the post with its path as the locator, so that `download` refuses it and the watch's status
   says a media item was skipped and why; one that is not a regular file (a FIFO) is refused the same way, never
   opened blocking.
 - The export does not record the chat's public username. With `channel` configured, permalinks are
   `https://t.me/<channel>/<id>` and posts carry that channel; without it, posts carry the export's `name` and the
   permalink is the `file://` URI of `result.json` with `#message-<id>`, which at least says where to look.
-- Dates come from `date_unixtime`; an older export without it gives only local time, read as UTC.
+- Dates come from `date_unixtime`; an older export without it gives only the exporting computer's local time,
+  read in the IANA zone `timezone` of the config (UTC when none is set), and the watch's status says so.
 - A message without an integer id or with an unreadable date is skipped with a warning; the rest still come.
 - Locators are media paths relative to the export folder; `download` refuses one leading outside the folder with
   `NeedsAttention`, because only a tampered `result.json` or database can produce it.
@@ -44,25 +48,31 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from core.media_types import IMAGE_MIME_TYPES, VIDEO_MIME_TYPES
 from core.telegram import bare_username
-from watchers.sources.base import FetchedPost, MediaKind, MediaRef, NeedsAttention, SourceConfigBase, SourceContext
+from watchers.sources.base import (
+    FetchedPost,
+    MediaAwaitingFile,
+    MediaKind,
+    MediaRef,
+    NeedsAttention,
+    SourceConfigBase,
+    SourceContext,
+)
 from watchers.sources.helpers import copy_file_capped, file_inside, parse_cursor
+from watchers.sources.media_kinds import KindDecision, decide_kind
 
 logger = logging.getLogger(__name__)
 
 RESULT_FILE_NAME = "result.json"
-_DOCUMENT_KINDS = {
-    "video_file": MediaKind.VIDEO,
-    "animation": MediaKind.ANIMATION,
-    "video_message": MediaKind.ROUND_VIDEO,
-}
+MESSAGE_LOCATOR_PREFIX = "message:"
+"""The locator of a media item the export did not include: found again by message id in a later export."""
 
 
 class TelegramExportConfig(SourceConfigBase):
@@ -71,6 +81,32 @@ class TelegramExportConfig(SourceConfigBase):
     kind: Literal["telegram_export"] = "telegram_export"
     path: str = Field(min_length=1)
     channel: str | None = None
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone of the computer that made the export (Asia/Almaty): read for exports without "
+        "date_unixtime, whose dates are that computer's local time",
+    )
+    chat: str | None = Field(
+        default=None, description="For a whole-account export: the chat to read, by its name or its id"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Almaty") from error
+        return value.strip()
+
+    @field_validator("chat", mode="before")
+    @classmethod
+    def _chat_as_text(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value.strip() or None if isinstance(value, str) else value
 
     @field_validator("channel")
     @classmethod
@@ -90,6 +126,7 @@ class _Export:
     result_json: Path
     name: str
     messages: list[Any]
+    chat_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +135,7 @@ class _ExportedFile:
     path_or_note: str
     mime_type: str | None
     file_name: str | None
+    skipped: str | None = None
 
 
 class TelegramExportSource:
@@ -107,6 +145,20 @@ class TelegramExportSource:
         self._config = config
         self._context = context
         self._folder = Path(config.path)
+        self._zone: tzinfo = ZoneInfo(config.timezone) if config.timezone else UTC
+        self._local_dates = 0
+        self._loaded: _Export | None = None
+
+    def coverage_notes(self) -> list[str]:
+        """Says when this run's dates rest on the configured zone (or on UTC, for want of one)."""
+        if not self._local_dates:
+            return []
+        if self._config.timezone:
+            return [f"this export has no date_unixtime: its dates are read as local time in {self._config.timezone}"]
+        return [
+            "this export has no date_unixtime: its dates are local time of the exporting computer, read as UTC; "
+            "set timezone in the watch's config to that computer's IANA zone"
+        ]
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
         """Yield at most `limit` posts with a message id above `cursor`, in id order.
@@ -118,8 +170,31 @@ class TelegramExportSource:
         return self._posts(export, _messages_after(export, after), limit)
 
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
-        """Copy the exported media file to `dest`; `MediaTooLarge` over `max_bytes`."""
-        copy_file_capped(file_inside(self._folder, media.locator), dest, max_bytes)
+        """Copy the exported media file to `dest`; `MediaTooLarge` over `max_bytes`, `MediaAwaitingFile` while the
+        file is not in the folder (or the export still has a note instead of its path)."""
+        locator = media.locator
+        if locator.startswith(MESSAGE_LOCATOR_PREFIX):
+            locator = self._current_path(locator)
+        path = file_inside(self._folder, locator)
+        if not path.exists() and not path.is_symlink():
+            raise MediaAwaitingFile(f"{locator} is not in the export folder {self._folder.resolve()}")
+        copy_file_capped(path, dest, max_bytes)
+
+    def _current_path(self, locator: str) -> str:
+        """The path the export now gives for the media of message `message:<id>`, once it includes the file."""
+        raw_id = locator.removeprefix(MESSAGE_LOCATOR_PREFIX)
+        if self._loaded is None:
+            self._loaded = self._load_export()
+        message = next((m for m in self._loaded.messages if isinstance(m, dict) and str(m.get("id")) == raw_id), None)
+        exported = (_exported_photo(message) or _exported_document(message)) if message is not None else None
+        if exported is None:
+            raise NeedsAttention(f"message {raw_id} is no longer in {self._loaded.result_json} with its media")
+        if _is_not_downloaded_note(exported.path_or_note):
+            raise MediaAwaitingFile(f"message {raw_id}: {exported.path_or_note}")
+        path = _locator(exported.path_or_note)
+        if path is None:
+            raise NeedsAttention(f"media path {exported.path_or_note!r} of message {raw_id} leads outside the export")
+        return path
 
     def _posts(self, export: _Export, pending: list[tuple[int, dict[str, Any]]], limit: int) -> Iterator[FetchedPost]:
         permalink_base = self._permalink_base(export)
@@ -131,16 +206,26 @@ class TelegramExportSource:
             if message.get("type") != "message":
                 continue
             try:
-                post = _post(export, channel, f"{permalink_base}{message_id}", message_id, message)
+                post = self._post(export, channel, f"{permalink_base}{message_id}", message_id, message)
             except _MalformedMessage as error:
                 logger.warning("skipping message %s of %s: %s", message_id, export.result_json, error)
                 continue
             yield post
             yielded += 1
 
+    def _post(
+        self, export: _Export, channel: str, permalink: str, message_id: int, message: dict[str, Any]
+    ) -> FetchedPost:
+        post = _post(export, channel, permalink, message_id, message, self._zone)
+        if message.get("date_unixtime") is None:
+            self._local_dates += 1
+        return post
+
     def _permalink_base(self, export: _Export) -> str:
         if self._config.channel:
             return f"{self._context.tme_base_url.rstrip('/')}/{self._config.channel}/"
+        if export.chat_id is not None:
+            return f"{export.result_json.as_uri()}#chat-{export.chat_id}-message-"
         return f"{export.result_json.as_uri()}#message-"
 
     def _load_export(self) -> _Export:
@@ -151,6 +236,8 @@ class TelegramExportSource:
         if not result_json.is_file():
             raise NeedsAttention(_missing_result_reason(folder))
         data = _read_json(result_json)
+        if isinstance(data, dict) and isinstance(data.get("chats"), dict):
+            return _chosen_chat(folder, result_json, data, self._config.chat)
         messages = data.get("messages") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(messages, list):
             raise NeedsAttention(_not_a_chat_export_reason(result_json, data))
@@ -158,13 +245,40 @@ class TelegramExportSource:
         return _Export(folder, result_json, name if isinstance(name, str) and name else folder.name, messages)
 
 
-def _post(export: _Export, channel: str, permalink: str, message_id: int, message: dict[str, Any]) -> FetchedPost:
+def _chosen_chat(folder: Path, result_json: Path, data: dict[str, Any], wanted: str | None) -> _Export:
+    """The chat `wanted` (its name or id) of a whole-account export; `NeedsAttention` naming the chats when the
+    watch names none, or one the export does not hold."""
+    chats = [
+        chat
+        for section in ("chats", "left_chats")
+        if isinstance(data.get(section), dict) and isinstance(data[section].get("list"), list)
+        for chat in data[section]["list"]
+        if isinstance(chat, dict) and isinstance(chat.get("messages"), list)
+    ]
+    for chat in chats:
+        if wanted is not None and wanted in (str(chat.get("id")), chat.get("name")):
+            name = chat.get("name")
+            chat_id = chat.get("id") if isinstance(chat.get("id"), int) else None
+            shown = name if isinstance(name, str) and name else wanted
+            return _Export(folder, result_json, shown, chat["messages"], chat_id)
+    listed = ", ".join(f"{chat.get('name') or '(no name)'} (id {chat.get('id')})" for chat in chats[:20]) or "none"
+    if wanted is None:
+        raise NeedsAttention(
+            f"{result_json} is a whole-account export: set chat in the watch's config to the name or id of the "
+            f"chat to read; its chats: {listed}"
+        )
+    raise NeedsAttention(f"{result_json} holds no chat named or numbered {wanted!r}; its chats: {listed}")
+
+
+def _post(
+    export: _Export, channel: str, permalink: str, message_id: int, message: dict[str, Any], zone: tzinfo = UTC
+) -> FetchedPost:
     forwarded_from = message.get("forwarded_from")
     return FetchedPost(
         message_id=message_id,
         channel=channel,
         permalink=permalink,
-        date=_message_date(message),
+        date=_message_date(message, zone),
         text=_message_text(message),
         forwarded_from=forwarded_from if isinstance(forwarded_from, str) else None,
         media=_media_refs(export.folder, message_id, message),
@@ -185,7 +299,7 @@ def _messages_after(export: _Export, after: int | None) -> list[tuple[int, dict[
     return pending
 
 
-def _message_date(message: dict[str, Any]) -> datetime:
+def _message_date(message: dict[str, Any], zone: tzinfo = UTC) -> datetime:
     unixtime = message.get("date_unixtime")
     if unixtime is not None:
         try:
@@ -199,7 +313,7 @@ def _message_date(message: dict[str, Any]) -> datetime:
         parsed = datetime.fromisoformat(local)
     except ValueError as error:
         raise _MalformedMessage(f"date {local!r} is not an ISO date") from error
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _message_text(message: dict[str, Any]) -> str:
@@ -229,9 +343,13 @@ def _media_refs(folder: Path, message_id: int, message: dict[str, Any]) -> tuple
     exported = _exported_photo(message) or _exported_document(message)
     if exported is None:
         return ()
+    if exported.skipped is not None:
+        where = _locator(exported.path_or_note) or f"{MESSAGE_LOCATOR_PREFIX}{message_id}"
+        return (MediaRef(exported.kind, where, exported.file_name, exported.mime_type, skipped=exported.skipped),)
     if _is_not_downloaded_note(exported.path_or_note):
-        logger.info("message %s: %s media left out, %s", message_id, exported.kind, exported.path_or_note)
-        return ()
+        logger.info("message %s: %s media not in the export yet, %s", message_id, exported.kind, exported.path_or_note)
+        by_id = f"{MESSAGE_LOCATOR_PREFIX}{message_id}"
+        return (MediaRef(exported.kind, by_id, exported.file_name, exported.mime_type, None),)
     locator = _locator(exported.path_or_note)
     if locator is None:
         logger.warning("message %s: media path %r leads outside the export", message_id, exported.path_or_note)
@@ -240,8 +358,9 @@ def _media_refs(folder: Path, message_id: int, message: dict[str, Any]) -> tuple
     try:
         size = (folder / locator).stat().st_size
     except OSError:
-        logger.warning("message %s: media file %s is missing from %s", message_id, locator, folder)
-        return ()
+        logger.info("message %s: media file %s is not in %s yet", message_id, locator, folder)
+        by_id = f"{MESSAGE_LOCATOR_PREFIX}{message_id}"  # an export made again may name the file differently
+        return (MediaRef(exported.kind, by_id, exported.file_name or PurePosixPath(locator).name, exported.mime_type),)
     file_name = exported.file_name or PurePosixPath(locator).name
     return (MediaRef(exported.kind, locator, file_name, exported.mime_type, size),)
 
@@ -258,22 +377,29 @@ def _exported_document(message: dict[str, Any]) -> _ExportedFile | None:
     if not isinstance(path_or_note, str):
         return None
     mime_type = message.get("mime_type") if isinstance(message.get("mime_type"), str) else None
-    kind = _document_kind(message.get("media_type"), mime_type)
-    if kind is None:
-        return None
     file_name = message.get("file_name") if isinstance(message.get("file_name"), str) else None
-    return _ExportedFile(kind, path_or_note, mime_type, file_name)
+    decision = _document_kind(message.get("media_type"), mime_type, file_name or PurePosixPath(path_or_note).name)
+    if decision is None:
+        return None
+    return _ExportedFile(decision.kind, path_or_note, mime_type, file_name, decision.skipped)
 
 
-def _document_kind(media_type: object, mime_type: str | None) -> MediaKind | None:
-    """Our media kind of an exported document, or None for stickers, voice, audio and other files."""
-    if media_type is not None:
-        return _DOCUMENT_KINDS.get(media_type) if isinstance(media_type, str) else None
-    if mime_type in IMAGE_MIME_TYPES:
-        return MediaKind.IMAGE_DOCUMENT
-    if mime_type in VIDEO_MIME_TYPES:
-        return MediaKind.VIDEO
-    return None
+def _document_kind(media_type: object, mime_type: str | None, file_name: str) -> KindDecision | None:
+    """Our media kind of an exported document by the shared rule (`watchers.sources.media_kinds`); None for voice,
+    audio and other files."""
+    if media_type is not None and not isinstance(media_type, str):
+        return None
+    if media_type in ("voice_message", "audio_file"):
+        return None
+    if media_type == "video_file":
+        return KindDecision(MediaKind.VIDEO)
+    return decide_kind(
+        mime_type,
+        file_name=file_name,
+        round_video=media_type == "video_message",
+        animation=media_type == "animation",
+        sticker=media_type == "sticker",
+    )
 
 
 def _is_not_downloaded_note(path_or_note: str) -> bool:
@@ -311,9 +437,4 @@ def _missing_result_reason(folder: Path) -> str:
 
 
 def _not_a_chat_export_reason(result_json: Path, data: object) -> str:
-    if isinstance(data, dict) and "chats" in data:
-        return (
-            f"{result_json} is a whole-account export; export one chat with 'Export chat history' "
-            "in the chat's menu instead"
-        )
     return f"{result_json} has no 'messages' list; is it a Telegram Desktop chat export?"

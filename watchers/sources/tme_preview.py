@@ -5,10 +5,14 @@ top, and `?before=<id>` gives the 20 messages before that id. Each message is a 
 `data-post` attribute is `<channel>/<message id>`; an album is one such block (under its first id) holding
 several photos/videos. Media URLs in the page point at Telegram's CDN and are downloaded as they are.
 
-What the preview cannot show is not invented: a video too large to preview (`.message_media_not_supported`)
-has no URL, so its post is yielded with its text and without that media item. Service messages (pinned post,
-new channel photo) are not posts and are skipped; a message whose date is missing or unreadable is skipped
-with a warning, while the rest of its page is still read.
+What the preview cannot show is not invented, and not dropped either: a video too large to preview (an
+`a.tgme_widget_message_video_player.not_supported`, "Media is too big") or a round video without a `<video>` has
+no URL but a poster, so it is yielded as a media item whose locator is the poster (`poster_only`) with the reason
+it was not fetched (`not_fetched`); with a Telegram account (`SourceContext.telegram_client`) it is fetched whole
+through it instead. Any other block the preview hides (`.message_media_not_supported_wrap`, "Please open Telegram
+to view this post") is a media item with no locator: recorded as not analysed, with the reason. Service
+messages (pinned post, new channel photo) are not posts and are skipped; a message whose date is missing or
+unreadable is skipped with a warning, while the rest of its page is still read.
 
 httpx is imported where pages and media are read: the config is validated (by every command that lists watches)
 without it.
@@ -20,7 +24,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Literal
@@ -29,9 +33,10 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from core.telegram import username_as_written
+from core.telegram import channel_username, username_as_written
 from watchers.sources.base import (
     FetchedPost,
+    HistoryBatch,
     MediaKind,
     MediaRef,
     NeedsAttention,
@@ -51,8 +56,12 @@ PUBLIC_TME = "https://t.me"
 
 _BACKGROUND_URL = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(?P<url>.+?)\1\s*\)""", re.IGNORECASE)
 _MEDIA_SELECTOR = (
-    "a.tgme_widget_message_photo_wrap, video.tgme_widget_message_video, video.tgme_widget_message_roundvideo"
+    "a.tgme_widget_message_photo_wrap, video.tgme_widget_message_video, video.tgme_widget_message_roundvideo, "
+    "a.tgme_widget_message_video_player.not_supported, div.tgme_widget_message_roundvideo_player, "
+    ".message_media_not_supported_wrap"
 )
+TELEGRAM_LOCATOR_PREFIX = "telegram:"
+"""A locator of a media item fetched whole through the installation's Telegram account, not the preview."""
 
 
 class TmePreviewConfig(SourceConfigBase):
@@ -142,7 +151,8 @@ def _parse_post(block: LexborNode, channel: str, message_id: int, page_url: str)
         date=_message_date(block),
         text=_plain_text(text_node) if text_node is not None else "",
         forwarded_from=_forwarded_from(block),
-        media=tuple(_message_media(block, page_url)),
+        media=tuple(_message_media(block, page_url, f"{channel}/{message_id}")),
+        forwarded_from_username=_forwarded_from_username(block),
         urls=tuple(dict.fromkeys([*_web_links(links), *_web_links([_href(preview_node)])])),
         phone_entities=tuple(dict.fromkeys(link[4:] for link in links if link.lower().startswith("tel:"))),
         preview=_link_preview(preview_node) if preview_node is not None else "",
@@ -240,14 +250,108 @@ def _forwarded_from(block: LexborNode) -> str | None:
     return name or None
 
 
-def _message_media(block: LexborNode, page_url: str) -> Iterator[MediaRef]:
-    """Photos, videos and round videos in page order; an album yields several. Video posters are not media."""
+def _forwarded_from_username(block: LexborNode) -> str | None:
+    """The username in the forward's link (`https://t.me/<name>/<id>`); None for a forward from a user or a
+    private channel, which has no link."""
+    node = _first_own_node(block, "a.tgme_widget_message_forwarded_from_name[href]")
+    if node is None:
+        return None
+    try:
+        return channel_username(node.attrs.get("href") or "")
+    except ValueError:
+        return None
+
+
+def _message_media(block: LexborNode, page_url: str, origin: str) -> Iterator[MediaRef]:
+    """Photos, videos and round videos in page order; an album yields several. The poster of a playable video is
+    not media; the poster of one the preview cannot play stands in for it, and a hidden block is an item with no
+    locator and the reason."""
     seen: set[str] = set()
     for node in _own_nodes(block, _MEDIA_SELECTOR):
-        found = _media_of(node, page_url)
-        if found is not None and found.locator not in seen:
-            seen.add(found.locator)
+        found = _hidden_media_of(node, page_url, origin) if _hides_media(node) else _media_of(node, page_url)
+        if found is None:
+            continue
+        key = found.locator or f"hidden:{node.mem_id}"
+        if key not in seen:
+            seen.add(key)
             yield found
+
+
+def _hides_media(node: LexborNode) -> bool:
+    return node.tag != "video" and not _has_class(node, "tgme_widget_message_photo_wrap")
+
+
+def _hidden_media_of(node: LexborNode, page_url: str, origin: str) -> MediaRef | None:
+    """A video the preview cannot play, a round video without a `<video>`, or another hidden block; None for a
+    round-video player that does play (its `<video>` is the media) and for a hidden-media label inside a player."""
+    if _has_class(node, "tgme_widget_message_roundvideo_player"):
+        if node.css_first("video.tgme_widget_message_roundvideo") is not None:
+            return None
+        return _poster_stand_in(node, page_url, origin, MediaKind.ROUND_VIDEO, "tgme_widget_message_roundvideo_thumb")
+    if _has_class(node, "tgme_widget_message_video_player"):
+        return _poster_stand_in(node, page_url, origin, MediaKind.VIDEO, "tgme_widget_message_video_thumb")
+    if _inside_player(node):
+        return None
+    label = _not_supported_label(node) or "the preview does not show this media"
+    return MediaRef(kind=MediaKind.VIDEO, locator="", not_fetched=f"t.me preview: {label}", origin=origin)
+
+
+def _inside_player(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if _has_class(parent, "tgme_widget_message_video_player") or _has_class(
+            parent, "tgme_widget_message_roundvideo_player"
+        ):
+            return True
+        if _has_class(parent, "tgme_widget_message"):
+            return False
+        parent = parent.parent
+    return False
+
+
+def _poster_stand_in(node: LexborNode, page_url: str, origin: str, kind: MediaKind, thumb_class: str) -> MediaRef:
+    """The hidden video as its poster (`poster_only`), with why the video itself was not fetched."""
+    item_origin = _item_origin(node) or origin
+    what = "round video" if kind is MediaKind.ROUND_VIDEO else "video"
+    duration = _duration(node)
+    label = _not_supported_label(node) or "not playable in the preview"
+    reason = f"t.me preview: {label}; the {what}{f' ({duration})' if duration else ''} was not fetched"
+    thumb = node.css_first(f"i.{thumb_class}")
+    poster = _absolute_http_url(_background_url(thumb.attrs.get("style") or ""), page_url) if thumb else None
+    if poster is None:
+        return MediaRef(kind=kind, locator="", not_fetched=f"{reason}, and it has no poster", origin=item_origin)
+    file_name = urlsplit(poster).path.rsplit("/", 1)[-1] or None
+    return MediaRef(
+        kind=kind,
+        locator=poster,
+        file_name=file_name,
+        mime_type=mimetypes.guess_type(file_name)[0] if file_name else None,
+        poster_only=True,
+        not_fetched=f"{reason}; only its poster was analysed",
+        origin=item_origin,
+    )
+
+
+def _item_origin(node: LexborNode) -> str | None:
+    """`<channel>/<id>` of an album item, from its link (`https://t.me/<channel>/<id>?single`)."""
+    parts = urlsplit(node.attrs.get("href") or "").path.strip("/").split("/")
+    if len(parts) == 2 and parts[0] and _is_number(parts[1]):
+        return f"{parts[0]}/{parts[1]}"
+    return None
+
+
+def _duration(node: LexborNode) -> str | None:
+    found = node.css_first("time.message_video_duration, time.tgme_widget_message_roundvideo_duration")
+    text = found.text(deep=True, strip=True) if found is not None else ""
+    return text or None
+
+
+def _not_supported_label(node: LexborNode) -> str | None:
+    found = node.css_first(".message_media_not_supported_label")
+    if found is None and _has_class(node, "message_media_not_supported_label"):
+        found = node
+    text = found.text(deep=True, strip=True) if found is not None else ""
+    return text or None
 
 
 def _media_of(node: LexborNode, page_url: str) -> MediaRef | None:
@@ -304,18 +408,25 @@ class TmePreviewSource:
         self._base_url = context.tme_base_url.rstrip("/")
         self._timeout = context.http_timeout_seconds
         self._user_agent = context.user_agent
+        self._context = context
+        self._newest_page: PreviewPage | None = None
 
     def fetch(self, cursor: str | None, limit: int) -> Iterator[FetchedPost]:
         after = parse_cursor(cursor, "a t.me message id")
         if limit <= 0:
             return
-        yield from self._posts_after(after)[:limit]
+        self._newest_page = None
+        for post in self._posts_after(after)[:limit]:
+            yield self._with_account_media(post)
 
     def download(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
         """Stream the media's URL into `dest`. On MediaTooLarge, `dest` may hold the bytes read until then.
 
         A file the server no longer has (an expired CDN link) raises NeedsAttention naming the URL.
         """
+        if media.locator.startswith(TELEGRAM_LOCATOR_PREFIX):
+            self._download_through_account(media, dest, max_bytes)
+            return
         import httpx
 
         url = urljoin(self._base_url + "/", media.locator)
@@ -326,6 +437,52 @@ class TmePreviewSource:
                 copy_capped(response.iter_bytes(), dest, max_bytes)
         except httpx.TransportError as error:
             raise _network_retry(url, error) from error
+
+    def fetch_history(self, since: datetime, position: str | None, max_pages: int) -> HistoryBatch:
+        """Page back from `?before=<position>` (None: the newest page) for at most `max_pages` pages, keeping the
+        posts from `since` on; complete once a page reaches back before `since` or the channel's first message."""
+        posts, before, complete = self._pages_back(since, parse_cursor(position, "a t.me message id"), max_pages)
+        return HistoryBatch(posts=tuple(posts), position=None if before is None else str(before), complete=complete)
+
+    def fetch_recent(self, since: datetime, max_pages: int) -> list[FetchedPost]:
+        """The posts published from `since` on as the preview shows them now: the newest page, and older pages
+        while their posts are still that recent (at most `max_pages` pages)."""
+        return self._pages_back(since, None, max_pages)[0]
+
+    def _pages_back(
+        self, since: datetime, before: int | None, max_pages: int
+    ) -> tuple[list[FetchedPost], int | None, bool]:
+        """Posts from `since` on, from the page before `before` (None: the newest) back, oldest first; where the
+        next page would start, and whether `since` (or the channel's first message) was reached."""
+        found: dict[int, FetchedPost] = {}
+        complete = False
+        with self._client(follow_redirects=False) as client:
+            for _ in range(max(1, max_pages)):
+                page = self._read_page(client, before=before)
+                found.update((p.message_id, p) for p in page.posts if p.date >= since)
+                oldest = page.oldest_id
+                if oldest is None or (before is not None and oldest >= before) or oldest <= 1:
+                    complete = True
+                    break
+                before = oldest
+                if any(post.date < since for post in page.posts):
+                    complete = True
+                    break
+        posts = [self._with_account_media(p) for p in sorted(found.values(), key=lambda p: p.message_id)]
+        return posts, before, complete
+
+    def _with_account_media(self, post: FetchedPost) -> FetchedPost:
+        """With a Telegram account, media the preview hides are fetched whole through it, not as their poster."""
+        if self._context.telegram_client is None or not any(m.not_fetched and m.origin for m in post.media):
+            return post
+        return replace(post, media=tuple(_through_account(media) for media in post.media))
+
+    def _download_through_account(self, media: MediaRef, dest: IO[bytes], max_bytes: int) -> None:
+        from watchers.sources.telegram import TelegramConfig, TelegramSource, parse_locator
+
+        channel, message_id = parse_locator(media.locator.removeprefix(TELEGRAM_LOCATOR_PREFIX))
+        source = TelegramSource(TelegramConfig(channel=channel), self._context)
+        source.download(replace(media, locator=f"{channel}/{message_id}"), dest, max_bytes)
 
     def _posts_after(self, after: int | None) -> list[FetchedPost]:
         with self._client(follow_redirects=False) as client:
@@ -342,6 +499,16 @@ class TmePreviewSource:
         return sorted(found.values(), key=lambda post: post.message_id)
 
     def _read_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
+        """One page. The newest is read once from each `fetch` on: the history and the edit check of the same run
+        start from the page the live posts came from."""
+        if before is None and self._newest_page is not None:
+            return self._newest_page
+        page = self._request_page(client, before)
+        if before is None:
+            self._newest_page = page
+        return page
+
+    def _request_page(self, client: httpx.Client, before: int | None) -> PreviewPage:
         import httpx
 
         url = f"{self._base_url}/s/{self._channel}"
@@ -375,6 +542,12 @@ class TmePreviewSource:
             headers={"User-Agent": self._user_agent},
             follow_redirects=follow_redirects,
         )
+
+
+def _through_account(media: MediaRef) -> MediaRef:
+    if not (media.not_fetched and media.origin):
+        return media
+    return MediaRef(kind=media.kind, locator=f"{TELEGRAM_LOCATOR_PREFIX}{media.origin}", origin=media.origin)
 
 
 def _raise_for_passing_failure(response: httpx.Response) -> None:

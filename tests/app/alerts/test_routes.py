@@ -9,13 +9,16 @@ import httpx
 import pytest
 from sqlmodel import Session
 
+from app.main import create_app
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
-from tests.factories import WATCH_INTERVALS, enrol_person
-from tests.support import fixture_bytes
+from tests.factories import WATCH_INTERVALS, api_key, bearer, enrol_person
+from tests.support import fixture_bytes, running_server
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
+
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
 
 
 @pytest.fixture
@@ -91,3 +94,35 @@ def test_bad_ids_and_cursors(api: httpx.Client, watched: dict[str, object]) -> N
     assert api.patch(f"/v1/alerts/{missing}", json={"status": "dismissed"}).status_code == 404
     bad = api.get("/v1/alerts", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422 and bad.json()["code"] == "bad_cursor"
+
+
+def test_alerts_carry_a_tier_and_are_filtered_by_it(make_runtime, channels: ChannelServer) -> None:
+    """With the installation's own defaults (no tolerance override of the tests), a person enrolled from one photo
+    and not yet calibrated: the faces nearest their reference are `match`, the looser ones `possible`."""
+    runtime = make_runtime(tme_base_url=channels.base_url, default_match_threshold=0.32)
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg", "obama2.jpg")
+    channels.add_channel("fake_tiers")
+    for name in ("obama4.jpg", "obama-480p.jpg", "obama_small.jpg"):
+        channels.add_post("fake_tiers", f"post with {name}", photo=fixture_bytes(name))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "fake_tiers"}})
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+    assert build_watch_runner(runtime).run(watch.id).error is None
+    with (
+        running_server(create_app(runtime)) as base_url,
+        httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin")), timeout=30) as api,
+    ):
+        everything = api.get("/v1/alerts").json()["items"]
+        assert len(everything) == 3 and {a["person_id"] for a in everything} == {str(obama.id)}
+        by_tier = {
+            tier: [a["id"] for a in api.get("/v1/alerts", params={"tier": tier}).json()["items"]]
+            for tier in ("match", "possible")
+        }
+        assert sorted(by_tier["match"] + by_tier["possible"]) == sorted(a["id"] for a in everything)
+        for alert in everything:
+            assert alert["priority"] == ("high" if alert["tier"] == "match" else "normal")
+            if alert["tier"] == "possible":
+                assert alert["evidence"]["best_distance"] > 0.32
+        assert api.get("/v1/alerts", params={"tier": "maybe"}).status_code == 422
+        assert len(by_tier["match"]) == 2 and len(by_tier["possible"]) == 1

@@ -72,8 +72,8 @@ def pushed_events(runtime: Runtime) -> list[dict]:
     return [json.loads(row.payload) for row in rows if row.type.startswith("alert.")]
 
 
-def created_count(kind: str) -> float:
-    return REGISTRY.get_sample_value("impwatch_alerts_created_total", {"kind": kind}) or 0.0
+def created_count(kind: str, tier: str = "match") -> float:
+    return REGISTRY.get_sample_value("impwatch_alerts_created_total", {"kind": kind, "tier": tier}) or 0.0
 
 
 def test_her_number_reposted_in_two_channels_is_one_alert_with_two_occurrences(

@@ -18,6 +18,8 @@ from core.clock import utcnow
 from tests.factories import bearer
 from tests.support import fixture_bytes
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 
 def test_an_operator_creates_an_organisation_and_its_first_admin_key(
     client_as: Callable[..., httpx.Client], server: str, runtime: Runtime

@@ -53,15 +53,17 @@ def add_person(runtime: Runtime, name: str = "Barack Obama", organization: str =
         return person
 
 
-def raise_alert(runtime: Runtime, person: Person, media: str = "deepfake-1", channel: str = "fake_news_kz") -> Alert:
+def raise_alert(
+    runtime: Runtime, person: Person, media: str = "deepfake-1", channel: str = "fake_news_kz", tier: str = "match"
+) -> Alert:
     """A post on `channel` whose photo `media` (by content) shows `person`, handed to the alerts hook, committed."""
     with Session(runtime.db_engine, expire_on_commit=False) as session:
-        alerts = record_post(session, person, media, channel)
+        alerts = record_post(session, person, media, channel, tier)
         session.commit()
         return alerts[0]
 
 
-def record_post(session: Session, person: Person, media: str, channel: str) -> list[Alert]:
+def record_post(session: Session, person: Person, media: str, channel: str, tier: str = "match") -> list[Alert]:
     message_id = next(_message_ids)
     watch = Watch(kind="tme_preview", target=f"{channel}-{message_id}", config={})
     post = Post(
@@ -72,7 +74,7 @@ def record_post(session: Session, person: Person, media: str, channel: str) -> l
         posted_at=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=message_id),
         text="Sign the contract today!",
     )
-    detection = _detection(session, hashlib.sha256(media.encode()).hexdigest(), person)
+    detection = _detection(session, hashlib.sha256(media.encode()).hexdigest(), person, tier)
     item = MediaItem(post_id=post.id, kind="photo", locator="photo-1", sha256=detection.sha256, status="done")
     for row in (watch, post, item):
         session.add(row)
@@ -83,7 +85,7 @@ def record_post(session: Session, person: Person, media: str, channel: str) -> l
     return list(session.exec(subject))
 
 
-def _detection(session: Session, sha256: str, person: Person) -> Detection:
+def _detection(session: Session, sha256: str, person: Person, tier: str = "match") -> Detection:
     """What the face pipeline would have stored for this content: analysed once, whoever reposts it."""
     found = session.exec(select(Detection).where(Detection.sha256 == sha256, Detection.person_id == person.id)).first()
     if found is not None:
@@ -94,6 +96,7 @@ def _detection(session: Session, sha256: str, person: Person) -> Detection:
         sha256=sha256,
         person_id=person.id,
         distance=0.31,
+        tier=tier,
         box={"top": 10, "right": 90, "bottom": 90, "left": 10},
         crop_jpeg=b"\xff\xd8\xff crop",
     )

@@ -41,6 +41,8 @@ from watchers import service as watch_service
 from watchers.scheduler import WatchScheduler
 from watchers.schemas import WatchCreate
 
+pytestmark = pytest.mark.usefixtures("cached_faces")  # the face analysis is not under test here (tests/face_cache.py)
+
 OTHER_ORGANIZATION = "Another press office"
 
 

@@ -19,11 +19,14 @@ from tests.watchers.sources.tme_pages import ChannelServer
 
 
 def serve_env(data_dir: Path, channels: ChannelServer) -> dict[str, str]:
-    """The end-to-end environment with face work in-process and a quick dispatcher sending to the local receiver."""
+    """The end-to-end environment with face work in-process and a quick dispatcher sending to the local receiver;
+    the uncalibrated `match` threshold is the former tolerance, so the one-photo Obama alert is pushed (a `possible`
+    one would not be, see tests/conftest.py)."""
     return service_env(
         data_dir,
         channels,
         face_workers="0",
+        default_match_threshold="0.5",
         public_base_url="https://impwatch.example.org",
         webhook_dispatch_seconds="0.2",
         webhook_timeout_seconds="3",

@@ -11,6 +11,7 @@ from app.runtime import Runtime
 from app.webhooks import service
 from app.webhooks.schemas import EndpointCreate
 from core.errors import InputRejected, NotFound
+from tests.app.webhooks.builders import add_endpoint, add_person, deliveries, raise_alert
 from tests.factories import organization_id
 
 DATA = EndpointCreate(url="https://receiver.example.org/hook")
@@ -31,3 +32,20 @@ def test_an_endpoint_is_of_the_organisation_given(runtime: Runtime) -> None:
     with Session(runtime.db_engine) as session:
         endpoint, secret = service.create_endpoint(session, owner, DATA, runtime.webhook_url_policy)
         assert endpoint.organization_id == owner and secret.startswith("whsec_")
+
+
+def test_possible_alerts_go_only_to_endpoints_that_ask_for_them(runtime: Runtime) -> None:
+    plain, _ = add_endpoint(runtime, "https://desk.example.org/hook")
+    review, _ = add_endpoint(runtime, "https://review.example.org/hook", include_possible=True)
+    assert (plain.include_possible, review.include_possible) == (False, True)
+    person = add_person(runtime)
+
+    possible = raise_alert(runtime, person, media="lookalike", tier="possible")
+    assert (possible.tier, possible.priority) == ("possible", "normal")
+    assert [d.endpoint_id for d in deliveries(runtime)] == [review.id]
+
+    raise_alert(runtime, person, media="deepfake", tier="match")
+    assert sorted(d.endpoint_id for d in deliveries(runtime)[1:]) == sorted([plain.id, review.id])
+
+    raise_alert(runtime, person, media="lookalike", channel="another_channel", tier="possible")
+    assert [d.endpoint_id for d in deliveries(runtime)[3:]] == [review.id], "a repost of a possible one: review only"

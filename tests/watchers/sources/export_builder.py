@@ -91,6 +91,11 @@ def sticker(content: Path | bytes | None, emoji: str = "😀") -> Media:
     return Media("sticker", content, None, "sticker.webp", 512, 512, sticker_emoji=emoji)
 
 
+def animated_sticker(content: Path | bytes | None, emoji: str = "🎉") -> Media:
+    """A Lottie sticker, as Telegram Desktop exports it: `stickers/AnimatedSticker.tgs`, `application/x-tgsticker`."""
+    return Media("sticker", content, "application/x-tgsticker", "AnimatedSticker.tgs", 512, 512, sticker_emoji=emoji)
+
+
 def voice_message(content: Path | bytes | None) -> Media:
     return Media("voice_message", content, "audio/ogg", None, duration_seconds=4)
 

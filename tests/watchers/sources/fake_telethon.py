@@ -2,11 +2,12 @@
 
 It keeps a small world of channels and messages in memory and answers the client methods the telegram source
 and the gateway call, with Telethon's own names, signatures and semantics (`iter_messages` with `min_id`,
-`reverse` and `limit`, `get_messages(..., ids=...)`, `download_media(message, file=...)`). Everything it returns
-is a REAL Telethon object: messages are built as `telethon.tl.types.Message`, sent through Telethon's TL
-serialisation and back (as if they came off the wire) and finished with `Message._finish_init(client, entities,
-input_chat)` as Telethon's own iterators do, so `.photo`, `.video`, `.gif`, `.video_note`, `.file`, `.forward`
-are Telethon's real properties. Failures are Telethon's real errors, raised on demand with `fail_next`.
+`reverse`, `offset_date` and `limit`, `get_messages(..., ids=...)`, `download_media(message, file=...)`).
+Everything it returns is a REAL Telethon object: messages are built as `telethon.tl.types.Message`, sent
+through Telethon's TL serialisation and back (as if they came off the wire) and finished with
+`Message._finish_init(client, entities, input_chat)` as Telethon's own iterators do, so `.photo`, `.video`,
+`.gif`, `.video_note`, `.file`, `.forward` are Telethon's real properties. Failures are Telethon's real errors,
+raised on demand with `fail_next`.
 """
 
 from __future__ import annotations
@@ -122,6 +123,21 @@ def sticker(data: bytes) -> FakeMedia:
     return document(data, "image/webp", attributes)
 
 
+def animated_sticker(data: bytes) -> FakeMedia:
+    """A Lottie sticker as Telegram sends it: gzip'd JSON, `application/x-tgsticker`."""
+    attributes = [
+        types.DocumentAttributeImageSize(w=512, h=512),
+        types.DocumentAttributeSticker(alt="🎉", stickerset=types.InputStickerSetEmpty()),
+        types.DocumentAttributeFilename(file_name="AnimatedSticker.tgs"),
+    ]
+    return document(data, "application/x-tgsticker", attributes)
+
+
+def video_as_file(data: bytes, *, file_name: str = "IMG_0412.MOV", mime_type: str = "video/quicktime") -> FakeMedia:
+    """A video sent "as a file" from a phone: a plain document, only a file name, no video attribute."""
+    return document(data, mime_type, [types.DocumentAttributeFilename(file_name=file_name)])
+
+
 def voice_note(data: bytes) -> FakeMedia:
     return document(data, "audio/ogg", [types.DocumentAttributeAudio(duration=3, voice=True)])
 
@@ -227,6 +243,12 @@ class FakeChannel:
         )
         return service_id
 
+    def edit(self, message_id: int, media: FakeMedia) -> None:
+        """Replace a message's media, as an edit does: the same id, another file, `edit_date` set."""
+        old = self.messages[message_id]
+        old.media, old.edit_date = media.media, old.date + timedelta(hours=1)
+        self.media_data[_media_id(media.media)] = media.data
+
     def delete(self, message_id: int) -> None:
         del self.messages[message_id]
 
@@ -269,6 +291,11 @@ class FakeTelegramClient:
         self.call_threads: set[int] = set()
         self.download_calls = 0
         self.callback_threads: list[int] = []
+        self.requests: list[str] = []
+        """Every request sent, as `method` or `method(username)` for a username resolved."""
+        self.require_connection = False
+        """Refuse calls while disconnected, as Telethon does ("Cannot send requests while disconnected")."""
+        self._drop_on_failure: set[str] = set()
 
     @property
     def _self_id(self) -> int | None:
@@ -297,9 +324,20 @@ class FakeTelegramClient:
         self._users[user.id] = user
         return user
 
-    def fail_next(self, method: str, error: BaseException, *, after_chunks: int = 0) -> None:
-        """Make the next call of `method` raise `error` (for download_media, after `after_chunks` chunks)."""
+    def restarted(self) -> FakeTelegramClient:
+        """The same account and world in a new process: a client of its own (on its own event loop) seeing the same
+        channels, recording into the same `requests` and failures."""
+        client = FakeTelegramClient()
+        client._channels, client._users, client._failures = self._channels, self._users, self._failures
+        client.requests = self.requests
+        return client
+
+    def fail_next(self, method: str, error: BaseException, *, after_chunks: int = 0, drop: bool = False) -> None:
+        """Make the next call of `method` raise `error` (for download_media, after `after_chunks` chunks); `drop`
+        also leaves the client disconnected, as a lost connection does."""
         self._failures[method].append((error, after_chunks))
+        if drop:
+            self._drop_on_failure.add(method)
 
     # telethon.TelegramClient's interface.
 
@@ -323,7 +361,7 @@ class FakeTelegramClient:
         return _wire_copy(self._find_entity(entity))
 
     async def get_input_entity(self, peer: Any) -> Any:
-        self._enter("get_input_entity")
+        self._enter("get_input_entity", peer if isinstance(peer, str) else None)
         if isinstance(peer, types.InputPeerChannel | types.InputPeerUser):
             return peer
         return utils.get_input_peer(self._find_entity(peer))
@@ -349,7 +387,6 @@ class FakeTelegramClient:
     ) -> _MessageIterator:
         """Like Telethon's: a plain method returning an async iterator; the request happens on first use."""
         unsupported = {
-            "offset_date": offset_date,
             "add_offset": add_offset,
             "search": search,
             "filter": filter,
@@ -361,7 +398,15 @@ class FakeTelegramClient:
         if used:
             raise NotImplementedError(f"the fake client does not implement iter_messages({', '.join(used)}=...)")
         return _MessageIterator(
-            self, entity, limit=limit, offset_id=offset_id, max_id=max_id, min_id=min_id, ids=ids, reverse=reverse
+            self,
+            entity,
+            limit=limit,
+            offset_id=offset_id,
+            max_id=max_id,
+            min_id=min_id,
+            ids=ids,
+            reverse=reverse,
+            offset_date=offset_date,
         )
 
     async def get_messages(self, *args: Any, **kwargs: Any) -> Any:
@@ -442,10 +487,14 @@ class FakeTelegramClient:
             value = await value
         return value
 
-    def _enter(self, method: str) -> None:
+    def _enter(self, method: str, username: str | None = None) -> None:
         """Bookkeeping every coroutine does first: which thread ran it, Telethon's one-loop rule, and any
         failure asked for with `fail_next` (download_media handles its own)."""
         self.call_threads.add(threading.get_ident())
+        if method not in ("connect", "disconnect"):
+            self.requests.append(f"{method}({username})" if username else method)
+            if self.require_connection and not self._connected:
+                raise ConnectionError("Cannot send requests while disconnected")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -454,6 +503,9 @@ class FakeTelegramClient:
         if method != "download_media":
             error, _ = self._pop_failure(method)
             if error is not None:
+                if method in self._drop_on_failure:
+                    self._drop_on_failure.discard(method)
+                    self._connected = False
                 raise error
 
     def _pop_failure(self, method: str) -> tuple[BaseException | None, int]:
@@ -525,8 +577,10 @@ class _MessageIterator:
         min_id: int,
         ids: int | list[int] | None,
         reverse: bool,
+        offset_date: datetime | None = None,
     ) -> None:
         self._client = client
+        self._offset_date = offset_date
         self._entity = entity
         self._limit = float("inf") if limit is None else max(limit, 0)
         self._offset_id = offset_id
@@ -554,12 +608,22 @@ class _MessageIterator:
             existing = [channel.messages[message_id] for message_id in wanted if message_id in channel.messages]
             delivered = {message.id: message for message in self._client._deliver(existing, input_chat)}
             return [delivered.get(message_id) for message_id in wanted]
-        chosen = [channel.messages[message_id] for message_id in sorted(channel.messages) if self._in_range(message_id)]
+        chosen = [
+            channel.messages[message_id]
+            for message_id in sorted(channel.messages)
+            if self._in_range(message_id) and self._in_dates(channel.messages[message_id].date)
+        ]
         if not self._reverse:
             chosen.reverse()
         if self._limit != float("inf"):
             chosen = chosen[: int(self._limit)]
         return self._client._deliver(chosen, input_chat)
+
+    def _in_dates(self, date: datetime) -> bool:
+        """`offset_date` is exclusive: messages before it, or after it with `reverse=True`, as Telethon's."""
+        if self._offset_date is None:
+            return True
+        return date > self._offset_date if self._reverse else date < self._offset_date
 
     def _in_range(self, message_id: int) -> bool:
         if self._reverse:

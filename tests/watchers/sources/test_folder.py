@@ -145,7 +145,7 @@ def test_files_that_are_not_photos_or_videos_are_ignored(drop_folder: Path, cloc
     drop(drop_folder, "photo.jpg", b"just some text, not a JPEG\n", clock)
     drop(drop_folder, "report.pdf", b"%PDF-1.4\n%%EOF\n", clock)
     drop(drop_folder, "empty.png", b"", clock)
-    drop(drop_folder, "iphone.mp4", bytes.fromhex("00000018") + b"ftypheic" + bytes(12), clock)  # a HEIC image
+    drop(drop_folder, "iphone.mp4", bytes.fromhex("00000018") + b"ftypavif" + bytes(12), clock)  # an AVIF image
     drop(drop_folder, "real.jpg", image_bytes("JPEG"), clock)
 
     assert names(fetch_all(make_source(drop_folder, clock))) == ["real.jpg"]

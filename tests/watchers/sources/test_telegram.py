@@ -18,6 +18,7 @@ from telethon.tl import types
 
 from tests.watchers.sources.fake_telethon import (
     FakeTelegramClient,
+    animated_sticker,
     entity,
     forward_from_channel,
     forward_from_hidden_user,
@@ -28,6 +29,7 @@ from tests.watchers.sources.fake_telethon import (
     round_video,
     sticker,
     video,
+    video_as_file,
     voice_note,
     web_page,
 )
@@ -49,6 +51,7 @@ from watchers.sources.telegram import (
     TelegramSource,
 )
 from watchers.telegram_client import TelegramGateway, build_client, login
+from watchers.telegram_limits import FloodLimiter
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 JPEG = (FIXTURES / "obama_small.jpg").read_bytes()
@@ -65,6 +68,23 @@ def fake() -> FakeTelegramClient:
 def gateway(fake: FakeTelegramClient) -> Iterator[TelegramGateway]:
     with TelegramGateway(lambda: fake) as running:
         yield running
+
+
+class Clock:
+    """Monotonic seconds for the account's flood limiter, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked_gateway(fake: FakeTelegramClient) -> Iterator[tuple[TelegramGateway, Clock]]:
+    clock = Clock()
+    with TelegramGateway(lambda: fake, limiter=FloodLimiter(clock)) as running:
+        yield running, clock
 
 
 class Sleeps:
@@ -307,17 +327,47 @@ def test_media_that_is_not_looked_at_leaves_a_post_without_media(
     fake: FakeTelegramClient, gateway: TelegramGateway
 ) -> None:
     channel = fake.add_channel(CHANNEL)
-    channel.post("a sticker", media=sticker(b"RIFF....WEBP"))
     channel.post("a voice note", media=voice_note(b"OggS"))
     channel.post("a statement", media=pdf(b"%PDF-1.4"))
 
     posts = fetch(make_source(gateway), "0")
 
-    assert [(post.text, post.media) for post in posts] == [
-        ("a sticker", ()),
-        ("a voice note", ()),
-        ("a statement", ()),
-    ]
+    assert [(post.text, post.media) for post in posts] == [("a voice note", ()), ("a statement", ())]
+
+
+def test_a_video_sent_as_a_plain_document_is_a_video_and_downloads(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    channel.post("from my phone", media=video_as_file(MP4))
+
+    [post] = fetch(make_source(gateway), "0")
+
+    [media] = post.media
+    assert (media.kind, media.file_name, media.mime_type, media.skipped) == (
+        MediaKind.VIDEO,
+        "IMG_0412.MOV",
+        "video/quicktime",
+        None,
+    )
+    dest = io.BytesIO()
+    make_source(gateway).download(media, dest, 10_000_000)
+    assert dest.getvalue() == MP4
+
+
+def test_stickers_and_heic_files_are_analysed_and_animated_stickers_kept_with_a_reason(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    channel.post("a static sticker", media=sticker(b"RIFF....WEBP"))
+    channel.post("an iPhone photo", media=image_file(b"....ftypheic", file_name="IMG_1.HEIC", mime_type="image/heic"))
+    channel.post("an animated sticker", media=animated_sticker(b"\x1f\x8b lottie"))
+
+    posts = {post.text: post.media[0] for post in fetch(make_source(gateway), "0")}
+
+    assert posts["a static sticker"].kind == MediaKind.IMAGE_DOCUMENT and posts["a static sticker"].skipped is None
+    assert posts["an iPhone photo"].kind == MediaKind.IMAGE_DOCUMENT
+    assert "animated sticker" in posts["an animated sticker"].skipped
 
 
 def test_links_phone_entities_and_link_previews_are_read_beside_the_text(
@@ -475,7 +525,10 @@ def test_a_short_flood_wait_is_waited_out(fake: FakeTelegramClient, gateway: Tel
     assert [post.message_id for post in posts] == [message_id]
 
 
-def test_a_long_flood_wait_reschedules_the_watch(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+def test_a_long_flood_wait_reschedules_the_watch(
+    fake: FakeTelegramClient, clocked_gateway: tuple[TelegramGateway, Clock]
+) -> None:
+    gateway, clock = clocked_gateway
     channel = fake.add_channel(CHANNEL)
     message_id = channel.post("hello")
     fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=SHORT_FLOOD_WAIT_SECONDS + 1))
@@ -487,6 +540,7 @@ def test_a_long_flood_wait_reschedules_the_watch(fake: FakeTelegramClient, gatew
 
     assert raised.value.seconds == SHORT_FLOOD_WAIT_SECONDS + 1
     assert sleeps.seconds == []
+    clock.now += SHORT_FLOOD_WAIT_SECONDS + 1
     assert [post.message_id for post in fetch(source, "0")] == [message_id]
 
 
@@ -689,3 +743,71 @@ def test_login_with_a_wrong_password_fails() -> None:
             password_callback=lambda: "wrong",
             client_factory=lambda: fake,
         )
+
+
+def test_history_is_read_from_offset_date_oldest_first_and_resumed(
+    fake: FakeTelegramClient, gateway: TelegramGateway
+) -> None:
+    channel = fake.add_channel(CHANNEL)
+    ids = [channel.post(f"post {n}") for n in range(1, 251)]
+    since = channel.messages[ids[9]].date  # offset_date is exclusive: the history starts with post 11
+
+    first = make_source(gateway).fetch_history(since, None, max_pages=1)
+
+    assert [p.text for p in first.posts][:2] == ["post 11", "post 12"] and len(first.posts) == 100
+    assert (first.position, first.complete) == (str(ids[109]), False)
+    rest = make_source(gateway).fetch_history(since, first.position, max_pages=2)
+    assert rest.posts[0].text == "post 111" and rest.posts[-1].text == "post 250"
+    assert rest.complete
+
+
+def test_a_long_flood_wait_on_one_watch_holds_every_watch_of_the_account_until_it_is_over(
+    fake: FakeTelegramClient, clocked_gateway: tuple[TelegramGateway, Clock]
+) -> None:
+    gateway, clock = clocked_gateway
+    fake.add_channel(CHANNEL).post("first channel")
+    fake.add_channel("second_fakes").post("second channel")
+    fake.fail_next("iter_messages", errors.FloodWaitError(request=None, capture=600))
+    first, second = make_source(gateway), make_source(gateway, "second_fakes")
+
+    with pytest.raises(RetryLater) as flooded:
+        fetch(first, "0")
+    requests_before = list(fake.requests)
+    clock.now += 590
+    with pytest.raises(RetryLater) as held:
+        fetch(second, "0")
+
+    assert flooded.value.seconds == 600
+    assert 9 <= held.value.seconds <= 10 and "waiting out a flood wait" in held.value.reason
+    assert fake.requests == requests_before, "no request went out during the wait"
+    clock.now += 10
+    assert [post.text for post in fetch(second, "0")] == ["second channel"]
+    assert [post.text for post in fetch(first, "0")] == ["first channel"]
+
+
+def test_a_connection_telethon_gave_up_on_is_made_again(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+    fake.add_channel(CHANNEL).post("hello")
+    fake.require_connection = True
+    gateway.run(fake.connect())
+    gateway.run(fake.disconnect())  # what Telethon does after its connection_retries
+
+    assert [post.text for post in fetch(make_source(gateway), "0")] == ["hello"]
+    assert fake.is_connected()
+    fake.fail_next("iter_messages", ConnectionError("Cannot send requests while disconnected"), drop=True)
+    assert [post.text for post in fetch(make_source(gateway), "0")] == ["hello"]
+
+
+def test_recent_posts_are_read_again_as_edited(fake: FakeTelegramClient, gateway: TelegramGateway) -> None:
+    channel = fake.add_channel(CHANNEL)
+    old = channel.post("old", media=photo(JPEG))
+    recent = channel.post("recent", media=photo(JPEG))
+    since = channel.messages[old].date  # exclusive: only the recent post is in the window
+    before = fetch(make_source(gateway), "0")[1].media[0]
+    channel.edit(recent, video_as_file(MP4))
+
+    [edited] = make_source(gateway).fetch_recent(since, max_pages=1)
+
+    assert edited.message_id == recent
+    [media] = edited.media
+    assert (media.locator, media.kind, media.size) == (before.locator, MediaKind.VIDEO, len(MP4))
+    assert media.size != before.size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from tests.watchers.sources.export_builder import (
     Message,
+    animated_sticker,
     animation,
     at,
     build_export,
@@ -28,6 +29,7 @@ from tests.watchers.sources.export_builder import (
 )
 from watchers.sources.base import (
     FetchedPost,
+    MediaAwaitingFile,
     MediaKind,
     MediaTooLarge,
     NeedsAttention,
@@ -116,13 +118,41 @@ def test_posts_carry_photos_videos_animations_round_videos_and_image_documents(t
         3: [MediaKind.VIDEO],
         4: [MediaKind.ANIMATION],
         5: [MediaKind.ROUND_VIDEO],
-        6: [],  # a sticker
+        6: [MediaKind.IMAGE_DOCUMENT],  # a static sticker
         7: [MediaKind.IMAGE_DOCUMENT],
         8: [],  # a PDF
-        9: [],  # photo not included in the export
+        9: [MediaKind.PHOTO],  # photo not included in the export: awaiting its file
         10: [MediaKind.PHOTO],
         11: [],  # a voice message
     }
+
+
+def test_documents_are_told_apart_by_the_rule_every_source_shares(tmp_path: Path) -> None:
+    clip = fixture("short_hamilton_clip.mp4")
+    folder = build_export(
+        tmp_path / "export",
+        [
+            Message(
+                2, at(2024, 4, 1, 9, 0), text="from my phone", media=document(clip, "IMG_0412.MOV", "video/quicktime")
+            ),
+            Message(
+                3,
+                at(2024, 4, 1, 9, 1),
+                text="iPhone photo",
+                media=document(b"....ftypheic", "IMG_1.HEIC", "image/heic"),
+            ),
+            Message(4, at(2024, 4, 1, 9, 2), text="party", media=animated_sticker(b"\x1f\x8b lottie")),
+            Message(5, at(2024, 4, 1, 9, 3), text="a gif file", media=document(b"GIF89a", "funny.gif", "image/gif")),
+        ],
+    )
+
+    posts = by_id(fetch_all(make_source(folder)))
+
+    assert [(m.kind, m.skipped) for m in posts[2].media] == [(MediaKind.VIDEO, None)]
+    assert [m.kind for m in posts[3].media] == [MediaKind.IMAGE_DOCUMENT]
+    [sticker_media] = posts[4].media
+    assert "animated sticker" in sticker_media.skipped
+    assert [m.kind for m in posts[5].media] == [MediaKind.ANIMATION]
 
 
 def test_service_messages_are_not_posts(tmp_path: Path) -> None:
@@ -148,7 +178,7 @@ def test_text_is_read_from_text_entities_when_text_is_absent(tmp_path: Path) -> 
     assert post.text == "Official statement: the minister calls for volunteers #news"
 
 
-def test_media_not_included_in_the_export_leaves_the_post_without_it_quietly(
+def test_media_not_included_in_the_export_stays_in_the_post_awaiting_its_file_quietly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = channel_export(tmp_path / "export")
@@ -158,7 +188,7 @@ def test_media_not_included_in_the_export_leaves_the_post_without_it_quietly(
     with caplog.at_level(logging.INFO):
         post = by_id(fetch_all(make_source(folder)))[9]
 
-    assert post.media == ()
+    assert [(media.kind, media.locator) for media in post.media] == [(MediaKind.PHOTO, "message:9")]
     assert post.text == "Photo from the briefing"
     assert "File not included" in caplog.text
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
@@ -188,12 +218,94 @@ def test_an_export_from_before_date_unixtime_is_read_from_its_local_dates(tmp_pa
         [Message(7, at(2021, 6, 1, 8, 0), text=["old ", ("italic", "post")], media=photo(fixture("obama_small.jpg")))],
         legacy=True,
     )
+    source = make_source(folder)
 
-    [post] = fetch_all(make_source(folder))
+    [post] = fetch_all(source)
 
     assert post.date == at(2021, 6, 1, 13, 0)  # written as local time without an offset: read as UTC
     assert post.text == "old post"
     assert [media.kind for media in post.media] == [MediaKind.PHOTO]
+    [note] = source.coverage_notes()
+    assert "read as UTC" in note and "timezone" in note
+
+
+@pytest.mark.parametrize(
+    ("zone", "offset"),
+    [
+        ("Asia/Novosibirsk", timedelta(hours=7)),
+        ("Asia/Kolkata", timedelta(hours=5, minutes=30)),
+        ("America/Sao_Paulo", timedelta(hours=-3)),
+    ],
+)
+def test_dates_of_an_old_export_are_read_in_the_configured_zone(tmp_path: Path, zone: str, offset: timedelta) -> None:
+    folder = build_export(
+        tmp_path / "export",
+        [Message(7, at(2021, 6, 1, 8, 0), text="old post")],
+        legacy=True,
+        local_timezone=timezone(offset),
+    )
+    source = TelegramExportSource(TelegramExportConfig(path=str(folder), timezone=zone), SourceContext())
+
+    [post] = fetch_all(source)
+
+    assert post.date == at(2021, 6, 1, 8, 0)
+    assert source.coverage_notes() == [f"this export has no date_unixtime: its dates are read as local time in {zone}"]
+
+
+def test_an_export_with_date_unixtime_says_nothing_about_zones(tmp_path: Path) -> None:
+    source = make_source(channel_export(tmp_path / "export"))
+    fetch_all(source)
+    assert source.coverage_notes() == []
+
+
+def test_a_zone_that_is_not_iana_is_refused() -> None:
+    with pytest.raises(ValidationError, match="IANA"):
+        TelegramExportConfig(path="/exports/x", timezone="GMT+5 Almaty")
+
+
+def account_export(folder: Path) -> Path:
+    """An "Export Telegram data" folder: the account's chats under chats.list, each shaped like a chat export."""
+    build_export(
+        folder / "one", [Message(3, at(2024, 2, 1, 9, 0), text="fake decree", media=photo(fixture("obama_small.jpg")))]
+    )
+    build_export(folder / "two", [Message(3, at(2024, 2, 2, 9, 0), text="another chat, same id")], name="Akimat Leaks")
+    first = json.loads((folder / "one" / "result.json").read_text(encoding="utf-8"))
+    second = json.loads((folder / "two" / "result.json").read_text(encoding="utf-8"))
+    second["id"] = 777
+    (folder / "photos").mkdir(parents=True)
+    for path in (folder / "one" / "photos").iterdir():
+        path.rename(folder / "photos" / path.name)
+    account = {
+        "about": "Here is the data you requested. ...",
+        "personal_information": {"user_id": 5555, "first_name": "Researcher"},
+        "chats": {"about": "This page lists all chats from this export.", "list": [first, second]},
+        "left_chats": {"about": "This page lists all supergroups and channels you've left.", "list": []},
+    }
+    (folder / "result.json").write_text(json.dumps(account, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("chat", ["Kazinform Test", 1234567890, "1234567890"])
+def test_a_whole_account_export_is_read_one_chat_at_a_time(tmp_path: Path, chat: object) -> None:
+    folder = account_export(tmp_path / "account")
+    source = TelegramExportSource(TelegramExportConfig(path=str(folder), chat=chat), SourceContext())
+
+    [post] = fetch_all(source)
+
+    assert (post.text, post.channel, post.message_id) == ("fake decree", "Kazinform Test", 3)
+    assert post.permalink.endswith("result.json#chat-1234567890-message-3")
+    assert downloaded(source, post) == fixture("obama_small.jpg").read_bytes()
+    other = TelegramExportSource(TelegramExportConfig(path=str(folder), chat="Akimat Leaks"), SourceContext())
+    assert [p.text for p in fetch_all(other)] == ["another chat, same id"]
+
+
+def test_a_whole_account_export_without_a_chat_names_its_chats(tmp_path: Path) -> None:
+    folder = account_export(tmp_path / "account")
+
+    with pytest.raises(NeedsAttention, match=r"whole-account export: set chat .*Kazinform Test \(id 1234567890\)"):
+        make_source(folder).fetch(None, 10)
+    with pytest.raises(NeedsAttention, match="no chat named or numbered 'Nope'"):
+        TelegramExportSource(TelegramExportConfig(path=str(folder), chat="Nope"), SourceContext()).fetch(None, 10)
 
 
 def test_locators_are_paths_inside_the_export_and_download_copies_the_file(tmp_path: Path) -> None:
@@ -254,17 +366,36 @@ def test_a_media_path_leading_outside_the_export_is_kept_to_be_refused(
         make_source(folder).download(media, io.BytesIO(), 10_000_000)
 
 
-def test_a_media_file_missing_from_the_folder_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_media_file_missing_from_the_folder_awaits_it_and_is_read_once_it_is_there(tmp_path: Path) -> None:
     folder = channel_export(tmp_path / "export")
+    moved = {path.name: path.read_bytes() for path in (folder / "photos").iterdir()}
     for photo_file in (folder / "photos").iterdir():
         photo_file.unlink()
+    source = make_source(folder)
 
-    with caplog.at_level(logging.WARNING):
-        posts = by_id(fetch_all(make_source(folder)))
+    posts = by_id(fetch_all(source))
 
-    assert posts[2].media == ()
-    assert [media.kind for media in posts[3].media] == [MediaKind.VIDEO]
-    assert "missing" in caplog.text
+    [media] = posts[2].media
+    assert (media.kind, media.size) == (MediaKind.PHOTO, None)
+    with pytest.raises(MediaAwaitingFile, match="not in the export folder"):
+        source.download(media, io.BytesIO(), 10_000_000)
+    for name, content in moved.items():
+        (folder / "photos" / name).write_bytes(content)
+    assert downloaded(source, posts[2]) == fixture("obama_small.jpg").read_bytes()
+
+
+def test_media_not_included_in_the_export_is_found_by_message_id_in_a_later_export(tmp_path: Path) -> None:
+    messages = [Message(9, at(2024, 1, 15, 11, 0), text="not downloaded", media=photo(None))]
+    folder = build_export(tmp_path / "export", messages)
+    [post] = fetch_all(make_source(folder))
+    [media] = post.media
+    assert media.locator == "message:9"
+    with pytest.raises(MediaAwaitingFile, match="File not included"):
+        make_source(folder).download(media, io.BytesIO(), 10_000_000)
+
+    build_export(folder, [Message(9, at(2024, 1, 15, 11, 0), text="not downloaded", media=photo(fixture("biden.jpg")))])
+
+    assert downloaded(make_source(folder), post) == fixture("biden.jpg").read_bytes()
 
 
 def test_permalinks_use_the_configured_public_username(tmp_path: Path) -> None:
@@ -388,7 +519,7 @@ def not_an_export(folder: Path) -> None:
         (empty_folder, "has no result.json"),
         (html_export, "HTML export"),
         (interrupted_export, "not valid JSON"),
-        (whole_account_export, "whole-account export"),
+        (whole_account_export, "whole-account export: set chat"),
         (not_an_export, "no 'messages' list"),
     ],
 )

@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 from tests.support import fixture_bytes
-from tests.watchers.sources.tme_pages import CannedResponse, ChannelServer, LinkPreview
+from tests.watchers.sources.tme_pages import POSTER_BYTES, CannedResponse, ChannelServer, LinkPreview
 from watchers.sources.base import (
     FetchedPost,
     MediaKind,
@@ -201,13 +201,65 @@ def test_service_messages_and_undated_messages_are_not_posts(server: ChannelServ
     assert published.no_date + 1 in posts
 
 
-def test_a_video_too_large_to_preview_leaves_its_post_with_text_and_no_media(server: ChannelServer) -> None:
+def test_a_video_too_large_to_preview_is_its_poster_with_the_reason_it_was_not_fetched(server: ChannelServer) -> None:
     published = publish_channel(server)
 
     post = by_id(fetch_all(make_source(server.base_url), cursor="0"))[published.too_big_video]
 
     assert post.text == "Full speech"
-    assert post.media == ()
+    [media] = post.media
+    assert (media.kind, media.poster_only, media.origin) == (MediaKind.VIDEO, True, f"{CHANNEL}/{post.message_id}")
+    assert "Media is too big" in media.not_fetched and "42:17" in media.not_fetched
+    assert "only its poster was analysed" in media.not_fetched
+    assert download(make_source(server.base_url), media) == POSTER_BYTES
+
+
+def test_a_round_video_without_a_player_source_is_its_poster(server: ChannelServer) -> None:
+    message_id = server.add_post(CHANNEL, unsupported_round_video=True, poster=OBAMA)
+
+    [post] = fetch_all(make_source(server.base_url), cursor=str(message_id - 1))
+
+    [media] = post.media
+    assert (media.kind, media.poster_only) == (MediaKind.ROUND_VIDEO, True)
+    assert "round video (0:58) was not fetched" in media.not_fetched
+    assert download(make_source(server.base_url), media) == OBAMA
+
+
+def test_a_block_the_preview_hides_is_media_with_nothing_to_fetch_and_its_label(server: ChannelServer) -> None:
+    message_id = server.add_post(CHANNEL, "See in the app", hidden_media=True)
+
+    [post] = fetch_all(make_source(server.base_url), cursor=str(message_id - 1))
+
+    [media] = post.media
+    assert (media.locator, media.poster_only) == ("", False)
+    assert media.not_fetched == "t.me preview: Please open Telegram to view this post"
+
+
+def test_an_album_with_a_video_too_big_keeps_every_item_in_order(server: ChannelServer) -> None:
+    first = server.add_post(CHANNEL, "March", photos=[OBAMA, BIDEN], unsupported_video=True)
+
+    [post] = fetch_all(make_source(server.base_url), cursor=str(first - 1))
+
+    assert [(media.kind, media.poster_only) for media in post.media] == [
+        (MediaKind.PHOTO, False),
+        (MediaKind.PHOTO, False),
+        (MediaKind.VIDEO, True),
+    ]
+    assert post.media[2].origin == f"{CHANNEL}/{first + 2}"
+
+
+def test_with_a_telegram_account_a_video_too_big_is_fetched_whole_through_it(server: ChannelServer) -> None:
+    message_id = server.add_post(CHANNEL, "Full speech", unsupported_video=True)
+    context = SourceContext(tme_base_url=server.base_url, telegram_client=object())
+
+    [post] = list(TmePreviewSource(TmePreviewConfig(channel=CHANNEL), context).fetch(str(message_id - 1), 10))
+
+    [media] = post.media
+    assert (media.locator, media.poster_only, media.not_fetched) == (
+        f"telegram:{CHANNEL}/{message_id}",
+        False,
+        None,
+    )
 
 
 def test_dates_are_timezone_aware(server: ChannelServer) -> None:
@@ -619,3 +671,43 @@ def test_a_server_that_never_answers_times_out_into_a_retry() -> None:
 
         with pytest.raises(RetryLater, match="timed out"):
             fetch_all(make_source(f"http://{host}:{port}", timeout=0.3), cursor=None)
+
+
+def test_history_pages_back_to_since_a_few_pages_a_run_and_resumes(server: ChannelServer) -> None:
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    ids = [server.add_post(CHANNEL, f"day {n}", date=start + timedelta(days=n)) for n in range(90)]
+    since = start + timedelta(days=15)
+    source = make_source(server.base_url)
+
+    first = source.fetch_history(since, None, max_pages=2)
+
+    assert [post.message_id for post in first.posts] == ids[50:]
+    assert (first.position, first.complete) == (str(ids[50]), False)
+    assert len(server.page_requests(CHANNEL)) == 2
+    rest = source.fetch_history(since, first.position, max_pages=2)
+    assert [post.message_id for post in rest.posts] == ids[15:50]
+    assert rest.complete
+    assert all(post.date >= since for post in rest.posts)
+
+
+def test_history_of_a_short_channel_is_complete_at_its_first_message(server: ChannelServer) -> None:
+    ids = [server.add_post(CHANNEL, f"post {n}") for n in range(5)]
+
+    batch = make_source(server.base_url).fetch_history(datetime(2020, 1, 1, tzinfo=UTC), None, max_pages=3)
+
+    assert [post.message_id for post in batch.posts] == ids and batch.complete
+
+
+def test_a_video_too_big_for_the_preview_downloads_whole_through_the_telegram_account(server: ChannelServer) -> None:
+    from tests.watchers.sources.fake_telethon import FakeTelegramClient, video
+    from watchers.telegram_client import TelegramGateway
+
+    fake = FakeTelegramClient()
+    fake.add_channel(CHANNEL).post("Full speech", media=video(CLIP))
+    message_id = server.add_post(CHANNEL, "Full speech", unsupported_video=True)
+    with TelegramGateway(lambda: fake) as gateway:
+        context = SourceContext(tme_base_url=server.base_url, telegram_client=gateway)
+        source = TmePreviewSource(TmePreviewConfig(channel=CHANNEL), context)
+        [post] = list(source.fetch(str(message_id - 1), 10))
+
+        assert download(source, post.media[0]) == CLIP

@@ -30,7 +30,7 @@ PAGE_SIZE = 20
 FIRST_POST_DATE = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 POSTER_BYTES = b"\xff\xd8\xff\xe0poster-still"
 
-MediaSlot = Literal["photo", "video", "round_video", "unsupported_video"]
+MediaSlot = Literal["photo", "video", "round_video", "unsupported_video", "unsupported_round_video", "hidden"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,9 @@ class ChannelServer:
         videos: tuple[bytes, ...] | list[bytes] = (),
         round_video: bytes | None = None,
         unsupported_video: bool = False,
+        poster: bytes | None = None,
+        unsupported_round_video: bool = False,
+        hidden_media: bool = False,
         forwarded_from: str | None = None,
         forwarded_from_url: str | None = None,
         reply_to: int | None = None,
@@ -168,7 +171,10 @@ class ChannelServer:
         Several photos/videos make an album, which takes one message id per item. `text` is escaped and its
         line breaks become `<br/>`; `text_html` is used as the text div's inner HTML as is. `date` defaults to
         one minute after the channel's previous post. `unsupported_video` adds a video the preview cannot
-        play (a "Media is too big" player without a source). `reply_to` quotes that message's text above this
+        play (a "Media is too big" player without a source), with `poster` as its poster image (default: a few
+        bytes that are no image); `unsupported_round_video` a round video player without a `<video>`;
+        `hidden_media` a block the preview does not show at all ("Please open Telegram to view this post").
+        `reply_to` quotes that message's text above this
         one, as a reply block. `link_preview` adds the preview of a linked page under the text.
         """
         with self._lock:
@@ -178,6 +184,9 @@ class ChannelServer:
                 [video, *videos] if video is not None else list(videos),
                 round_video,
                 unsupported_video,
+                poster,
+                unsupported_round_video,
+                hidden_media,
             )
             message = _Message(
                 ids=self._take_ids(chan, max(1, len(media))),
@@ -212,6 +221,13 @@ class ChannelServer:
             message = _Message(ids=self._take_ids(chan, 1), date=None, raw_html=render)
             chan.messages.append(message)
             return message.message_id
+
+    def edit_post(self, channel: str, message_id: int, *, photo: bytes) -> None:
+        """Replace the media of a post, as the channel's admin can (a new file, at a URL of its own)."""
+        with self._lock:
+            chan = self._channel(channel)
+            message = next(m for m in chan.messages if m.message_id == message_id)
+            message.media = (_Media("photo", self._store(photo, ".jpg"), None),)
 
     def delete_post(self, channel: str, message_id: int) -> None:
         with self._lock:
@@ -256,14 +272,25 @@ class ChannelServer:
         return chosen
 
     def _media_for(
-        self, photos: list[bytes], videos: list[bytes], round_video: bytes | None, unsupported_video: bool
+        self,
+        photos: list[bytes],
+        videos: list[bytes],
+        round_video: bytes | None,
+        unsupported_video: bool,
+        poster: bytes | None = None,
+        unsupported_round_video: bool = False,
+        hidden_media: bool = False,
     ) -> list[_Media]:
         media = [_Media("photo", self._store(data, ".jpg"), None) for data in photos]
         media += [_Media("video", self._store(data, ".mp4"), self._store(POSTER_BYTES, ".jpg")) for data in videos]
         if round_video is not None:
             media.append(_Media("round_video", self._store(round_video, ".mp4"), self._store(POSTER_BYTES, ".jpg")))
         if unsupported_video:
-            media.append(_Media("unsupported_video", None, self._store(POSTER_BYTES, ".jpg")))
+            media.append(_Media("unsupported_video", None, self._store(poster or POSTER_BYTES, ".jpg")))
+        if unsupported_round_video:
+            media.append(_Media("unsupported_round_video", None, self._store(poster or POSTER_BYTES, ".jpg")))
+        if hidden_media:
+            media.append(_Media("hidden", None, None))
         return media
 
     def _store(self, data: bytes, suffix: str) -> str:
@@ -596,6 +623,24 @@ def _media_item(media: _Media, link: str, media_url: Callable[[str], str], *, gr
           </div>
           <div class="tgme_widget_message_roundvideo_progress"></div>
           <time class="tgme_widget_message_roundvideo_duration">0:09</time>
+        </div>"""
+    if media.slot == "unsupported_round_video":
+        return f"""<div class="tgme_widget_message_roundvideo_player js-message_roundvideo_player">
+          <i class="tgme_widget_message_roundvideo_thumb" style="{poster}"></i>
+          <div class="message_media_not_supported_wrap">
+            <div class="message_media_not_supported">
+              <div class="message_media_not_supported_label">Media is too big</div>
+              <span class="message_media_view_in_telegram">VIEW IN TELEGRAM</span>
+            </div>
+          </div>
+          <time class="tgme_widget_message_roundvideo_duration">0:58</time>
+        </div>"""
+    if media.slot == "hidden":
+        return f"""<div class="message_media_not_supported_wrap">
+          <div class="message_media_not_supported">
+            <div class="message_media_not_supported_label">Please open Telegram to view this post</div>
+            <a href="{link}" class="message_media_view_in_telegram">VIEW IN TELEGRAM</a>
+          </div>
         </div>"""
     return f"""<a class="tgme_widget_message_video_player{group_class} not_supported js-message_video_player"
           style="{position}" href="{link}">

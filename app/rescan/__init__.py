@@ -1,0 +1,1 @@
+"""Re-scan of kept media against the current watchlist and thresholds, in the background, with progress."""
