@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_LINK_MODE ?= copy
 
-.PHONY: demo test lint bench serve install
+.PHONY: demo test lint bench serve install chromium
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,7 +24,11 @@ demo: install
 serve: install
 	.venv/bin/impwatch serve
 
-test: install
+# The console's browser tests drive Debian's Chromium (no browser download); installed here when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install chromium
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
@@ -34,3 +38,4 @@ lint: install
 
 bench: install
 	.venv/bin/python bench/scan_photos.py
+	.venv/bin/python bench/console_inbox.py

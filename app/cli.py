@@ -1,7 +1,7 @@
 """The `impwatch` command line: serve, migrate, enrol people, scan files, and the demo.
 
 Every command starts by importing this module and the command modules it adds, so these import the domain inside
-each command (see `app.console`): `impwatch --help` loads no service, table or library of the domain, and listing
+each command (see `app.cli_support`): `impwatch --help` loads no service, table or library of the domain, and listing
 a few rows never pays for the API, the scheduler, the face analysis or the progress bar.
 """
 
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.auth.cli import key_cli, org_cli
+from app.auth.cli import key_cli, org_cli, user_cli
+from app.cli_support import OrganizationOption, command_organization, command_runtime, err, out
 from app.cli_watch import alerts_cli, channels_cli, telegram_cli, watch_cli
-from app.console import OrganizationOption, command_organization, command_runtime, err, out
 from app.notifications.cli import notify_cli
 from app.reports.cli import bot_cli
 from app.webhooks.cli import webhook_cli
@@ -49,6 +49,7 @@ cli.add_typer(notify_cli, name="notify")
 cli.add_typer(bot_cli, name="bot")
 cli.add_typer(org_cli, name="org")
 cli.add_typer(key_cli, name="key")
+cli.add_typer(user_cli, name="user")
 
 
 @db_cli.command("upgrade")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.console import command_runtime, err, out
+from app.cli_support import command_runtime, err, out
 from core.errors import AppError, InputRejected, NotFound
 
 if TYPE_CHECKING:

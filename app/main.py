@@ -7,13 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from app import health, metrics
 from app.alerts import routes as alert_routes
 from app.auth import routes as access_routes
 from app.auth.ratelimit import RateLimiter
-from app.auth.rules import GuardBodies, authorize
+from app.auth.rules import GuardBodies, authorize, is_console_route
+from app.console import pages as console_pages
+from app.console import routes as console_routes
 from app.notifications import routes as notification_routes
 from app.rescan import routes as rescan_routes
 from app.rescan.jobs import Rescanner, RescanRegistry
@@ -84,6 +87,8 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.state.matchers = runtime.matchers
     app.state.webhook_url_policy = runtime.webhook_url_policy
     app.state.rate_limiter = RateLimiter(runtime.settings.scan_rate_per_minute)
+    app.state.login_limiter = RateLimiter(runtime.settings.login_attempts_per_minute)
+    app.state.page_refusal = console_pages.page_refusal
     app.state.rescans = rescans
     app.include_router(health.router)
     app.include_router(person_routes.router)
@@ -95,6 +100,9 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     app.include_router(notification_routes.router)
     app.include_router(access_routes.router)
     app.include_router(metrics.router)
+    app.include_router(console_routes.router)
+    app.include_router(console_routes.changes)
+    app.mount("/static", StaticFiles(directory=console_pages.HERE / "static"), name="static")
     app.include_router(rescan_routes.router)
     app.add_middleware(GuardBodies)
     app.middleware("http")(metrics.record_http_metrics)
@@ -103,8 +111,10 @@ def create_app(runtime: Runtime | None = None, with_scheduler: bool = False) -> 
     return app
 
 
-async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    if is_console_route(request.method, getattr(request.scope.get("route"), "path", "")):
+        return console_pages.error_page(request, exc)
     return SafeJSONResponse({"code": exc.code, "detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
 
 

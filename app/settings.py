@@ -205,6 +205,13 @@ class Settings(BaseSettings):
     )
     retention_check_seconds: float = Field(default=3600.0, gt=0, description="How often retention is applied.")
 
+    console_session_hours: float = Field(default=12.0, gt=0, description="How long a console sign-in lasts.")
+    console_secure_cookie: bool = Field(
+        default=False, description="Send the console's cookies only over https (set it behind an https proxy)."
+    )
+    login_attempts_per_minute: int = Field(default=5, ge=1, description="Console sign-in attempts per email a minute.")
+    console_time_zone: str = Field(default="Asia/Almaty", description="Time zone the console shows times in.")
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'impwatch.db'}"

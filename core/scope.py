@@ -10,12 +10,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Scope:
     """`organization_id` None: every organisation (the operator, and scheduled jobs). `person_id`: only this person
-    (a self-enrolled subject)."""
+    (a self-enrolled subject).
+    `key_id` or `user_id`: who acts, an API key or a console user."""
 
     role: str
     organization_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
     key_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
 
     def sees(self, organization_id: uuid.UUID | None, person_id: uuid.UUID | None = None) -> bool:
         if self.organization_id is not None and organization_id != self.organization_id:

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from app.auth import audit
 from app.cli import cli
-from app.console import err, out
+from app.cli_support import err, out
 from app.runtime import Runtime
 
 

@@ -2,7 +2,7 @@
 reports from the public (the reporting bot), and whether a person accepts them and may be named
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 14:50:30.745226
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -132,6 +132,7 @@ class AlertFilter(BaseModel):
     watch_id: uuid.UUID | None = None
     since: UtcInstant | None = None
     until: UtcInstant | None = None
+    channel: str | None = None
 
 
 class AlertUpdate(RequestBody):

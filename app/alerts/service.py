@@ -311,6 +311,9 @@ def _filtered(statement: SelectOfScalar[Alert], filters: AlertFilter) -> SelectO
         statement = statement.where(Alert.created_at >= filters.since)
     if filters.until:
         statement = statement.where(Alert.created_at < filters.until)
+    if filters.channel:
+        on_channel = select(AlertOccurrence.alert_id).where(AlertOccurrence.channel == filters.channel)
+        statement = statement.where(col(Alert.id).in_(on_channel))
     if filters.watch_id:
         on_watch = select(AlertOccurrence.alert_id).where(AlertOccurrence.watch_id == filters.watch_id)
         statement = statement.where(col(Alert.id).in_(on_watch))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.console import command_runtime, err, out
+from app.cli_support import command_runtime, err, out
 from core.errors import AppError
 from core.scope import INSTALLATION
 
@@ -80,3 +80,40 @@ def key_create(
         session.commit()
     err.print(f"{role} key {issued.key.prefix} created; it is shown only now:")
     print(issued.plaintext)
+
+
+user_cli = typer.Typer(help="Console users (people who sign in to the web console).")
+
+
+@user_cli.command("create")
+def user_create(
+    email: Annotated[str, typer.Argument(help="The email they sign in with")],
+    role: Annotated[str, typer.Option(help="operator, org_admin or org_member")],
+    org: Annotated[str | None, typer.Option(help="The organisation's name or id (not for operators)")] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for the password now instead of printing a one-time link")
+    ] = False,
+) -> None:
+    """Create a console user; print the one-time link where they set their password (or set it now)."""
+    from sqlmodel import Session
+
+    from app.auth import service
+
+    if role not in ("operator", "org_admin", "org_member"):
+        err.print("[red]error:[/] --role must be operator, org_admin or org_member (subjects enrol by invitation)")
+        raise typer.Exit(2)
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    runtime = command_runtime()
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        try:
+            organization_id = service.find_organization(session, org).id if org else None
+            user, token = service.create_user(session, email, role, organization_id, password=secret)
+        except AppError as exc:
+            err.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(1) from exc
+        service.audit(session, INSTALLATION, "user.created", "user", user.id, organization_id, role=role)
+        session.commit()
+    err.print(f"{role} user {user.email} created")
+    if token:
+        err.print("they set their password at this one-time link (valid 7 days):")
+        print(f"{runtime.settings.public_base_url.rstrip('/')}/password/{token}")

@@ -74,7 +74,47 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=60, index=True)
     organization_id: uuid.UUID | None = Field(default=None, index=True)
     actor_key_id: uuid.UUID | None = None
+    actor_user_id: uuid.UUID | None = None
     actor_role: str = Field(default="system", max_length=20)
     object_type: str = Field(max_length=40)
     object_id: str = Field(max_length=100)
     details: dict = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the console: an email and an argon2 password hash, with the same roles as keys. A
+    user invited by a colleague has no password until they open the one-time link (`password_token_hash`)."""
+
+    __tablename__ = "console_user"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
+    password_hash: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=20)
+    organization_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    person_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    password_token_hash: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    password_token_expires_at: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    disabled_at: datetime | None = optional_timestamp_field()
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser: only the cookie token's SHA-256 is stored, with the session's CSRF token."""
+
+    __tablename__ = "console_session"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    csrf_token: str = Field(max_length=64)
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("console_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = Field(sa_type=UtcDateTime)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.routing import compile_path, get_route_path
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as ASGIScope
@@ -98,6 +99,48 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/notifications/channels/{channel_id}/deliveries"): ADMIN,
     ("POST", "/v1/notifications/channels/{channel_id}/deliveries/{delivery_id}/retry"): ADMIN,
 }
+CONSOLE_RULES: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): OPERATOR_AND_TEAM | {"subject"},
+    ("GET", "/language"): PUBLIC,
+    ("GET", "/password/{token}"): PUBLIC,
+    ("POST", "/password/{token}"): PUBLIC,
+    ("GET", "/alerts"): TEAM_AND_SUBJECT,
+    ("GET", "/alerts/{alert_id}"): TEAM_AND_SUBJECT,
+    ("POST", "/alerts/{alert_id}/triage"): TEAM,
+    ("GET", "/alerts/{alert_id}/crop.jpg"): TEAM_AND_SUBJECT,
+    ("GET", "/alerts/{alert_id}/reference.jpg"): TEAM_AND_SUBJECT,
+    ("GET", "/alerts/{alert_id}/media/{media_item_id}"): TEAM_AND_SUBJECT,
+    ("GET", "/alerts/{alert_id}/evidence.zip"): TEAM_AND_SUBJECT,
+    ("GET", "/people"): TEAM_AND_SUBJECT,
+    ("GET", "/people/new"): ADMIN,
+    ("POST", "/people"): ADMIN,
+    ("POST", "/people/check-photos"): ADMIN,
+    ("GET", "/people/{person_id}"): TEAM_AND_SUBJECT,
+    ("POST", "/people/{person_id}"): ADMIN,
+    ("GET", "/people/{person_id}/faces/{face_id}/crop.jpg"): TEAM_AND_SUBJECT,
+    ("POST", "/people/{person_id}/erase"): ADMIN_AND_SUBJECT,
+    ("GET", "/invitations"): ADMIN,
+    ("POST", "/invitations"): ADMIN,
+    ("GET", "/enrol/{token}"): PUBLIC,
+    ("POST", "/enrol/{token}/check-photos"): PUBLIC,
+    ("POST", "/enrol/{token}"): PUBLIC,
+    ("GET", "/users"): OPERATOR_AND_ADMIN,
+    ("POST", "/users"): OPERATOR_AND_ADMIN,
+    ("GET", "/watches"): OPERATOR,
+    ("POST", "/watches"): OPERATOR,
+    ("POST", "/watches/{watch_id}/{action}"): OPERATOR,
+    ("GET", "/webhooks"): ADMIN,
+    ("POST", "/webhooks"): ADMIN,
+    ("GET", "/webhooks/{endpoint_id}"): ADMIN,
+    ("POST", "/webhooks/{endpoint_id}/test"): ADMIN,
+    ("POST", "/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry"): ADMIN,
+    ("GET", "/audit"): OPERATOR_AND_ADMIN,
+}
+"""The console's pages: the same roles as the API's routes, the caller known by its session cookie, not a key."""
+SESSION_COOKIE = "iw_session"
 RATE_LIMITED: dict[tuple[str, str], str] = {("POST", "/v1/scans"): "scans"}
 """Routes whose calls count against the key's rate limit (`IMPWATCH_SCAN_RATE_PER_MINUTE`), and what they are."""
 ANONYMOUS = Scope(role="anonymous")
@@ -112,7 +155,11 @@ def _route_key(request: Request) -> tuple[str, str]:
 
 
 def rule_for(request: Request) -> frozenset[str] | None:
-    return RULES.get(_route_key(request))
+    return RULES.get(_route_key(request)) or CONSOLE_RULES.get(_route_key(request))
+
+
+def is_console_route(method: str, route_path: str) -> bool:
+    return (method, route_path) in CONSOLE_RULES
 
 
 def authorize(request: Request) -> Scope:
@@ -121,25 +168,45 @@ def authorize(request: Request) -> Scope:
     checked = getattr(request.state, "scope", None)
     if isinstance(checked, Scope):
         return checked
-    scope = check_call(request.app, request.method, _route_key(request)[1], request.headers.get("authorization", ""))
+    header = request.headers.get("authorization", "")
+    scope = check_call(request.app, request.method, _route_key(request)[1], header, request.cookies.get(SESSION_COOKIE))
     request.state.scope = scope
     return scope
 
 
-def check_call(app: FastAPI, method: str, route_path: str, header: str) -> Scope:
-    """The caller's scope for this route, from the `Authorization` header alone, or the refusal."""
-    allowed = RULES.get((method, route_path))
+def check_call(app: FastAPI, method: str, route_path: str, header: str, session_token: str | None = None) -> Scope:
+    """The caller's scope for this route, from the `Authorization` header (API routes) or the session cookie
+    (console pages) alone, or the refusal. A public console page still knows who is signed in."""
+    console = is_console_route(method, route_path)
+    allowed = (CONSOLE_RULES if console else RULES).get((method, route_path))
     if allowed is None:
         raise service.Forbidden("no_rule", "this route has no access rule; it is refused until it gets one")
     if allowed is PUBLIC:
-        return ANONYMOUS
-    scope = key_scope(app.state.db_engine, header)
+        return _signed_in_or_anonymous(app.state.db_engine, session_token) if console else ANONYMOUS
+    engine = app.state.db_engine
+    scope = session_scope(engine, session_token) if console else key_scope(engine, header)
     if scope.role not in allowed:
-        raise service.Forbidden("forbidden", f"a {scope.role} key may not {method} this route")
+        raise service.Forbidden("forbidden", f"a {scope.role} {'user' if console else 'key'} may not {method} this")
     limited = RATE_LIMITED.get((method, route_path))
     if limited:
-        app.state.rate_limiter.take(scope.key_id, limited)
+        app.state.rate_limiter.take(scope.key_id or scope.user_id, limited)
     return scope
+
+
+def session_scope(db_engine: Engine, token: str | None) -> Scope:
+    """The scope of the console user signed in with this session cookie, or `Unauthenticated`."""
+    if not token:
+        raise service.Unauthenticated("signed_out", "sign in first")
+    with Session(db_engine) as session:
+        _, user = service.signed_in(session, token, utcnow())
+        return service.user_scope(user)
+
+
+def _signed_in_or_anonymous(db_engine: Engine, token: str | None) -> Scope:
+    try:
+        return session_scope(db_engine, token)
+    except AppError:
+        return ANONYMOUS
 
 
 MULTIPART_FORM_ALLOWANCE = 64 * 1024
@@ -166,11 +233,16 @@ class GuardBodies:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
         try:
             checked = await run_in_threadpool(
-                check_call, app, scope["method"], route_path, headers.get("authorization", "")
+                check_call, app, scope["method"], route_path, headers.get("authorization", ""), session_token
             )
         except AppError as exc:
+            page_refusal = getattr(app.state, "page_refusal", None)
+            if page_refusal is not None and is_console_route(scope["method"], route_path):
+                await page_refusal(exc, scope)(scope, receive, send)
+                return
             await _refuse(exc, scope, receive, send)
             return
         scope.setdefault("state", {})["scope"] = checked

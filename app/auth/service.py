@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.auth.models import ApiKey, AuditEvent, Invitation, Organization
+from app.auth.models import ROLES, ApiKey, AuditEvent, Invitation, Organization, User, UserSession
 from core.clock import utcnow
 from core.errors import Conflict, Forbidden, InputRejected, NotFound, Unauthenticated
 from core.scope import Scope
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from watchlist.engine import FaceEngine
     from watchlist.models import Person
     from watchlist.service import EnrolmentOutcome, EnrolmentPhoto, EnrolmentPolicy
@@ -293,6 +295,7 @@ def audit(
         action=action,
         organization_id=organization_id if organization_id is not None else scope.organization_id,
         actor_key_id=scope.key_id,
+        actor_user_id=scope.user_id,
         actor_role=scope.role,
         object_type=object_type,
         object_id=str(object_id),
@@ -310,3 +313,136 @@ def list_audit(session: Session, scope: Scope, limit: int, before: datetime | No
     if before is not None:
         statement = statement.where(AuditEvent.at < before)
     return list(session.exec(statement))
+
+
+PASSWORD_TOKEN_PREFIX = "iwpw"
+MIN_PASSWORD_LENGTH = 10
+_INVALID_LOGIN = "the email or the password is wrong, or the account is disabled"
+
+
+def _password_hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher  # imported by what hashes, not by every command that lists keys
+
+    return PasswordHasher()
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputRejected("weak_password", f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    return _password_hasher().hash(password)
+
+
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    organization_id: uuid.UUID | None,
+    *,
+    password: str | None = None,
+    person_id: uuid.UUID | None = None,
+    link_valid_for: timedelta = timedelta(days=7),
+) -> tuple[User, str | None]:
+    """A console user with the same role rules as a key. Without a password, a one-time token to set one is
+    returned (the invitation link for a colleague); it is stored only as a hash."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InputRejected("invalid_email", "an email address has an @")
+    if role not in ROLES:
+        raise InputRejected("invalid_role", f"the role is one of {', '.join(ROLES)}")
+    if (role == "operator") != (organization_id is None):
+        raise InputRejected("organization_required", "operators belong to no organisation; every other role to one")
+    if session.exec(select(User).where(User.email == email)).first() is not None:
+        raise Conflict("duplicate_user", f"a user with the email {email} exists")
+    user = User(email=email, role=role, organization_id=organization_id, person_id=person_id)
+    token = None
+    if password is not None:
+        user.password_hash = _checked_password(password)
+    else:
+        token = f"{PASSWORD_TOKEN_PREFIX}_{secrets.token_urlsafe(32)}"
+        user.password_token_hash, user.password_token_expires_at = _hash(token), utcnow() + link_valid_for
+    session.add(user)
+    session.flush()
+    return user, token
+
+
+def user_for_password_token(session: Session, token: str, now: datetime) -> User:
+    user = session.exec(select(User).where(User.password_token_hash == _hash(token))).first()
+    expires = user.password_token_expires_at if user is not None else None
+    if user is None or expires is None or expires <= now:
+        raise Unauthenticated("invalid_link", "the link is unknown, used or expired")
+    return user
+
+
+def set_password(session: Session, token: str, password: str, now: datetime) -> User:
+    """Set the password of the user this one-time link belongs to; the link is then spent."""
+    user = user_for_password_token(session, token, now)
+    user.password_hash = _checked_password(password)
+    user.password_token_hash = user.password_token_expires_at = None
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate_user(session: Session, email: str, password: str) -> User:
+    """The enabled user with this email and password, or `Unauthenticated` (one answer for every failure)."""
+    from argon2.exceptions import VerificationError
+
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or user.password_hash is None or user.disabled_at is not None:
+        raise Unauthenticated("invalid_login", _INVALID_LOGIN)
+    try:
+        _password_hasher().verify(user.password_hash, password)
+    except VerificationError as exc:
+        raise Unauthenticated("invalid_login", _INVALID_LOGIN) from exc
+    return user
+
+
+def open_session(session: Session, user: User, lifetime: timedelta, now: datetime) -> tuple[UserSession, str]:
+    """A new console session for this user; the cookie's token is returned once and stored only as a hash."""
+    token = secrets.token_urlsafe(32)
+    opened = UserSession(
+        token_hash=_hash(token), csrf_token=secrets.token_urlsafe(32), user_id=user.id, expires_at=now + lifetime
+    )
+    session.add(opened)
+    session.flush()
+    return opened, token
+
+
+def signed_in(session: Session, token: str, now: datetime) -> tuple[UserSession, User]:
+    """The live session of this cookie token and its user, or `Unauthenticated`."""
+    row = session.exec(
+        select(UserSession, User)
+        .join(User, col(User.id) == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()
+    if row is None or row[0].expires_at <= now or row[1].disabled_at is not None:
+        raise Unauthenticated("signed_out", "sign in first")
+    return row[0], row[1]
+
+
+def close_session(session: Session, token: str) -> None:
+    session.execute(sa.delete(UserSession).where(col(UserSession.token_hash) == _hash(token)))
+
+
+def user_scope(user: User) -> Scope:
+    return Scope(role=user.role, organization_id=user.organization_id, person_id=user.person_id, user_id=user.id)
+
+
+def list_users(session: Session, scope: Scope) -> list[User]:
+    statement = select(User).order_by(col(User.email))
+    if scope.organization_id is not None:
+        statement = statement.where(User.organization_id == scope.organization_id)
+    return list(session.exec(statement))
+
+
+def open_invitation(session: Session, token: str, now: datetime) -> Invitation:
+    """The invitation of this token while it can still be redeemed (to show its page), without claiming it."""
+    invitation = session.exec(select(Invitation).where(Invitation.token_hash == _hash(token))).first()
+    if invitation is None or invitation.redeemed_at is not None or invitation.expires_at <= now:
+        raise NotFound("the invitation is unknown, used or expired")
+    return invitation
+
+
+def list_invitations(session: Session, organization_id: uuid.UUID) -> list[Invitation]:
+    statement = select(Invitation).where(Invitation.organization_id == organization_id)
+    return list(session.exec(statement.order_by(col(Invitation.created_at).desc()).limit(100)))

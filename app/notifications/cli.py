@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from app.console import OrganizationOption, command_organization, command_runtime, err, out
+from app.cli_support import OrganizationOption, command_organization, command_runtime, err, out
 from core.clock import utcnow
 from core.errors import AppError, NotFound
 

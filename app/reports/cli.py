@@ -7,7 +7,7 @@ import threading
 
 import typer
 
-from app.console import command_runtime, err, out
+from app.cli_support import command_runtime, err, out
 
 bot_cli = typer.Typer(help="The reporting bot: readers send it suspect photos, videos and t.me links.")
 

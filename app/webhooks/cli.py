@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.console import OrganizationOption, command_organization, command_runtime, err, out
+from app.cli_support import OrganizationOption, command_organization, command_runtime, err, out
 from core.clock import utcnow
 from core.errors import AppError, NotFound
 

@@ -464,8 +464,52 @@ def test_watches_and_media_survive_the_telegram_coverage_revision_and_its_downgr
     assert not columns & {"coverage", "since", "history_position", "history_complete"}
 
 
+def test_an_installation_at_0008_gets_console_users_and_keeps_its_audit(empty_database: str, tmp_path: Path) -> None:
+    fill_at_0005(empty_database)
+    db.upgrade(empty_database, "0008")
+    engine = db.make_engine(empty_database)
+    with engine.begin() as connection:
+        organization_id = connection.execute(sa.text("SELECT id FROM organization")).scalar_one()
+        OldRows(connection).add(
+            "audit_event",
+            organization_id=organization_id,
+            at=T0,
+            action="person.created",
+            actor_role="org_admin",
+            object_type="person",
+            object_id="x",
+            details={},
+        )
+    engine.dispose()
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        from sqlmodel import Session
+
+        from app.auth import service as auth
+
+        with Session(runtime.db_engine) as session:
+            organization = auth.find_organization(session, ORGANIZATION)
+            auth.create_user(session, "press@example.org", "org_admin", organization.id, password="a long password")
+            session.commit()
+        with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url, timeout=30) as browser:
+            page = browser.get("/login")
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            form = {"email": "press@example.org", "password": "a long password", "csrf_token": token}
+            assert browser.post("/login", data=form).status_code == 303
+            audit = browser.get("/audit")
+            assert audit.status_code == 200 and "person.created" in audit.text
+    finally:
+        runtime.close()
+    command.downgrade(db.alembic_config(empty_database), "0008")
+    with db.make_engine(empty_database).connect() as connection:
+        assert "console_user" not in sa.inspect(connection).get_table_names()
+
+
 # 0010: notification channels and their outbox, added beside everything an installation at the revision before has.
-BEFORE_NOTIFICATIONS = "0008"
+BEFORE_NOTIFICATIONS = "0009"
 NEW_TABLES = {"notification_channel", "notification_delivery", "notification_attempt", "public_report"}
 
 

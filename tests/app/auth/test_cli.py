@@ -62,3 +62,31 @@ def test_person_add_chooses_the_only_organisation_and_asks_when_there_are_severa
         tmp_path, "person", "add", "Joe Biden", "--photo", str(fixture_path("biden.jpg")), "--org", "Second office"
     )
     assert chosen.returncode == 0 and "of Second office" in chosen.stdout
+
+
+def test_user_create_prints_a_one_time_link_where_the_colleague_sets_a_password_and_signs_in(tmp_path: Path) -> None:
+    office = "Akimat press office"
+    assert run(tmp_path, "org", "create", office).returncode == 0
+    created = run(tmp_path, "user", "create", "Desk@Example.org", "--role", "org_member", "--org", office)
+    assert created.returncode == 0, created.stderr
+    link = created.stdout.strip()
+    assert link.startswith("http://127.0.0.1:8000/password/iwpw_")
+    again = run(tmp_path, "user", "create", "desk@example.org", "--role", "org_member", "--org", "Akimat press office")
+    assert again.returncode == 1, "emails are unique, whatever their case"
+    refused = run(tmp_path, "user", "create", "x@example.org", "--role", "subject", "--org", "Akimat press office")
+    assert refused.returncode == 2
+
+    runtime = Runtime.from_settings(Settings(data_dir=tmp_path / "data", face_workers=0))
+    try:
+        with running_server(create_app(runtime)) as base_url, httpx.Client(base_url=base_url) as browser:
+            path = link.removeprefix("http://127.0.0.1:8000")
+            page = browser.get(path)
+            assert page.status_code == 200 and "desk@example.org" in page.text
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            done = browser.post(path, data={"password": "a long password", "csrf_token": token})
+            assert done.status_code == 303 and "iw_session" in done.headers["set-cookie"]
+            assert browser.get(path).status_code == 401, "the link works once"
+        with Session(runtime.db_engine) as session:
+            assert service.authenticate_user(session, "desk@example.org", "a long password").role == "org_member"
+    finally:
+        runtime.close()

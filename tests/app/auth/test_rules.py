@@ -19,13 +19,13 @@ import httpx
 import psutil
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 
-from app.auth.rules import PUBLIC, RULES
+from app.auth.rules import CONSOLE_RULES, PUBLIC, RULES, SESSION_COOKIE
 from app.main import create_app
 from app.runtime import Runtime
-from tests.app.auth.world import OrgWorld, World, build_world
+from tests.app.auth.world import ConsoleSession, OrgWorld, World, build_world
 from tests.factories import api_key, faceless_photo
 from tests.support import running_server
 
@@ -57,10 +57,24 @@ def routes_without_rules(app: FastAPI) -> list[tuple[str, str]]:
     return [route for route in api_routes(app) if route not in RULES]
 
 
+def console_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path template) of the console's pages: the API routes hidden from the OpenAPI document."""
+    documented = {path for _, path in api_routes(app)}
+    return sorted(
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and context.path not in documented | DOCUMENTATION
+        for method in context.methods or ()
+    )
+
+
 def test_every_route_has_an_access_rule(app: FastAPI) -> None:
     assert routes_without_rules(app) == [], "routes without an access rule"
     stale = sorted(set(RULES) - set(api_routes(app)))
     assert stale == [], f"rules for routes that do not exist: {stale}"
+    pages = console_routes(app)
+    assert [page for page in pages if page not in CONSOLE_RULES] == [], "console pages without an access rule"
+    assert sorted(set(CONSOLE_RULES) - set(pages)) == [], "rules for console pages that do not exist"
 
 
 def test_a_route_whose_rule_is_removed_fails_the_check_and_is_refused(
@@ -245,8 +259,73 @@ DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 def test_the_only_routes_outside_the_rules_are_the_public_documentation(app: FastAPI, client: httpx.Client) -> None:
     """The matrix covers every API route; the other routes of the app are the API's documentation, public as the
     README says (it holds no data)."""
-    api = {path for _, path in api_routes(app)}
+    api = {path for _, path in api_routes(app)} | {path for _, path in console_routes(app)}
     others = {context.path for context in iter_route_contexts(app.routes) if context.path not in api}
-    assert others == DOCUMENTATION
+    assert others == DOCUMENTATION | {"/static"}
     for path in ("/openapi.json", "/docs", "/redoc"):
         assert client.get(path).status_code == 200
+
+
+def session_for(role: str, world: World) -> ConsoleSession | None:
+    if role == "anonymous":
+        return None
+    return world.operator_session if role == "operator" else world.own.sessions[role]
+
+
+def console_call(client: httpx.Client, method: str, path: str, signed_in: ConsoleSession | None) -> httpx.Response:
+    """A page as a browser asks for it: the session cookie and, on a form, the session's CSRF token."""
+    client.cookies.clear()
+    if signed_in:
+        client.cookies.set(SESSION_COOKIE, signed_in.token)
+    headers = {"X-CSRF-Token": signed_in.csrf} if signed_in and method == "POST" else {}
+    return client.request(method, path, headers=headers, data=FORM_FIELDS if method == "POST" else None)
+
+
+FORM_FIELDS = {"status": "dismissed", "tolerance": "0.5", "name_mentions": "possible", "confirm": "not the name"}
+"""Fields the console's forms need, so that a request allowed in reaches the object check."""
+
+
+def test_console_access_matrix(runtime: Runtime, app: FastAPI, client: httpx.Client) -> None:
+    """Every console page x every role x own/other organisation, signed in by session cookie: a role the rule does
+    not name is refused (signed out: to the sign-in page), another organisation's object is 404, and an own page
+    never shows another organisation's ids."""
+    failures: list[str] = []
+    for method, path in console_routes(app):
+        allowed = CONSOLE_RULES[(method, path)]
+        for role in ROLES:
+            for target in ("own", "other"):
+                with Session(runtime.db_engine) as session:
+                    world = build_world(session)
+                org = world.own if target == "own" else world.other
+                filled = fill_path(path.replace("{action}", "run"), org, world)
+                response = console_call(client, method, filled, session_for(role, world))
+                failure = judge_page(method, path, role, target, allowed, response, world)
+                if failure:
+                    failures.append(f"{method} {path} as {role} on {target}: {failure}")
+    assert failures == [], "\n".join(failures)
+
+
+def judge_page(
+    method: str, path: str, role: str, target: str, allowed: frozenset[str], response: httpx.Response, world: World
+) -> str | None:
+    status = response.status_code
+    if status >= 500:
+        return f"server error {status}"
+    if allowed is PUBLIC:
+        return None
+    if role not in allowed:
+        if role == "anonymous" and method == "GET":
+            signed_out = status == 303 and response.headers["location"].startswith("/login")
+            return None if signed_out else f"expected a redirect to sign in, got {status}"
+        wanted = 401 if role == "anonymous" else 403
+        return None if status == wanted else f"expected {wanted}, got {status}"
+    if status in DENIED:
+        return f"refused with {status} although the rule allows it"
+    has_org_object = any(f"{{{name}}}" in path for name in ("person_id", "face_id", "alert_id", "endpoint_id"))
+    if target == "other" and has_org_object and role != "operator" and status != 404:
+        return f"another organisation's object answered {status}, not 404"
+    if target == "own" and role != "operator":
+        leaked = [value for value in other_org_ids(world) if value in response.text]
+        if leaked:
+            return f"the page shows another organisation's ids {leaked}"
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 from sqlmodel import Session
@@ -18,6 +19,21 @@ from watchlist.models import Person, ReferenceFace
 from watchlist.service import encoding_to_bytes
 
 
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A signed-in console user: the session cookie's token and the session's CSRF token."""
+
+    token: str
+    csrf: str
+
+
+def console_session(session: Session, role: str, organization_id: uuid.UUID | None, **fields: object) -> ConsoleSession:
+    """A user of this role (with no password: none is needed to open a session directly) and a live session."""
+    user, _ = auth.create_user(session, f"{role}-{uuid.uuid4().hex[:8]}@example.org", role, organization_id, **fields)
+    opened, token = auth.open_session(session, user, timedelta(hours=1), utcnow())
+    return ConsoleSession(token, opened.csrf_token)
+
+
 @dataclass
 class OrgWorld:
     organization_id: uuid.UUID
@@ -26,6 +42,7 @@ class OrgWorld:
     alert_id: uuid.UUID
     keys: dict[str, str] = field(default_factory=dict)
     key_ids: dict[str, uuid.UUID] = field(default_factory=dict)
+    sessions: dict[str, ConsoleSession] = field(default_factory=dict)
 
     @property
     def object_ids(self) -> dict[str, uuid.UUID]:
@@ -67,6 +84,9 @@ def build_org(session: Session, name: str, watch: Watch) -> OrgWorld:
         world.keys[role], world.key_ids[role] = issued.plaintext, issued.key.id
     subject = auth.issue_key(session, "subject", organization.id, "subject", person_id=person.id)
     world.keys["subject"], world.key_ids["subject"] = subject.plaintext, subject.key.id
+    for role in ("org_admin", "org_member"):
+        world.sessions[role] = console_session(session, role, organization.id)
+    world.sessions["subject"] = console_session(session, "subject", organization.id, person_id=person.id)
     return world
 
 
@@ -123,6 +143,7 @@ class World:
     other: OrgWorld
     watch_id: uuid.UUID
     operator_key: str
+    operator_session: ConsoleSession
 
 
 def build_world(session: Session) -> World:
@@ -135,6 +156,7 @@ def build_world(session: Session) -> World:
         other=build_org(session, f"other {tag}", watch),
         watch_id=watch.id,
         operator_key=auth.issue_key(session, "operator", None, "operator").plaintext,
+        operator_session=console_session(session, "operator", None),
     )
     session.commit()
     return world
