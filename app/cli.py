@@ -356,9 +356,7 @@ def person_list() -> None:
         persons = watchlist_service.list_persons(session, limit=10_000)
         ids = [person.id for person in persons]
         counts = watchlist_service.reference_face_counts(session, ids)
-        thresholds = watchlist_service.person_thresholds(
-            session, set(ids), runtime.matching_policy.calibration
-        )
+        thresholds = watchlist_service.person_thresholds(session, set(ids), runtime.matching_policy.calibration)
     table = Table("id", "name", "aliases", "faces", "match", "possible", "calibrated on")
     for person in persons:
         chosen = thresholds[person.id]
@@ -559,7 +557,41 @@ def _utc(moment: datetime) -> datetime:
 
 
 @cli.command()
-def demo() -> None:
+def demo(
+    scan_only: Annotated[
+        bool, typer.Option("--scan-only", help="Only enrol the sample people and scan the sample files, then exit")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address of the console and the demo's two servers")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Console port (default: setting IMPWATCH_PORT)")] = None,
+    channel_port: Annotated[int, typer.Option(help="Port of the stand-in t.me channel (0: any free one)")] = 8001,
+    receiver_port: Annotated[int, typer.Option(help="Port of the demo webhook receiver (0: any free one)")] = 8002,
+) -> None:
+    """The whole chain on this machine: a stand-in t.me channel of sample posts, a watch on it, alerts, a webhook
+    receiver printing verified events, and the console with a demo login, until Ctrl-C. Reuses ./data's demo
+    people, logins, watch and alerts when run again."""
+    if scan_only:
+        _scan_only_demo()
+        return
+    from app.demo import run_live_demo
+    from app.settings import Settings
+
+    def report(line: str) -> None:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_quietly)
+    try:
+        run_live_demo(host, port or Settings().port, channel_port, receiver_port, report)
+    except OSError as exc:
+        err.print(f"[red]error:[/] {exc} (is another demo running? choose other ports with --port and friends)")
+        raise typer.Exit(1) from exc
+
+
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _scan_only_demo() -> None:
     """Enrol two sample people from bundled photos, scan bundled photos and a video, and show what was found."""
     from app.demo import enrol_demo_people, scan_demo_media
 

@@ -16,6 +16,7 @@ counts against a file.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 import time
 from concurrent.futures import CancelledError, ProcessPoolExecutor
@@ -34,7 +35,10 @@ _worker_engine: FaceEngine | None = None
 
 
 def _start_worker(options: EngineOptions) -> None:
+    """Load the engine. A worker ignores SIGINT: Ctrl-C in a terminal reaches the whole process group, and the
+    parent, which stops its workers itself, must not find them dead of a KeyboardInterrupt half-way."""
     global _worker_engine
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_engine = FaceEngine(options)
 
 

@@ -383,6 +383,14 @@ def set_password(session: Session, token: str, password: str, now: datetime) -> 
     return user
 
 
+def replace_password(session: Session, user: User, password: str) -> User:
+    """Give the user this password at once, without a one-time link (the demo's login, set at each start)."""
+    user.password_hash = _checked_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
 def authenticate_user(session: Session, email: str, password: str) -> User:
     """The enabled user with this email and password, or `Unauthenticated` (one answer for every failure)."""
     from argon2.exceptions import VerificationError

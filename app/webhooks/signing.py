@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -45,3 +45,14 @@ def signature_headers(message_id: str, timestamp: int, body: bytes, secrets_in_u
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(sign(secret, message_id, timestamp, body) for secret in secrets_in_use),
     }
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: int, tolerance_seconds: int = 300) -> bool:
+    """Whether `body` came with a valid signature of `secret` in its Standard Webhooks `headers` (names in lower
+    case), sent within `tolerance_seconds` of `now` (Unix seconds): what a receiver checks before it trusts an event."""
+    message_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    if not message_id or not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance_seconds:
+        return False
+    expected = sign(secret, message_id, int(timestamp), body)
+    offered = headers.get("webhook-signature", "").split()
+    return any(hmac.compare_digest(expected, signature) for signature in offered)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.webhooks.signing import new_secret, sign, signature_headers
+from app.webhooks.signing import new_secret, sign, signature_headers, verify
 
 BODY = '{"type":"alert.created","data":{"person":"Барак Обама"}}'.encode()
 
@@ -55,3 +56,15 @@ def test_the_signature_is_the_spec_example() -> None:
     assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == (
         "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     )
+
+
+def test_verify_accepts_what_the_spec_signs_and_refuses_a_changed_body_another_secret_or_an_old_event() -> None:
+    secret, now = new_secret(), int(time.time())
+    body = b'{"type":"webhook.test"}'
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now)}
+    headers["webhook-signature"] = Webhook(secret).sign("msg_1", datetime.fromtimestamp(now, UTC), body.decode())
+    assert verify(secret, headers, body, now)
+    assert not verify(secret, headers, body + b" ", now)
+    assert not verify(new_secret(), headers, body, now)
+    assert not verify(secret, headers, body, now + 301)
+    assert not verify(secret, {**headers, "webhook-signature": ""}, body, now)
