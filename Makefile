@@ -28,10 +28,11 @@ serve: install
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Two pytest processes (pytest-xdist), each taking whole test files: module fixtures stay shared within a file.
 test: install chromium
 	.venv/bin/ruff check .
 	.venv/bin/mypy
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .

@@ -59,6 +59,7 @@ def run(tmp_path: Path, *args: str, settings: dict[str, str] | None = None) -> R
             # Rich chose colours when the consoles were made, from whether pytest's stdout was a terminal then
             # (it is with `pytest -s`); a process writing to a pipe has none.
             patch.setattr(console, "_color_system", None)
+            patch.setattr(console, "_width", 200)  # tables and messages unwrapped, whatever runs the tests
         threads = set(threading.enumerate())
         listening = _audit_listener(False)
         try:
