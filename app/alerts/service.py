@@ -24,7 +24,7 @@ from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchers.channels import service as candidate_channels
-from watchers.models import Detection, MediaItem, Post
+from watchers.models import Detection, MediaAnalysis, MediaItem, Post
 from watchlist.models import Person
 from watchlist.service import add_negative, scoped_persons
 
@@ -70,7 +70,10 @@ def record_detections(
 
 
 def face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
-    """One face signal per detected person who is still watched."""
+    """One face signal per detected person who is still watched, its subject the media's perceptual cluster (the
+    sha256 of the cluster's first photo; a video's and an older analysis's own sha256), so every copy of a fake
+    adds an occurrence to one alert."""
+    analysis = session.get(MediaAnalysis, item.sha256) if item.sha256 else None
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -79,7 +82,7 @@ def face_signals(session: Session, item: MediaItem, detections: list[Detection])
         signals.append(
             Signal(
                 person=person,
-                subject_key=detection.sha256,
+                subject_key=analysis.cluster_key if analysis is not None else detection.sha256,
                 evidence=face_evidence(detection, item.kind, poster_only=item.poster_only),
                 tier=detection.tier,
                 media_item=item,
