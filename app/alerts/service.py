@@ -349,6 +349,39 @@ def occurrences(session: Session, alert: Alert, limit: int | None = None) -> lis
     return list(session.exec(statement).all())
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """The copies of a face alert's media that were posted (`occurrences` with their media items)."""
+
+    key: str
+    sha256s: list[str]
+    channels: list[str]
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+def cluster_of(session: Session, alert: Alert) -> Cluster | None:
+    """A face alert's cluster as its occurrences saw it: the distinct files posted, the channels, first and last
+    seen; None for other kinds, and for an alert with no occurrence left."""
+    if alert.kind != "face_match":
+        return None
+    rows = session.exec(
+        select(AlertOccurrence.channel, AlertOccurrence.posted_at, MediaItem.sha256)
+        .join(MediaItem, col(MediaItem.id) == AlertOccurrence.media_item_id)
+        .where(AlertOccurrence.alert_id == alert.id)
+        .order_by(col(AlertOccurrence.posted_at), col(AlertOccurrence.id))
+    ).all()
+    if not rows:
+        return None
+    return Cluster(
+        key=alert.subject_key,
+        sha256s=list(dict.fromkeys(sha256 for _, _, sha256 in rows if sha256)),
+        channels=list(dict.fromkeys(channel for channel, _, _ in rows)),
+        first_seen_at=rows[0][1],
+        last_seen_at=max(posted_at for _, posted_at, _ in rows),
+    )
+
+
 def related_alert_ids(session: Session, alert: Alert, scope: Scope = INSTALLATION) -> list[uuid.UUID]:
     """The other alerts raised by the posts this alert was seen in, about people the scope sees, oldest first."""
     posts = select(AlertOccurrence.post_id).where(AlertOccurrence.alert_id == alert.id)
