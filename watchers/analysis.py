@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from core.errors import InputRejected
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis
-from watchers.perceptual import Neighbour, nearest, photo_hash
+from watchers.perceptual import IN_FLIGHT, Neighbour, nearest, photo_hash
 from watchers.scanning import FileAnalysis
 from watchers.schemas import ScanResult
 from watchlist.matcher import Matcher
@@ -76,14 +76,15 @@ def analyse_media(
     A photo is hashed first (`watchers.perceptual`): a near-identical re-encode of an analysed photo shares that
     analysis (stored with `reused_from`, no face work, answered False like a cached one); an edited copy is
     analysed and joins the nearest photo's cluster; any other photo founds a cluster of its own (its sha256).
+    Near copies analysed in this process wait for each other (`watchers.perceptual.IN_FLIGHT`), so two copies
+    fetched at once by two watches do not both found a cluster.
     """
     with Session(db_engine) as session:
         if session.get(MediaAnalysis, sha256) is not None:
             return False
         matcher = matchers.get(session)
-    with media_store.open(sha256) as path:
+    with media_store.open(sha256) as path, IN_FLIGHT.claim(photo_hash(path)) as phash:
         size = path.stat().st_size
-        phash = photo_hash(path)
         neighbour = _nearest_analysed(db_engine, phash) if phash is not None else None
         if phash and neighbour and neighbour.reusable and _store_reuse(db_engine, sha256, size, phash, neighbour):
             return False
@@ -92,10 +93,11 @@ def analyse_media(
         except InputRejected as refused:
             _store_once(db_engine, _refusal_row(sha256, size, refused), [])
             return True
-    row = _analysis_row(sha256, analysis)
-    if phash is not None:
-        row.phash, row.cluster = phash, neighbour.cluster if neighbour is not None else sha256
-    if _store_once(db_engine, row, detections_of(sha256, analysis)):
+        row = _analysis_row(sha256, analysis)
+        if phash is not None:
+            row.phash, row.cluster = phash, neighbour.cluster if neighbour is not None else sha256
+        stored = _store_once(db_engine, row, detections_of(sha256, analysis))
+    if stored:
         _count_background(db_engine, analysis, matchers)
     return True
 

@@ -16,7 +16,10 @@ Pillow and imagehash are imported inside the functions (the CLI's light commands
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HASH_SIDE = 8
@@ -93,3 +96,40 @@ def nearest(phash: str, candidates: list[tuple[str, str, str]]) -> Neighbour | N
         if gap <= CLUSTER_DISTANCE and (best is None or gap < best.distance):
             best = Neighbour(sha256, cluster, gap)
     return best
+
+
+@dataclass
+class InFlight:
+    """The hashes of the photos this process is analysing: a photo near one of them waits until that one is stored,
+    so that it can join its cluster (or reuse its analysis) instead of founding another. Only near copies wait for
+    each other; within one process only (analysis across machines would need the database to decide)."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _running: dict[str, threading.Event] = field(default_factory=dict)
+
+    @contextmanager
+    def claim(self, phash: str | None) -> Iterator[str | None]:
+        """Hold `phash` while the block runs, after any near hash held by another thread is released."""
+        if phash is None:
+            yield None
+            return
+        done = self._wait_then_hold(phash)
+        try:
+            yield phash
+        finally:
+            with self._lock:
+                if self._running.get(phash) is done:
+                    del self._running[phash]
+            done.set()
+
+    def _wait_then_hold(self, phash: str) -> threading.Event:
+        while True:
+            with self._lock:
+                near = [event for other, event in self._running.items() if distance(phash, other) <= CLUSTER_DISTANCE]
+                if not near:
+                    held = self._running[phash] = threading.Event()
+                    return held
+            near[0].wait()
+
+
+IN_FLIGHT = InFlight()
