@@ -17,6 +17,7 @@ Pillow and imagehash are imported inside the functions (the CLI's light commands
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ HASH_SIDE = 8
 HASH_BITS = HASH_SIDE * HASH_SIDE
 REUSE_DISTANCE = 4
 CLUSTER_DISTANCE = 17
+WAIT_SECONDS = 120.0
+"""How long a photo waits for a near copy being analysed by another thread before it is analysed anyway."""
 _BORDER_TOLERANCE = 16
 _BORDER_SHARE = 0.1
 """A row or column along an edge whose pixels are mostly (this share) the corner's colour is border."""
@@ -102,10 +105,11 @@ def nearest(phash: str, candidates: list[tuple[str, str, str]]) -> Neighbour | N
 class InFlight:
     """The hashes of the photos this process is analysing: a photo near one of them waits until that one is stored,
     so that it can join its cluster (or reuse its analysis) instead of founding another. Only near copies wait for
-    each other; within one process only (analysis across machines would need the database to decide)."""
+    each other, never on a hash their own thread holds, and at most `WAIT_SECONDS`; within one process only
+    (analysis across machines would need the database to decide)."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _running: dict[str, threading.Event] = field(default_factory=dict)
+    _running: dict[threading.Event, tuple[str, int]] = field(default_factory=dict)
 
     @contextmanager
     def claim(self, phash: str | None) -> Iterator[str | None]:
@@ -118,18 +122,25 @@ class InFlight:
             yield phash
         finally:
             with self._lock:
-                if self._running.get(phash) is done:
-                    del self._running[phash]
+                del self._running[done]
             done.set()
 
     def _wait_then_hold(self, phash: str) -> threading.Event:
+        me = threading.get_ident()
+        deadline = time.monotonic() + WAIT_SECONDS
         while True:
             with self._lock:
-                near = [event for other, event in self._running.items() if distance(phash, other) <= CLUSTER_DISTANCE]
-                if not near:
-                    held = self._running[phash] = threading.Event()
+                near = [
+                    event
+                    for event, (other, owner) in self._running.items()
+                    if owner != me and distance(phash, other) <= CLUSTER_DISTANCE
+                ]
+                left = deadline - time.monotonic()
+                if not near or left <= 0:
+                    held = threading.Event()
+                    self._running[held] = (phash, me)
                     return held
-            near[0].wait()
+            near[0].wait(left)
 
 
 IN_FLIGHT = InFlight()
