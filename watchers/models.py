@@ -118,7 +118,31 @@ class MediaAnalysis(SQLModel, table=True):
     faces_found: int = 0
     error_code: str | None = Field(default=None, max_length=100)
     error: str | None = Field(default=None, max_length=2000)
+    phash: str | None = Field(default=None, max_length=16, description="A photo's dHash (`watchers.perceptual`)")
+    cluster: str | None = Field(
+        default=None,
+        max_length=64,
+        index=True,
+        description="The sha256 of the first analysed member of its perceptual cluster (its own for the first; "
+        "None for a video, clustered by sha256 only, and for analyses made before clusters)",
+    )
+    reused_from: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A near-identical re-encode is not analysed again: the sha256 whose analysis (and detections) "
+        "it shares",
+    )
     analysed_at: datetime = timestamp_field()
+
+    @property
+    def cluster_key(self) -> str:
+        """What the alerts of this content are keyed by: its cluster, or its own sha256."""
+        return self.cluster or self.sha256
+
+    @property
+    def detections_key(self) -> str:
+        """Whose detections hold what was found in this content."""
+        return self.reused_from or self.sha256
 
 
 class Detection(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """The media pipeline of a watch run: storing posts with their media, then fetching each media item, having its
-content analysed once (by sha256, through an `AnalysisExecutor`) and handing its detections to the alerts hook.
+content analysed once (by sha256, through an `AnalysisExecutor`; a near-identical re-encode of an analysed photo
+shares that analysis, `watchers.perceptual`) and handing its detections to the alerts hook.
 
 Services never commit: the watch run (`watchers.jobs.WatchRunner`) owns the transaction of each post and of each
 media item. The analysis itself is handed over by id and stores its result in its own transaction
@@ -170,7 +171,7 @@ def process_media(
     analysis_row = session.get(MediaAnalysis, download.sha256)
     if analysis_row is None:
         raise RuntimeError(f"the analysis of media {download.sha256} was not stored")
-    detections = list(session.exec(select(Detection).where(Detection.sha256 == download.sha256)))
+    detections = list(session.exec(select(Detection).where(Detection.sha256 == analysis_row.detections_key)))
     item.status, item.error = MediaStatus.DONE, analysis_row.error
     session.add(item)
     session.flush()

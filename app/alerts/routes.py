@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from app.alerts.schemas import (
     AlertSummary,
     AlertTier,
     AlertUpdate,
+    ClusterRead,
     OccurrenceRead,
 )
 from core.errors import NotFound
@@ -84,7 +86,9 @@ def _detail(session: Session, alert: Alert, scope: Scope) -> AlertDetail:
     name = person_names(session, {alert.person_id}).get(alert.person_id, "")
     summary = alert_summary(alert, name, bool(service.detections_with_crops(session, [alert])))
     related = service.related_alert_ids(session, alert, scope)
-    return AlertDetail(**summary.model_dump(), occurrences=occurrences, related_alert_ids=related)
+    found = service.cluster_of(session, alert)
+    cluster = ClusterRead(copies=len(found.sha256s), **dataclasses.asdict(found)) if found is not None else None
+    return AlertDetail(**summary.model_dump(), occurrences=occurrences, related_alert_ids=related, cluster=cluster)
 
 
 @router.get("/{alert_id}/crop.jpg", response_class=Response, responses=REFUSALS)

@@ -187,8 +187,21 @@ class OccurrenceRead(BaseModel):
     forwarded_from: str | None
 
 
+class ClusterRead(BaseModel):
+    """A face alert's perceptual cluster: every copy of the media (re-encoded, resized, cropped, watermarked) that
+    was posted, and where."""
+
+    key: str = Field(description="The sha256 of the cluster's first photo (the alert's `subject_key`)")
+    copies: int = Field(description="Distinct files (by sha256) of the cluster posted in its occurrences")
+    sha256s: list[str] = Field(description="Those files, in the order they were first posted")
+    channels: list[str] = Field(description="The channels they were posted on, in the order of their first post")
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
 class AlertDetail(AlertSummary):
     occurrences: list[OccurrenceRead]
+    cluster: ClusterRead | None = Field(default=None, description="A face alert's copies of its media")
     related_alert_ids: list[uuid.UUID] = Field(
         default_factory=list, description="Other alerts raised by the same posts (about people the caller sees)"
     )

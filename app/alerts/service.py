@@ -25,7 +25,7 @@ from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchers.channels import service as candidate_channels
-from watchers.models import Detection, MediaItem, Post
+from watchers.models import Detection, MediaAnalysis, MediaItem, Post
 from watchlist.models import Person
 from watchlist.service import add_negative, scoped_persons
 
@@ -71,7 +71,10 @@ def record_detections(
 
 
 def face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
-    """One face signal per detected person who is still watched."""
+    """One face signal per detected person who is still watched, its subject the media's perceptual cluster (the
+    sha256 of the cluster's first photo; a video's and an older analysis's own sha256), so every copy of a fake
+    adds an occurrence to one alert."""
+    analysis = session.get(MediaAnalysis, item.sha256) if item.sha256 else None
     signals = []
     for detection in detections:
         person = session.get(Person, detection.person_id)
@@ -80,7 +83,7 @@ def face_signals(session: Session, item: MediaItem, detections: list[Detection])
         signals.append(
             Signal(
                 person=person,
-                subject_key=detection.sha256,
+                subject_key=analysis.cluster_key if analysis is not None else detection.sha256,
                 evidence=face_evidence(detection, item.kind, poster_only=item.poster_only),
                 tier=detection.tier,
                 media_item=item,
@@ -347,6 +350,39 @@ def occurrences(session: Session, alert: Alert, limit: int | None = None) -> lis
     if limit is not None:
         statement = statement.limit(limit)
     return list(session.exec(statement).all())
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The copies of a face alert's media that were posted (`occurrences` with their media items)."""
+
+    key: str
+    sha256s: list[str]
+    channels: list[str]
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+def cluster_of(session: Session, alert: Alert) -> Cluster | None:
+    """A face alert's cluster as its occurrences saw it: the distinct files posted, the channels, first and last
+    seen; None for other kinds, and for an alert with no occurrence left."""
+    if alert.kind != "face_match":
+        return None
+    rows = session.exec(
+        select(AlertOccurrence.channel, AlertOccurrence.posted_at, MediaItem.sha256)
+        .join(MediaItem, col(MediaItem.id) == AlertOccurrence.media_item_id)
+        .where(AlertOccurrence.alert_id == alert.id)
+        .order_by(col(AlertOccurrence.posted_at), col(AlertOccurrence.id))
+    ).all()
+    if not rows:
+        return None
+    return Cluster(
+        key=alert.subject_key,
+        sha256s=list(dict.fromkeys(sha256 for _, _, sha256 in rows if sha256)),
+        channels=list(dict.fromkeys(channel for channel, _, _ in rows)),
+        first_seen_at=rows[0][1],
+        last_seen_at=max(posted_at for _, posted_at, _ in rows),
+    )
 
 
 def related_alert_ids(session: Session, alert: Alert, scope: Scope = INSTALLATION) -> list[uuid.UUID]:

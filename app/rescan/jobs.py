@@ -18,7 +18,7 @@ from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from watchers.analysis import FaceAnalyser, detections_of
 from watchers.media_store import MediaMissing, MediaStore
-from watchers.models import Detection, MediaItem, Post
+from watchers.models import Detection, MediaAnalysis, MediaItem, Post
 from watchlist.service import MatcherCache
 
 
@@ -71,13 +71,21 @@ class Rescanner:
             session.add_all(added)
             session.flush()
             items = session.exec(
-                select(MediaItem, Post).join(Post, col(Post.id) == MediaItem.post_id).where(MediaItem.sha256 == sha256)
+                select(MediaItem, Post)
+                .join(Post, col(Post.id) == MediaItem.post_id)
+                .where(col(MediaItem.sha256).in_([sha256, *_reusing(session, sha256)]))
             ).all()
             for item, post in items:
                 alerts = record_detections(session, item, post, added, public_base_url=self.public_base_url)
                 progress.alerts_touched += len(alerts)
             session.commit()
             progress.detections_added += len(added)
+
+
+def _reusing(session: Session, sha256: str) -> list[str]:
+    """The re-encodes that share this content's analysis (`MediaAnalysis.reused_from`): their posts get its new
+    detections too."""
+    return list(session.exec(select(MediaAnalysis.sha256).where(MediaAnalysis.reused_from == sha256)))
 
 
 class RescanRegistry:

@@ -564,3 +564,46 @@ def test_downgrade_to_0006_drops_the_channels_and_keeps_the_rest(empty_database:
         columns = {column["name"] for column in sa.inspect(connection).get_columns("person")}
     engine.dispose()
     assert "public_reports" not in columns and "display_name" in columns
+
+
+def test_face_alerts_made_before_clusters_stay_keyed_by_their_sha256(empty_database: str, tmp_path: Path) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0010")
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        from sqlmodel import Session, select
+
+        from app.alerts.service import record_detections
+        from watchers.models import Detection, MediaItem, Post
+
+        with Session(runtime.db_engine) as session:  # the same file posted again, after the upgrade
+            old_post = session.exec(select(Post).where(Post.message_id == 10)).one()
+            post = Post(watch_id=old_post.watch_id, channel="daily_leaks", message_id=99, permalink="https://t.me/x/99")
+            post.posted_at = T0 + timedelta(days=1)
+            item = MediaItem(post_id=post.id, kind="photo", locator="https://cdn/99", sha256="a" * 64, status="done")
+            session.add(post)
+            session.flush()
+            session.add(item)
+            session.flush()
+            detections = list(session.exec(select(Detection).where(Detection.sha256 == "a" * 64)))
+            assert record_detections(session, item, post, detections, public_base_url="http://impwatch.test") == []
+            session.commit()
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION))) as api,
+        ):
+            photo = api.get(f"/v1/alerts/{ids['photo']}").json()
+    finally:
+        runtime.close()
+    assert photo["subject_key"] == "a" * 64 and photo["occurrences_count"] == 3
+    assert photo["cluster"]["copies"] == 1 and photo["cluster"]["channels"] == ["kz_news_fake", "daily_leaks"]
+
+    command.downgrade(db.alembic_config(empty_database), "0010")
+    with db.make_engine(empty_database).connect() as connection:
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("media_analysis")}
+        analyses = connection.execute(sa.text("SELECT count(*) FROM media_analysis")).scalar_one()
+    assert analyses == 2 and not columns & {"phash", "cluster", "reused_from"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,8 @@ from app.main import create_app
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from tests.factories import WATCH_INTERVALS, api_key, bearer, enrol_person
-from tests.support import fixture_bytes, running_server
+from tests.media_copies import write_copy
+from tests.support import FIXTURES, fixture_bytes, running_server
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.schemas import WatchCreate
@@ -126,3 +128,31 @@ def test_alerts_carry_a_tier_and_are_filtered_by_it(make_runtime, channels: Chan
                 assert alert["evidence"]["best_distance"] > 0.32
         assert api.get("/v1/alerts", params={"tier": "maybe"}).status_code == 422
         assert len(by_tier["match"]) == 2 and len(by_tier["possible"]) == 1
+
+
+def test_a_face_alert_shows_the_copies_of_its_media(
+    api: httpx.Client, runtime: Runtime, channels: ChannelServer, tmp_path: Path
+) -> None:
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    original = fixture_bytes("obama2.jpg")
+    recompressed = write_copy(FIXTURES / "obama2.jpg", "jpeg_q60", tmp_path / "q60.jpg").read_bytes()
+    cropped = write_copy(FIXTURES / "obama2.jpg", "cropped_5", tmp_path / "cropped.jpg").read_bytes()
+    watch_ids = []
+    for channel, photos in (("fake_news_kz", [original, recompressed]), ("daily_leaks", [cropped, original])):
+        channels.add_channel(channel)
+        for photo in photos:
+            channels.add_post(channel, "the minister says", photo=photo)
+        with Session(runtime.db_engine, expire_on_commit=False) as session:
+            data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": channel}})
+            watch_ids.append(service.create_watch(session, data, WATCH_INTERVALS).id)
+            session.commit()
+    runner = build_watch_runner(runtime)
+    assert all(runner.run(watch_id).error is None for watch_id in watch_ids)
+
+    [alert] = api.get("/v1/alerts").json()["items"]
+    detail = api.get(f"/v1/alerts/{alert['id']}").json()
+    cluster = detail["cluster"]
+    assert detail["occurrences_count"] == 4 and cluster["copies"] == 3
+    assert cluster["key"] == alert["subject_key"] and alert["subject_key"] in cluster["sha256s"]
+    assert sorted(cluster["channels"]) == ["daily_leaks", "fake_news_kz"]
+    assert cluster["first_seen_at"] <= cluster["last_seen_at"]

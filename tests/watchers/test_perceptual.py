@@ -1,0 +1,179 @@
+"""Perceptual clusters: a re-upload of a fake is recognised although its bytes differ. A re-encode (JPEG quality 60,
+resized to 0.75) shares the analysis of the photo it copies, no face work; an edited copy (cropped 5%) is analysed
+but raises no second alert; another photo of the same person is a subject of its own, as before clusters.
+
+The distances below are measured on the sample photos (also in the README, "Perceptual clusters")."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from app.alerts.models import Alert, AlertOccurrence
+from app.alerts.service import record_detections
+from app.runtime import Runtime
+from core.clock import utcnow
+from tests.factories import enrol_person
+from tests.media_copies import EDITS, REENCODES, write_copy
+from tests.support import FIXTURES, fixture_bytes
+from tests.watchers.test_media_store import OneFileSource
+from watchers import pipeline
+from watchers.analysis import LocalExecutor
+from watchers.models import MediaAnalysis, MediaItem, Post, Watch
+from watchers.perceptual import CLUSTER_DISTANCE, REUSE_DISTANCE, distance, photo_hash
+from watchers.scanning import FileAnalysis
+from watchlist.matcher import Matcher
+
+SAMPLES = sorted(path for path in FIXTURES.iterdir() if path.suffix in {".jpg", ".png"})
+SAME_PICTURE = {frozenset({"32bit.png", "obama2.jpg"}), frozenset({"obama-480p.jpg", "obama.jpg"})}
+"""Fixtures that are one picture saved twice (with an alpha channel; scaled to 480p and pillarboxed)."""
+
+
+def copy_distances(tmp_path: Path, copies: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    distances = {}
+    for sample in SAMPLES:
+        original = photo_hash(sample)
+        for how in copies:
+            copied = photo_hash(write_copy(sample, how, tmp_path / f"{sample.stem}-{how}.jpg"))
+            assert original is not None and copied is not None
+            distances[sample.name, how] = distance(original, copied)
+    return distances
+
+
+def test_a_re_encode_is_near_identical_and_an_edit_stays_within_the_cluster(tmp_path: Path) -> None:
+    reencodes = copy_distances(tmp_path, REENCODES)
+    edits = copy_distances(tmp_path, EDITS)
+    assert max(reencodes.values()) == 3 <= REUSE_DISTANCE
+    assert max(edits.values()) == 15 <= CLUSTER_DISTANCE
+    # a banner over 3% of the picture moves few bits: most watermarked copies are re-encodes by the hash (reused)
+    assert max(distance for (_, how), distance in edits.items() if how == "watermarked") == 7
+    assert min(distance for (_, how), distance in edits.items() if how == "cropped_5") == 4
+
+
+def test_different_pictures_even_of_the_same_person_are_far_apart() -> None:
+    hashes = {sample.name: photo_hash(sample) for sample in SAMPLES}
+    apart = {
+        frozenset({first, second}): distance(hashes[first] or "", hashes[second] or "")
+        for first, second in itertools.combinations(hashes, 2)
+        if frozenset({first, second}) not in SAME_PICTURE
+    }
+    assert min(apart.values()) == 21 > CLUSTER_DISTANCE
+    same_person = [pair for pair in apart if len({name[:3] for name in pair}) == 1]
+    assert len(same_person) >= 8  # obama*, kit*, biden*, alex*, rose*
+    assert min(apart[pair] for pair in same_person) == 23  # kit1.jpg and kit_with_rose.jpg
+
+
+def test_a_video_and_a_file_that_is_no_picture_get_no_hash(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a picture")
+    assert photo_hash(FIXTURES / "short_hamilton_clip.mp4") is None
+    assert photo_hash(tmp_path / "notes.txt") is None
+
+
+class CountingFaces:
+    """The runtime's face analysis, counting the files it analysed."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.analysed: list[str] = []
+
+    def analyse(self, path: Path, matcher: Matcher) -> FileAnalysis:
+        self.analysed.append(path.name)
+        return self.runtime.workers.analyse(path, matcher)
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime()
+
+
+def post_photo(runtime: Runtime, faces: CountingFaces, channel: str, data: bytes) -> MediaItem:
+    """Post one photo on a channel of its own and run it through the pipeline with the real alerts hook."""
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        watch = Watch(kind="folder", target=f"/tmp/{channel}", config={})
+        post = Post(
+            watch_id=watch.id, channel=channel, message_id=1, permalink=f"file:///{channel}", posted_at=utcnow()
+        )
+        item = MediaItem(post_id=post.id, kind="photo", locator=f"{channel}.jpg")
+        for row in (watch, post, item):
+            session.add(row)
+            session.flush()
+        session.commit()  # as a watch run does: no write is held while the media is analysed
+        executor = LocalExecutor(runtime.db_engine, runtime.media_store, faces, runtime.matchers)
+        hook = partial(record_detections, public_base_url="http://impwatch.test")
+        outcome = pipeline.process_media(
+            session,
+            item,
+            post,
+            OneFileSource(data),
+            runtime.media_store,
+            executor,
+            hook,
+            max_attempts=3,  # type: ignore[arg-type]
+        )
+        session.commit()
+    assert outcome.label in {"analysed", "cached"}, outcome
+    return item
+
+
+def copy_bytes(name: str, how: str, folder: Path) -> bytes:
+    return write_copy(FIXTURES / name, how, folder / f"{how}.jpg").read_bytes()
+
+
+def alerts_and_occurrences(runtime: Runtime) -> list[tuple[str, int, int]]:
+    with Session(runtime.db_engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.created_at)).all()
+        return [
+            (
+                alert.subject_key,
+                alert.occurrences_count,
+                len(session.exec(select(AlertOccurrence).where(AlertOccurrence.alert_id == alert.id)).all()),
+            )
+            for alert in alerts
+        ]
+
+
+def test_re_encodes_share_the_analysis_and_add_occurrences_to_the_one_alert(runtime: Runtime, tmp_path: Path) -> None:
+    enrol_person(runtime, "Barack Obama", "obama2.jpg")
+    faces = CountingFaces(runtime)
+    first = post_photo(runtime, faces, "kz_news_fake", fixture_bytes("obama.jpg"))
+    assert first.sha256 is not None and len(faces.analysed) == 1
+
+    for channel, how in (("daily_leaks", "jpeg_q60"), ("politics_now", "resized_075")):
+        copy = post_photo(runtime, faces, channel, copy_bytes("obama.jpg", how, tmp_path))
+        assert copy.sha256 != first.sha256
+
+    assert len(faces.analysed) == 1  # no face work for either re-encode
+    assert alerts_and_occurrences(runtime) == [(first.sha256, 3, 3)]
+    with Session(runtime.db_engine) as session:
+        rows = session.exec(select(MediaAnalysis).order_by(MediaAnalysis.analysed_at)).all()
+    assert [(row.cluster, row.reused_from) for row in rows] == [(first.sha256, None)] + [
+        (first.sha256, first.sha256)
+    ] * 2
+
+
+def test_an_edited_copy_is_analysed_but_joins_the_alert(runtime: Runtime, tmp_path: Path) -> None:
+    enrol_person(runtime, "Barack Obama", "obama2.jpg")
+    faces = CountingFaces(runtime)
+    first = post_photo(runtime, faces, "kz_news_fake", fixture_bytes("obama.jpg"))
+    cropped = post_photo(runtime, faces, "daily_leaks", copy_bytes("obama.jpg", "cropped_5", tmp_path))
+
+    assert len(faces.analysed) == 2
+    assert alerts_and_occurrences(runtime) == [(first.sha256, 2, 2)]
+    with Session(runtime.db_engine) as session:
+        row = session.get(MediaAnalysis, cropped.sha256)
+    assert row is not None and (row.cluster, row.reused_from, row.faces_found) == (first.sha256, None, 1)
+
+
+def test_another_photo_of_the_same_person_is_an_alert_of_its_own(runtime: Runtime) -> None:
+    enrol_person(runtime, "Barack Obama", "obama2.jpg")
+    faces = CountingFaces(runtime)
+    first = post_photo(runtime, faces, "kz_news_fake", fixture_bytes("obama.jpg"))
+    other = post_photo(runtime, faces, "daily_leaks", fixture_bytes("obama4.jpg"))
+
+    assert len(faces.analysed) == 2
+    assert alerts_and_occurrences(runtime) == [(first.sha256, 1, 1), (other.sha256, 1, 1)]
