@@ -22,6 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PillowImage
 
 HASH_SIDE = 8
 HASH_BITS = HASH_SIDE * HASH_SIDE
@@ -50,14 +54,14 @@ def photo_hash(path: Path) -> str | None:
     return hash_of_image(picture)
 
 
-def hash_of_image(picture: object) -> str:
+def hash_of_image(picture: PillowImage) -> str:
     """The dHash (16 hex digits) of a Pillow RGB image, borders trimmed."""
     import imagehash
 
-    return str(imagehash.dhash(_trimmed(picture), hash_size=HASH_SIDE))  # type: ignore[arg-type]
+    return str(imagehash.dhash(_trimmed(picture), hash_size=HASH_SIDE))
 
 
-def _trimmed(picture: object) -> object:
+def _trimmed(picture: PillowImage) -> PillowImage:
     """The picture without the rows and columns along its edges that are mostly the corner's colour: padding and
     frames, even with a channel's name written on them."""
     import numpy as np
