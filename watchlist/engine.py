@@ -6,6 +6,7 @@ detected and encoded, on an engine's first use, not with this module.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -16,6 +17,10 @@ from PIL import Image
 from watchlist.images import DEFAULT_MAX_PIXELS
 
 ENCODING_SIZE = 128
+DLIB = threading.Lock()
+"""face_recognition shares one dlib detector and one encoder per process, and they are not safe to call from two
+threads at once: two self-enrolments analysed at the same moment in the API process crashed it (a segmentation
+fault in the HOG detector). Every call into dlib holds this lock; the worker pool's processes each have their own."""
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 
 
@@ -116,9 +121,10 @@ class FaceEngine:
         scale = min(1.0, self.options.detection_max_side / max(height, width))
         detection_pixels = _resized(rgb, scale) if scale < 1.0 else rgb
         upsample = 2 if max(height, width) < self.options.small_image_side else 1
-        locations = face_recognition.face_locations(
-            detection_pixels, number_of_times_to_upsample=upsample, model=self.options.detector_model
-        )
+        with DLIB:
+            locations = face_recognition.face_locations(
+                detection_pixels, number_of_times_to_upsample=upsample, model=self.options.detector_model
+            )
         return [_scaled_box(location, scale, width, height) for location in locations]
 
     def encode(self, rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
@@ -127,9 +133,10 @@ class FaceEngine:
         if not boxes:
             return []
         locations = [(box.top, box.right, box.bottom, box.left) for box in boxes]
-        encodings = face_recognition.face_encodings(
-            rgb, known_face_locations=locations, num_jitters=self.options.num_jitters
-        )
+        with DLIB:
+            encodings = face_recognition.face_encodings(
+                rgb, known_face_locations=locations, num_jitters=self.options.num_jitters
+            )
         return [np.asarray(encoding, dtype=np.float32) for encoding in encodings]
 
 

@@ -582,20 +582,35 @@ def _negatives(session: Session, person_ids: set[uuid.UUID]) -> list[Reference]:
 
 
 def calibration_of(session: Session, person_id: uuid.UUID, policy: CalibrationPolicy) -> FaceCalibration:
-    """The person's calibration row, locked until the transaction ends; a new one (added, not flushed) at the
-    defaults when there is none."""
-    row = session.exec(select(FaceCalibration).where(FaceCalibration.person_id == person_id).with_for_update()).first()
+    """The person's calibration row, locked until the transaction ends; made at the defaults when there is none.
+
+    Enrolments running at once all count their faces for every other person, so two of them may make the same
+    person's first row together: the row is inserted only if absent (`ON CONFLICT DO NOTHING`, on SQLite and
+    PostgreSQL alike), then read and locked, so the second waits for the first and adds to its counts."""
+    mine = select(FaceCalibration).where(FaceCalibration.person_id == person_id).with_for_update()
+    row = session.exec(mine).first()
     if row is not None:
         return row
     defaults = thresholds_from_counts(empty_histogram(), policy)
-    row = FaceCalibration(
+    fresh = FaceCalibration(
         person_id=person_id,
         counts=empty_histogram(),
         match_threshold=defaults.match,
         possible_threshold=defaults.possible,
     )
-    session.add(row)
-    return row
+    session.execute(_insert_if_absent(session, fresh))
+    return session.exec(mine.execution_options(populate_existing=True)).one()
+
+
+def _insert_if_absent(session: Session, row: FaceCalibration) -> sa.Executable:
+    values = {column.key: getattr(row, column.key) for column in sa.inspect(FaceCalibration).columns}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(FaceCalibration).values(**values).on_conflict_do_nothing(index_elements=["person_id"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(FaceCalibration).values(**values).on_conflict_do_nothing(index_elements=["person_id"])
 
 
 def add_background_counts(session: Session, counts: dict[uuid.UUID, dict[int, int]], policy: CalibrationPolicy) -> int:
