@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from app.demo_http import BackgroundHttpServer
 from core.clock import utcnow
 
 
@@ -38,22 +38,18 @@ class DemoChannelServer:
         self.channel, self.title, self.posts, self.media_dir = channel, title, posts, media_dir
         started = utcnow().replace(microsecond=0)
         self.dates = [started - timedelta(minutes=5 * (len(posts) - index)) for index in range(len(posts))]
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.2,), daemon=True)
+        self._http = BackgroundHttpServer(host, port, _handler_for(self))
 
     @property
     def base_url(self) -> str:
-        host, port = str(self._httpd.server_address[0]), self._httpd.server_address[1]
-        return f"http://{host}:{port}"
+        return self._http.origin
 
     def start(self) -> DemoChannelServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         """The status, content type and body of a GET of `path`."""

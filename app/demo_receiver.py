@@ -5,11 +5,11 @@ event whose signature does not verify, which the service then retries)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from app.demo_http import BackgroundHttpServer
 from app.webhooks.signing import verify
 
 
@@ -20,22 +20,18 @@ class DemoWebhookReceiver:
     def __init__(self, host: str, port: int, report: Callable[[str], None]) -> None:
         self.secret = ""
         self.report = report
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.2,), daemon=True)
+        self._http = BackgroundHttpServer(host, port, _handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = str(self._httpd.server_address[0]), self._httpd.server_address[1]
-        return f"http://{host}:{port}/events"
+        return f"{self._http.origin}/events"
 
     def start(self) -> DemoWebhookReceiver:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def receive(self, headers: dict[str, str], body: bytes) -> int:
         """The status answered to one delivery."""
