@@ -4,17 +4,14 @@ under Telegram messages (which triage the alert as the channel's organisation).
 As for webhooks, a delivery is claimed (committed) before it is sent and its outcome is committed after, so a
 process killed in between sends it again after the claim's lease: at least once. Channels are sent to at once, up
 to `concurrency`; one channel's messages go one after another (a chat sees them in order, and Telegram's limits are
-per chat).
+per chat): the senders are the outbox's (`app.outbox.jobs.Senders`), as for webhooks.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +24,10 @@ from app.alerts.schemas import AlertUpdate
 from app.notifications import service
 from app.notifications.messages import parse_callback_data, words
 from app.notifications.metrics import record_notification_attempt
-from app.notifications.service import DueDelivery, Outcome, Outgoing, SendResult
+from app.notifications.service import Outcome, Outgoing, SendResult
 from app.notifications.telegram import TelegramBots
+from app.outbox.jobs import Senders
+from app.outbox.service import DueDelivery
 from core.clock import utcnow
 from core.scope import Scope
 
@@ -52,38 +51,20 @@ class NotificationDispatcher:
     drain_seconds: float = 30.0
     concurrency: int = 4
     clock: Callable[[], datetime] = utcnow
-    _pool: ThreadPoolExecutor = field(init=False, repr=False)
-    _sending: set[uuid.UUID] = field(init=False, repr=False, default_factory=set)
-    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _outbox: Senders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="notification-sender")
+        self._outbox = Senders(
+            "notification", self._due, self._attempted, self.batch_size, self.drain_seconds, self.concurrency
+        )
 
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=2 * self.timeout_seconds + 5)
 
     def run(self) -> int:
-        """Send what is due, batch after batch, until nothing is or `drain_seconds` have passed; a sender per
-        channel. A sender still at work when the run ends finishes in the background (its channel is left to it).
-        Returns the attempts finished by this run."""
-        deadline = time.monotonic() + self.drain_seconds
-        attempts = 0
-        while time.monotonic() < deadline:
-            with self._lock:
-                busy = set(self._sending)
-            due = self._due(busy)
-            if not due:
-                break
-            by_channel: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for row in due:
-                by_channel.setdefault(row.channel_id, []).append(row.delivery_id)
-            senders = [self._start(channel_id, ids, deadline) for channel_id, ids in by_channel.items()]
-            wait(senders, timeout=max(deadline - time.monotonic(), 0))
-            attempts += sum(sender.result() for sender in senders if sender.done())
-            if len(due) < self.batch_size or not all(sender.done() for sender in senders):
-                break
-        return attempts
+        """Send what is due (`app.outbox.jobs.Senders.run`); the number of attempts this run finished."""
+        return self._outbox.run()
 
     def deliver(self, delivery_id: uuid.UUID) -> SendResult | None:
         """Claim, send and record one delivery; None when it was not sent (not due, taken, or broken)."""
@@ -104,7 +85,7 @@ class NotificationDispatcher:
         return result
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._outbox.close()
 
     def _send(self, outgoing: Outgoing) -> SendResult:
         sender = self.senders.get(outgoing.kind)
@@ -112,27 +93,13 @@ class NotificationDispatcher:
             return SendResult(Outcome.RETRY, 0.0, f"this process cannot send {outgoing.kind} notifications")
         return sender(outgoing)
 
-    def _start(self, channel_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> Future[int]:
-        with self._lock:
-            self._sending.add(channel_id)
-        return self._pool.submit(self._send_in_turn, channel_id, delivery_ids, deadline)
+    def _attempted(self, delivery_id: uuid.UUID) -> bool:
+        return self.deliver(delivery_id) is not None
 
-    def _send_in_turn(self, channel_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> int:
-        attempts = 0
-        try:
-            for index, delivery_id in enumerate(delivery_ids):
-                if index and time.monotonic() > deadline:
-                    break
-                attempts += self.deliver(delivery_id) is not None
-        finally:
-            with self._lock:
-                self._sending.discard(channel_id)
-        return attempts
-
-    def _due(self, busy: set[uuid.UUID]) -> list[DueDelivery]:
+    def _due(self, busy: set[uuid.UUID], limit: int) -> list[DueDelivery]:
         try:
             with Session(self.db_engine) as session:
-                return service.due_deliveries(session, self.clock(), self.batch_size, skip_channels=busy)
+                return service.due_deliveries(session, self.clock(), limit, skip_channels=busy)
         except Exception:
             log.exception("could not read the notification outbox; retried at the next run")
             return []

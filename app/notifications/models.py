@@ -10,20 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
+from app.outbox.models import OutboxRow
+from core.db import optional_timestamp_field, timestamp_field
 from core.ids import new_id
 
 CHANNEL_KINDS = ("telegram", "email")
 LANGUAGES = ("ru", "kk", "en")
 TEST_EVENT = "notification.test"
 DIGEST_EVENT = "digest.daily"
-
-
-class DeliveryStatus:
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    DEAD = "dead"
 
 
 class NotificationChannel(SQLModel, table=True):
@@ -52,7 +46,7 @@ class NotificationChannel(SQLModel, table=True):
     updated_at: datetime = timestamp_field()
 
 
-class NotificationDelivery(SQLModel, table=True):
+class NotificationDelivery(OutboxRow, table=True):
     """The outbox row: one alert owed to one channel, written in the transaction that raised the alert. The message
     is rendered when it is sent, from the alert as it is then (an erased alert takes its deliveries with it)."""
 
@@ -74,15 +68,7 @@ class NotificationDelivery(SQLModel, table=True):
     window_start: datetime | None = optional_timestamp_field()
     window_end: datetime | None = optional_timestamp_field()
     """A digest's day: the alerts raised from `window_start` until before `window_end`."""
-    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
-    attempts: int = 0
-    next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=True)
-    one_more_attempt: bool = False
-    last_error: str | None = Field(default=None, max_length=2000)
     external_id: str | None = Field(default=None, max_length=200, description="The Telegram message or email id")
-    delivered_at: datetime | None = optional_timestamp_field()
-    created_at: datetime = timestamp_field()
-    updated_at: datetime = timestamp_field()
 
 
 class NotificationAttempt(SQLModel, table=True):

@@ -24,27 +24,24 @@ from app.notifications.messages import AlertFacts, DigestFacts, alert_facts
 from app.notifications.models import (
     DIGEST_EVENT,
     TEST_EVENT,
-    DeliveryStatus,
     NotificationAttempt,
     NotificationChannel,
     NotificationDelivery,
 )
 from app.notifications.schemas import ChannelUpdate, EmailChannelCreate, TelegramChannelCreate
-from app.webhooks.service import next_attempt_delay
+from app.outbox import service as outbox
+from app.outbox.service import DueDelivery
 from core.clock import utcnow
 from core.errors import InputRejected, NotFound
 from core.scope import INSTALLATION, Scope
 from watchlist.models import Person
 
 TOP_CHANNELS = 5
+OUTBOX = outbox.Outbox(NotificationDelivery, NotificationAttempt, NotificationChannel, "channel")
 
 
 class UnknownPerson(InputRejected):
     pass
-
-
-class ChannelDisabled(InputRejected):
-    status_code = 409
 
 
 class Outcome:
@@ -193,8 +190,7 @@ def lets_through(channel: NotificationChannel, alert: Alert) -> bool:
 
 
 def enqueue_test(session: Session, channel: NotificationChannel) -> NotificationDelivery:
-    if not channel.enabled:
-        raise ChannelDisabled("channel_disabled", "the channel is disabled; enable it first")
+    OUTBOX.refuse_if_disabled(channel)
     delivery = NotificationDelivery(channel_id=channel.id, event=TEST_EVENT)
     session.add(delivery)
     session.flush()
@@ -302,29 +298,14 @@ def get_delivery(session: Session, channel: NotificationChannel, delivery_id: uu
 
 
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[NotificationAttempt]]:
-    rows = session.exec(
-        select(NotificationAttempt)
-        .where(col(NotificationAttempt.delivery_id).in_(delivery_ids))
-        .order_by(col(NotificationAttempt.attempted_at), col(NotificationAttempt.id))
-    )
-    found: dict[uuid.UUID, list[NotificationAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
-    for attempt in rows:
-        found[attempt.delivery_id].append(attempt)
-    return found
+    return outbox.attempts_of(session, OUTBOX, delivery_ids)
 
 
 def retry_by_hand(
     session: Session, channel: NotificationChannel, delivery: NotificationDelivery, now: datetime
 ) -> NotificationDelivery:
-    """Send again now: a pending delivery stops waiting; a dead or delivered one gets one more attempt."""
-    if not channel.enabled:
-        raise ChannelDisabled("channel_disabled", "the channel is disabled; enable it first")
-    if delivery.status != DeliveryStatus.PENDING:
-        delivery.status, delivery.one_more_attempt = DeliveryStatus.PENDING, True
-    delivery.next_attempt_at = delivery.updated_at = now
-    session.add(delivery)
-    session.flush()
-    return delivery
+    """Send again now (`app.outbox.service.retry_by_hand`)."""
+    return outbox.retry_by_hand(session, OUTBOX, channel, delivery, now)
 
 
 # --- deliveries, as the dispatcher sends them ---
@@ -354,60 +335,26 @@ class SendResult:
     external_id: str | None = None
 
 
-@dataclass(frozen=True)
-class DueDelivery:
-    delivery_id: uuid.UUID
-    channel_id: uuid.UUID
-
-
 def due_deliveries(
     session: Session, now: datetime, limit: int, skip_channels: Collection[uuid.UUID] = ()
 ) -> list[DueDelivery]:
-    statement = (
-        select(NotificationDelivery.id, NotificationDelivery.channel_id)
-        .join(NotificationChannel, col(NotificationChannel.id) == NotificationDelivery.channel_id)
-        .where(
-            NotificationDelivery.status == DeliveryStatus.PENDING,
-            col(NotificationDelivery.next_attempt_at) <= now,
-            NotificationChannel.enabled == sa.true(),
-        )
-        .order_by(col(NotificationDelivery.next_attempt_at), col(NotificationDelivery.created_at))
-        .limit(limit)
-    )
-    if skip_channels:
-        statement = statement.where(col(NotificationDelivery.channel_id).not_in(list(skip_channels)))
-    return [DueDelivery(delivery_id, channel_id) for delivery_id, channel_id in session.exec(statement)]
+    return outbox.due_deliveries(session, OUTBOX, now, limit, skip_channels)
 
 
 def begin_attempt(
     session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta, public_base_url: str
 ) -> Outgoing | None:
-    """Claim a due delivery for `lease`, record the start of an attempt and read what to send; None when it is not
-    to be sent now (taken by another dispatcher, its channel disabled or removed meanwhile). A process that dies
-    while sending leaves the attempt without an outcome, and the delivery is due again when the lease ends."""
-    claimed = session.exec(
-        sa.update(NotificationDelivery)
-        .where(
-            col(NotificationDelivery.id) == delivery_id,
-            col(NotificationDelivery.status) == DeliveryStatus.PENDING,
-            col(NotificationDelivery.next_attempt_at) <= now,
-        )
-        .values(next_attempt_at=now + lease)
-    )
-    if claimed.rowcount != 1:
+    """Claim a due delivery (`app.outbox.service.claim`) and read what to send, rendered from the alert as it is
+    now; None when it is not to be sent now."""
+    claimed = outbox.claim(session, OUTBOX, delivery_id, now, lease)
+    if claimed is None:
         return None
-    delivery = session.get(NotificationDelivery, delivery_id)
-    channel = session.get(NotificationChannel, delivery.channel_id) if delivery else None
-    if delivery is None or channel is None or not channel.enabled:
-        return None
+    delivery, attempt, channel = claimed
     alert = session.get(Alert, delivery.alert_id) if delivery.alert_id else None
     facts = alert_facts(session, alert, public_base_url, delivery.event == "alert.updated") if alert else None
     digest = None
     if delivery.event == DIGEST_EVENT and delivery.window_start and delivery.window_end:
         digest = digest_facts(session, channel, delivery.window_start, delivery.window_end)
-    attempt = NotificationAttempt(delivery_id=delivery.id, attempted_at=now)
-    session.add(attempt)
-    session.flush()
     return Outgoing(
         delivery_id=delivery.id,
         attempt_id=attempt.id,
@@ -436,12 +383,12 @@ def finish_attempt(
     delivery.last_error = result.error[:2000] if result.error else None
     delivery.updated_at = now
     if result.outcome == Outcome.DELIVERED:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
+        outbox.mark_delivered(delivery, now)
         delivery.external_id = result.external_id
     elif result.outcome == Outcome.DEAD:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+        outbox.mark_dead(delivery)
     else:
-        _schedule_next(delivery, result, retry_schedule, now)
+        outbox.schedule_next(delivery, retry_schedule, result.retry_after_seconds, now)
         if result.outcome == Outcome.GONE:
             disable_channel(session, outgoing.channel_id, result.error or "the channel is gone", now)
     delivery.one_more_attempt = False
@@ -450,23 +397,8 @@ def finish_attempt(
     return delivery
 
 
-def _schedule_next(
-    delivery: NotificationDelivery, result: SendResult, retry_schedule: Sequence[float], now: datetime
-) -> None:
-    delay = None
-    if not delivery.one_more_attempt:
-        delay = next_attempt_delay(delivery.attempts, retry_schedule, result.retry_after_seconds)
-    if delay is None:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-
-
 def disable_channel(session: Session, channel_id: uuid.UUID, reason: str, now: datetime) -> None:
-    channel = session.get(NotificationChannel, channel_id)
-    if channel is not None and channel.enabled:
-        channel.enabled, channel.disabled_reason, channel.updated_at = False, reason[:500], now
-        session.add(channel)
+    outbox.disable(session, OUTBOX, channel_id, reason, now)
 
 
 # --- buttons under a Telegram message ---

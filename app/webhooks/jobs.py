@@ -4,7 +4,8 @@ A delivery is claimed (committed) before it is sent and its outcome is committed
 between sends it again after the claim's lease, with the same `webhook-id`: delivery is at least once.
 
 Deliveries to different endpoints go out at once, from a bounded pool of senders (`concurrency`); those to one
-endpoint go one after another, from one sender. Each attempt has one deadline (`timeout_seconds`) for everything:
+endpoint go one after another, from one sender (`app.outbox.jobs.Senders`, shared with the notifications). Each
+attempt has one deadline (`timeout_seconds`) for everything:
 connecting, TLS, sending and reading the answer, less what the name lookup before them took (the system resolver
 itself cannot be cut short). So a slow receiver holds one sender for at most the deadline per delivery, and costs
 the other endpoints nothing while senders are free.
@@ -14,11 +15,9 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,11 +25,13 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.outbox.jobs import Senders
+from app.outbox.models import DeliveryStatus
+from app.outbox.service import DueDelivery
 from app.webhooks import service
 from app.webhooks.deadline import attempt_deadline
 from app.webhooks.metrics import record_webhook_attempt
-from app.webhooks.models import DeliveryStatus
-from app.webhooks.service import AttemptResult, DueDelivery, Outgoing
+from app.webhooks.service import AttemptResult, Outgoing
 from app.webhooks.signing import signature_headers
 from app.webhooks.urls import SendTarget, WebhookUrlPolicy
 from core.clock import utcnow
@@ -64,13 +65,12 @@ class WebhookDispatcher:
     concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     url_policy: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
-    _senders: ThreadPoolExecutor = field(init=False, repr=False)
-    _sending: dict[uuid.UUID, Future[int]] = field(init=False, repr=False, default_factory=dict)
-    """The sender at work for each endpoint, whichever run started it."""
-    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _outbox: Senders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._senders = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="webhook-sender")
+        self._outbox = Senders(
+            "webhook", self._due, self._attempted, self.batch_size, self.drain_seconds, self.concurrency
+        )
 
     @property
     def lease(self) -> timedelta:
@@ -78,22 +78,8 @@ class WebhookDispatcher:
         return timedelta(seconds=2 * self.timeout_seconds + 1)
 
     def run(self) -> int:
-        """Send what is due until nothing is or `drain_seconds` have passed: a sender per endpoint with due
-        deliveries, up to `concurrency` at once, each going through its endpoint's deliveries oldest first. A sender
-        still busy when the run ends (a slow receiver) finishes its attempt in the background, and the runs after
-        leave its endpoint to it. Returns the number of attempts made by this run's senders that have finished."""
-        deadline = time.monotonic() + self.drain_seconds
-        started: list[Future[int]] = []
-        while True:
-            launched, left_waiting = self._launch(deadline)
-            started += launched
-            if not left_waiting and all(sender.done() for sender in started):
-                break
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            wait(self._busy(), timeout=left, return_when=FIRST_COMPLETED)
-        return sum(sender.result() for sender in started if sender.done() and not sender.cancelled())
+        """Send what is due (`app.outbox.jobs.Senders.run`); the number of attempts this run finished."""
+        return self._outbox.run()
 
     def deliver(self, delivery_id: uuid.UUID) -> AttemptResult | None:
         """Claim, send and record one delivery. None when it was not sent (not due, taken, or broken)."""
@@ -110,54 +96,11 @@ class WebhookDispatcher:
 
     def close(self) -> None:
         """Let the senders finish the attempts they are making (each ends by its deadline), then close the client."""
-        self._senders.shutdown(wait=True, cancel_futures=True)
+        self._outbox.close()
         self.client.close()
 
-    def _launch(self, deadline: float) -> tuple[list[Future[int]], bool]:
-        """Start a sender for each endpoint with due deliveries and none at work, while the pool has room; also
-        says whether due deliveries were left for want of room."""
-        launched: list[Future[int]] = []
-        while True:
-            with self._lock:
-                busy, room = set(self._sending), self.concurrency - len(self._sending)
-            if room <= 0:
-                return launched, bool(self._due(busy, 1))
-            due = self._due(busy, self.batch_size)
-            by_endpoint: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for delivery in due:
-                by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery.delivery_id)
-            for endpoint_id, delivery_ids in list(by_endpoint.items())[:room]:
-                launched.append(self._start_sender(endpoint_id, delivery_ids, deadline))
-            if len(by_endpoint) > room:
-                return launched, True
-            if len(due) < self.batch_size:
-                return launched, False
-            if time.monotonic() > deadline:
-                return launched, True
-
-    def _start_sender(self, endpoint_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> Future[int]:
-        with self._lock:
-            sender = self._senders.submit(self._send_in_turn, endpoint_id, delivery_ids, deadline)
-            self._sending[endpoint_id] = sender
-        return sender
-
-    def _send_in_turn(self, endpoint_id: uuid.UUID, delivery_ids: list[uuid.UUID], deadline: float) -> int:
-        """One endpoint's deliveries, one at a time; after the run's deadline no new one is begun (the next run
-        goes on with them)."""
-        attempts = 0
-        try:
-            for index, delivery_id in enumerate(delivery_ids):
-                if index and time.monotonic() > deadline:
-                    break
-                attempts += self.deliver(delivery_id) is not None
-        finally:
-            with self._lock:
-                self._sending.pop(endpoint_id, None)
-        return attempts
-
-    def _busy(self) -> list[Future[int]]:
-        with self._lock:
-            return list(self._sending.values())
+    def _attempted(self, delivery_id: uuid.UUID) -> bool:
+        return self.deliver(delivery_id) is not None
 
     def _due(self, busy: set[uuid.UUID], limit: int) -> list[DueDelivery]:
         try:

@@ -9,19 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.db import UtcDateTime, optional_timestamp_field, timestamp_field
+from app.outbox.models import OutboxRow
+from core.db import optional_timestamp_field, timestamp_field
 from core.ids import new_id
 
 EVENT_TYPES = ("alert.created", "alert.updated", "watch.failed")
 TEST_EVENT_TYPE = "webhook.test"
 ALL_EVENTS = "*"
-
-
-class DeliveryStatus:
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    DEAD = "dead"
 
 
 def _reference(table: str) -> Any:
@@ -72,7 +66,7 @@ class WebhookEvent(SQLModel, table=True):
         return f"msg_{self.id.hex}"
 
 
-class WebhookDelivery(SQLModel, table=True):
+class WebhookDelivery(OutboxRow, table=True):
     """The outbox row: one event owed to one endpoint, written in the transaction that caused the event."""
 
     __tablename__ = "webhook_delivery"
@@ -81,17 +75,7 @@ class WebhookDelivery(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     event_id: uuid.UUID = _reference("webhook_event")
     endpoint_id: uuid.UUID = _reference("webhook_endpoint")
-    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
-    attempts: int = 0
-    next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=True)
-    one_more_attempt: bool = Field(
-        default=False, description="A retry asked by hand for a dead or delivered row: one attempt, no schedule"
-    )
     last_status_code: int | None = None
-    last_error: str | None = Field(default=None, max_length=2000)
-    delivered_at: datetime | None = optional_timestamp_field()
-    created_at: datetime = timestamp_field()
-    updated_at: datetime = timestamp_field()
 
 
 class WebhookAttempt(SQLModel, table=True):

@@ -17,11 +17,13 @@ from sqlmodel import Session, col, select
 
 from app.alerts.models import Alert
 from app.auth.models import Organization
+from app.outbox import service as outbox
+from app.outbox.models import DeliveryStatus
+from app.outbox.service import DueDelivery
 from app.webhooks import payloads
 from app.webhooks.models import (
     ALL_EVENTS,
     TEST_EVENT_TYPE,
-    DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -38,15 +40,12 @@ from watchlist.models import Person
 if TYPE_CHECKING:
     from app.webhooks.urls import WebhookUrlPolicy
 
-MAX_RETRY_AFTER_SECONDS = 86_400.0
+OUTBOX = outbox.Outbox(WebhookDelivery, WebhookAttempt, WebhookEndpoint, "endpoint")
+next_attempt_delay = outbox.next_attempt_delay
 
 
 class UnknownPerson(InputRejected):
     pass
-
-
-class EndpointDisabled(InputRejected):
-    status_code = 409
 
 
 # --- endpoints ---
@@ -195,8 +194,7 @@ def enqueue_watch_failed(session: Session, watch: Watch, error: Exception, publi
 
 def enqueue_test_event(session: Session, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A `webhook.test` event for this endpoint only, whatever it subscribes to."""
-    if not endpoint.enabled:
-        raise EndpointDisabled("endpoint_disabled", "the endpoint is disabled; enable it first")
+    OUTBOX.refuse_if_disabled(endpoint)
     event = _enqueue(session, TEST_EVENT_TYPE, payloads.webhook_test_data(endpoint.id), [endpoint])
     return session.exec(select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)).one()
 
@@ -262,30 +260,14 @@ def get_delivery(
 
 
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
-    rows = session.exec(
-        select(WebhookAttempt)
-        .where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
-        .order_by(col(WebhookAttempt.attempted_at), col(WebhookAttempt.id))
-    )
-    found: dict[uuid.UUID, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
-    for attempt in rows:
-        found[attempt.delivery_id].append(attempt)
-    return found
+    return outbox.attempts_of(session, OUTBOX, delivery_ids)
 
 
 def retry_by_hand(
     session: Session, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
 ) -> WebhookDelivery:
-    """Send again now, with the same `webhook-id`. A pending delivery just stops waiting; a dead or delivered one
-    gets one more attempt outside the schedule (dead again if that fails)."""
-    if not endpoint.enabled:
-        raise EndpointDisabled("endpoint_disabled", "the endpoint is disabled; enable it first")
-    if delivery.status != DeliveryStatus.PENDING:
-        delivery.status, delivery.one_more_attempt = DeliveryStatus.PENDING, True
-    delivery.next_attempt_at = delivery.updated_at = now
-    session.add(delivery)
-    session.flush()
-    return delivery
+    """Send again now, with the same `webhook-id` (`app.outbox.service.retry_by_hand`)."""
+    return outbox.retry_by_hand(session, OUTBOX, endpoint, delivery, now)
 
 
 # --- deliveries, as the dispatcher sends them ---
@@ -332,51 +314,22 @@ def outbox_backlog(session: Session, now: datetime) -> OutboxBacklog:
     return OutboxBacklog(count, max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
 
 
-@dataclass(frozen=True)
-class DueDelivery:
-    delivery_id: uuid.UUID
-    endpoint_id: uuid.UUID
-
-
 def due_deliveries(
     session: Session, now: datetime, limit: int, skip_endpoints: Collection[uuid.UUID] = ()
 ) -> list[DueDelivery]:
     """Pending deliveries whose time has come, to enabled endpoints, oldest due first; none to `skip_endpoints`
     (those a sender is already working through)."""
-    statement = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
-        .join(WebhookEndpoint, col(WebhookEndpoint.id) == WebhookDelivery.endpoint_id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            col(WebhookDelivery.next_attempt_at) <= now,
-            WebhookEndpoint.enabled == sa.true(),
-        )
-        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
-        .limit(limit)
-    )
-    if skip_endpoints:
-        statement = statement.where(col(WebhookDelivery.endpoint_id).not_in(list(skip_endpoints)))
-    return [DueDelivery(delivery_id, endpoint_id) for delivery_id, endpoint_id in session.exec(statement)]
+    return outbox.due_deliveries(session, OUTBOX, now, limit, skip_endpoints)
 
 
 def begin_attempt(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta) -> Outgoing | None:
-    """Claim a due delivery for `lease` and record the start of an attempt; None when it is not to be sent now
-    (another dispatcher took it, or its endpoint was disabled or removed meanwhile).
-
-    Once committed, the claim moves the next attempt past the send: if this process dies while sending, the delivery
-    is due again when the lease ends, and the attempt stays on record without an outcome.
-    """
-    if not _claim(session, delivery_id, now, lease):
+    """Claim a due delivery and read what to send (`app.outbox.service.claim`); None when it is not to be sent now."""
+    claimed = outbox.claim(session, OUTBOX, delivery_id, now, lease)
+    if claimed is None:
         return None
-    delivery = session.get(WebhookDelivery, delivery_id)
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
-    if delivery is None or endpoint is None or not endpoint.enabled:
-        return None
+    delivery, attempt, endpoint = claimed
     event = session.get(WebhookEvent, delivery.event_id)
     assert event is not None, "deliveries cascade with their events"
-    attempt = WebhookAttempt(delivery_id=delivery.id, attempted_at=now)
-    session.add(attempt)
-    session.flush()
     return Outgoing(
         delivery_id=delivery.id,
         attempt_id=attempt.id,
@@ -385,19 +338,6 @@ def begin_attempt(session: Session, delivery_id: uuid.UUID, now: datetime, lease
         body=event.payload.encode(),
         secrets=signing_secrets(endpoint, now),
     )
-
-
-def _claim(session: Session, delivery_id: uuid.UUID, now: datetime, lease: timedelta) -> bool:
-    statement = (
-        sa.update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.id) == delivery_id,
-            col(WebhookDelivery.status) == DeliveryStatus.PENDING,
-            col(WebhookDelivery.next_attempt_at) <= now,
-        )
-        .values(next_attempt_at=now + lease)
-    )
-    return session.exec(statement).rowcount == 1
 
 
 def finish_attempt(
@@ -418,41 +358,12 @@ def finish_attempt(
     delivery.last_error = None if result.succeeded else (result.error or f"HTTP {result.status_code}")[:2000]
     delivery.updated_at = now
     if result.succeeded:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
+        outbox.mark_delivered(delivery, now)
     else:
-        _schedule_next(delivery, result, retry_schedule, now)
+        outbox.schedule_next(delivery, retry_schedule, result.retry_after_seconds, now)
         if result.status_code == 410:
-            _disable(session, delivery.endpoint_id, "the receiver answered 410 Gone", now)
+            outbox.disable(session, OUTBOX, delivery.endpoint_id, "the receiver answered 410 Gone", now)
     delivery.one_more_attempt = False
     session.add(delivery)
     session.flush()
     return delivery
-
-
-def next_attempt_delay(
-    failed_attempts: int, retry_schedule: Sequence[float], retry_after_seconds: float | None
-) -> float | None:
-    """Seconds to wait after `failed_attempts` failures, or None when the schedule is used up."""
-    if failed_attempts > len(retry_schedule):
-        return None
-    asked = min(retry_after_seconds or 0.0, MAX_RETRY_AFTER_SECONDS)
-    return max(retry_schedule[failed_attempts - 1], asked)
-
-
-def _schedule_next(
-    delivery: WebhookDelivery, result: AttemptResult, retry_schedule: Sequence[float], now: datetime
-) -> None:
-    delay = None
-    if not delivery.one_more_attempt:
-        delay = next_attempt_delay(delivery.attempts, retry_schedule, result.retry_after_seconds)
-    if delay is None:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-
-
-def _disable(session: Session, endpoint_id: uuid.UUID, reason: str, now: datetime) -> None:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is not None and endpoint.enabled:
-        endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = False, reason, now
-        session.add(endpoint)

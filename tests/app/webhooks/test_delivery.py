@@ -17,11 +17,12 @@ from sqlmodel import Session, select
 from app.alerts import service as alert_service
 from app.alerts.models import Alert
 from app.alerts.schemas import AlertUpdate
+from app.outbox.models import DeliveryStatus
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner, register_webhook_dispatcher
 from app.webhooks import service
 from app.webhooks.jobs import WebhookDispatcher, retry_after_seconds
-from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.clock import utcnow
 from tests.app.webhooks.builders import (
     FAST_RETRIES,

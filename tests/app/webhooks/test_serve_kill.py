@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from app import db
+from app.outbox.models import DeliveryStatus
 from app.runtime import Runtime
 from app.settings import Settings
-from app.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from app.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.app.test_end_to_end import ServeProcess, service_env
 from tests.app.webhooks.receiver import Receiver, Reply
 from tests.factories import enrol_person
