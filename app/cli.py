@@ -29,7 +29,6 @@ from core.errors import AppError, InputRejected, NotFound
 from watchlist.schemas import NameMentions  # a Literal, read when the commands are declared
 
 if TYPE_CHECKING:
-    from app.rescan.service import RescanProgress
     from app.runtime import Runtime
     from watchers.schemas import PersonFound, ScanResult
     from watchlist.models import Person
@@ -519,8 +518,9 @@ def rescan(
     enrolled today is found in earlier posts; new detections raise or extend alerts."""
     from sqlmodel import Session
 
+    from app.rescan import service as rescan_service
     from app.rescan.jobs import Rescanner
-    from app.rescan.service import RescanProgress
+    from app.rescan.models import Rescan
     from watchlist import service as watchlist_service
 
     try:
@@ -529,26 +529,30 @@ def rescan(
         err.print(f"[red]error:[/] --since: {exc}")
         raise typer.Exit(2) from exc
     runtime = command_runtime()
-    if person is not None:
-        with Session(runtime.db_engine) as session:
+    with Session(runtime.db_engine) as session:
+        if person is not None:
             try:
                 watchlist_service.get_person(session, person)
             except AppError as exc:
                 err.print(f"[red]error:[/] {exc.message}")
                 raise typer.Exit(1) from exc
+        rescan_id = rescan_service.start_rescan(session, person, start).id
+        session.commit()
     settings = runtime.settings
     rescanner = Rescanner(
         runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers, settings.public_base_url
     )
-    progress = RescanProgress(person_id=person, since=start)
 
-    def report(done: RescanProgress) -> None:
-        err.print(f"[{done.done}/{done.total}] new detections so far: {done.detections_added}")
+    def report(progress: Rescan) -> None:
+        err.print(f"[{progress.done}/{progress.total}] new detections so far: {progress.detections_added}")
 
-    rescanner.run(progress, on_content=report)
+    ended = rescanner.run(rescan_id, on_content=report)
+    if ended is None:
+        err.print("[red]error:[/] the re-scan was removed meanwhile (its person was erased)")
+        raise typer.Exit(1)
     out.print(
-        f"re-scanned {progress.done} contents: {progress.detections_added} new detections, "
-        f"{progress.alerts_touched} alerts raised or extended, {progress.not_kept} not kept, {progress.refused} refused"
+        f"re-scan {ended.id}: {ended.done} contents, {ended.detections_added} new detections, "
+        f"{ended.alerts_touched} alerts raised or extended, {ended.not_kept} not kept, {ended.refused} refused"
     )
 
 

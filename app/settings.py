@@ -86,6 +86,11 @@ class Settings(BaseSettings):
 
     max_media_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="Cap on one downloaded media file.")
     keep_media: bool = Field(default=False, description="Keep downloaded media after analysis (evidence archive).")
+    rescan_stale_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A running re-scan without progress for this long reads as interrupted (its process stopped).",
+    )
     face_workers: int = Field(default=2, ge=0, description="Processes for face work; 0 runs it in the caller.")
 
     scheduler_enabled: bool = True

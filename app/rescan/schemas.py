@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.rescan.service import RescanProgress
+from app.rescan.models import Rescan
 from core.schemas import RequestBody, UtcInstant
 
 
@@ -20,7 +20,7 @@ class RescanCreate(RequestBody):
 
 class RescanRead(BaseModel):
     id: uuid.UUID
-    state: str = Field(description="running, finished or failed")
+    state: str = Field(description="running, finished, failed, or interrupted (its process stopped; start it again)")
     person_id: uuid.UUID | None
     since: datetime | None
     total: int = Field(description="Contents (distinct media files) to re-scan")
@@ -30,23 +30,10 @@ class RescanRead(BaseModel):
     detections_added: int
     alerts_touched: int
     started_at: datetime
+    updated_at: datetime = Field(description="The last progress")
     finished_at: datetime | None
     error: str | None
 
     @classmethod
-    def of(cls, progress: RescanProgress) -> RescanRead:
-        return cls(
-            id=progress.id,
-            state=progress.state,
-            person_id=progress.person_id,
-            since=progress.since,
-            total=progress.total,
-            done=progress.done,
-            not_kept=progress.not_kept,
-            refused=progress.refused,
-            detections_added=progress.detections_added,
-            alerts_touched=progress.alerts_touched,
-            started_at=progress.started_at,
-            finished_at=progress.finished_at,
-            error=progress.error,
-        )
+    def of(cls, rescan: Rescan, state: str) -> RescanRead:
+        return cls.model_validate({**rescan.model_dump(), "state": state})

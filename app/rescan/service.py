@@ -2,45 +2,70 @@
 person enrolled today is found in last week's posts. Only detections of people not yet detected in a content are
 added (a content's earlier detections and alerts stay as they were), each raises or extends its alert on every post
 that carried the content, and no face is counted again into the calibration (it was counted when first analysed).
+So a re-scan run twice, or again after it was interrupted, adds nothing twice.
 
 No commits here; the re-scan itself (`app.rescan.jobs.Rescanner`) is background work that owns its transactions,
-one per content.
+one per content, each also moving the re-scan's progress (`app.rescan.models.Rescan`).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from core.clock import utcnow
+from app.rescan.models import Rescan, RescanState
+from core.errors import NotFound
 from watchers.models import MediaItem, MediaStatus, Post
 
 
 @dataclass
-class RescanProgress:
-    """How far a re-scan has come; read while it runs."""
+class ContentOutcome:
+    """What re-scanning one content did, added to its re-scan's progress."""
 
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-    person_id: uuid.UUID | None = None
-    since: datetime | None = None
-    total: int = 0
-    done: int = 0
     not_kept: int = 0
     refused: int = 0
     detections_added: int = 0
     alerts_touched: int = 0
-    started_at: datetime = field(default_factory=utcnow)
-    finished_at: datetime | None = None
-    error: str | None = None
 
-    @property
-    def state(self) -> str:
-        if self.error is not None:
-            return "failed"
-        return "finished" if self.finished_at is not None else "running"
+
+def start_rescan(session: Session, person_id: uuid.UUID | None, since: datetime | None) -> Rescan:
+    rescan = Rescan(person_id=person_id, since=since)
+    session.add(rescan)
+    session.flush()
+    return rescan
+
+
+def get_rescan(session: Session, rescan_id: uuid.UUID) -> Rescan:
+    rescan = session.get(Rescan, rescan_id)
+    if rescan is None:
+        raise NotFound(f"re-scan {rescan_id} not found")
+    return rescan
+
+
+def state_of(rescan: Rescan, now: datetime, stale_after: timedelta) -> str:
+    """`interrupted` for a running re-scan that has made no progress for `stale_after` (its process stopped);
+    starting the same re-scan again goes on where it left off, as nothing is added twice."""
+    if rescan.state == RescanState.RUNNING and rescan.updated_at < now - stale_after:
+        return RescanState.INTERRUPTED
+    return rescan.state
+
+
+def record_content(session: Session, rescan_id: uuid.UUID, outcome: ContentOutcome, now: datetime) -> Rescan | None:
+    """One more content done; None when the re-scan is gone (its person was erased meanwhile)."""
+    rescan = session.get(Rescan, rescan_id)
+    if rescan is None:
+        return None
+    rescan.done += 1
+    rescan.not_kept += outcome.not_kept
+    rescan.refused += outcome.refused
+    rescan.detections_added += outcome.detections_added
+    rescan.alerts_touched += outcome.alerts_touched
+    rescan.updated_at = now
+    session.add(rescan)
+    return rescan
 
 
 def contents_to_rescan(session: Session, since: datetime | None) -> list[str]:

@@ -607,3 +607,45 @@ def test_face_alerts_made_before_clusters_stay_keyed_by_their_sha256(empty_datab
         columns = {column["name"] for column in sa.inspect(connection).get_columns("media_analysis")}
         analyses = connection.execute(sa.text("SELECT count(*) FROM media_analysis")).scalar_one()
     assert analyses == 2 and not columns & {"phash", "cluster", "reused_from"}
+
+
+BEFORE_RESCANS = "0011"
+
+
+def test_an_installation_before_durable_rescans_keeps_its_alerts_and_can_rescan(
+    empty_database: str, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, BEFORE_RESCANS)
+    alerts_before = count_rows(empty_database, "alert")
+
+    db.upgrade(empty_database)
+
+    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
+    try:
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION))) as api,
+        ):
+            person_id = api.get(f"/v1/alerts/{ids['photo']}").json()["person_id"]
+            started = api.post("/v1/rescans", json={"person_id": person_id})
+            assert started.status_code == 202, started.text
+            rescan_id = started.json()["id"]
+            assert api.get(f"/v1/rescans/{rescan_id}").json()["person_id"] == person_id
+    finally:
+        runtime.close()
+
+    command.downgrade(db.alembic_config(empty_database), BEFORE_RESCANS)
+    with db.make_engine(empty_database).connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+    assert "rescan" not in tables and count_rows(empty_database, "alert") == alerts_before == 2
+
+
+def count_rows(url: str, table: str) -> int:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    finally:
+        engine.dispose()
