@@ -122,6 +122,7 @@ CONSOLE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/people/{person_id}"): ADMIN,
     ("GET", "/people/{person_id}/faces/{face_id}/crop.jpg"): TEAM_AND_SUBJECT,
     ("POST", "/people/{person_id}/erase"): ADMIN_AND_SUBJECT,
+    ("POST", "/people/{person_id}/rescan"): ADMIN,
     ("GET", "/invitations"): ADMIN,
     ("POST", "/invitations"): ADMIN,
     ("GET", "/enrol/{token}"): PUBLIC,

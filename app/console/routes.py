@@ -27,6 +27,7 @@ from app.console import service as console
 from app.console.pages import redirect, render, scope_of
 from app.db import flush_deleted_data
 from app.privacy import erase_person
+from app.rescan import service as rescans
 from app.webhooks import service as webhooks
 from app.webhooks.schemas import EndpointCreate
 from core.clock import utcnow
@@ -35,6 +36,7 @@ from core.http import SessionDep, api_router, read_upload
 from watchers import service as watch_service
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist import service as people
+from watchlist.models import Person
 from watchlist.schemas import PersonCreate, PersonUpdate
 from watchlist.service import EnrolmentPhoto, NoUsablePhoto
 
@@ -354,7 +356,27 @@ def create_person(
 def person_page(request: Request, session: SessionDep, person_id: uuid.UUID) -> Response:
     person = people.get_person(session, person_id, scope_of(request))
     faces = people.list_reference_faces(session, person)
-    return render(request, session, "person.html", person=person, faces=faces)
+    return render(
+        request, session, "person.html", person=person, faces=faces, **_rescan_facts(request, session, person)
+    )
+
+
+def _rescan_facts(request: Request, session: Session, person: Person) -> dict[str, object]:
+    """The person's last re-scan and its state, for the page's re-scan section."""
+    settings = request.app.state.settings
+    latest = rescans.latest_rescan(session, person.id)
+    state = rescans.state_of(latest, utcnow(), timedelta(seconds=settings.rescan_stale_seconds)) if latest else None
+    return {"rescan": latest, "rescan_state": state, "keeps_media": settings.keep_media}
+
+
+@changes.post("/people/{person_id}/rescan")
+def rescan(request: Request, session: SessionDep, person_id: uuid.UUID) -> Response:
+    """Re-scan the kept media for this person in the background; the person's page shows how far it came."""
+    person = people.get_person(session, person_id, scope_of(request))
+    started = rescans.start_rescan(session, person.id, None)
+    session.commit()
+    request.app.state.rescans.start(started.id)
+    return redirect(f"/people/{person_id}#rescan")
 
 
 @changes.post("/people/{person_id}")

@@ -45,6 +45,12 @@ def get_rescan(session: Session, rescan_id: uuid.UUID) -> Rescan:
     return rescan
 
 
+def latest_rescan(session: Session, person_id: uuid.UUID) -> Rescan | None:
+    return session.exec(
+        select(Rescan).where(Rescan.person_id == person_id).order_by(col(Rescan.started_at).desc()).limit(1)
+    ).first()
+
+
 def state_of(rescan: Rescan, now: datetime, stale_after: timedelta) -> str:
     """`interrupted` for a running re-scan that has made no progress for `stale_after` (its process stopped);
     starting the same re-scan again goes on where it left off, as nothing is added twice."""

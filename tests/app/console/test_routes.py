@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from app.auth.models import UserSession
 from app.main import create_app
 from app.runtime import Runtime
 from tests.app.auth.world import World, build_world
-from tests.support import fixture_bytes, running_server
+from tests.support import fixture_bytes, running_server, wait_for
 from watchers.models import MediaItem
 
 PASSWORD = "correct horse battery"
@@ -173,3 +173,27 @@ def test_the_language_follows_the_browser_and_the_switcher(world: World, base_ur
         switched = client.get("/language", params={"lang": "en", "next": "/login"})
         assert switched.headers["location"] == "/login"
         assert "Sign in" in client.get("/login", headers={"Accept-Language": "ru"}).text
+
+
+def test_an_administrator_rescans_kept_media_from_the_persons_page(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime(keep_media=True)
+    with Session(runtime.db_engine) as session:
+        own = build_world(session).own
+    admin, member_session = own.sessions["org_admin"], own.sessions["org_member"]
+    page = f"/people/{own.person_id}"
+    with running_server(create_app(runtime)) as base_url, browser(base_url) as client:
+        client.headers["Accept-Language"] = "en"
+        client.cookies.set("iw_session", member_session.token)
+        assert "Last re-scan" not in client.get(page).text
+        assert "Re-scan kept media" not in client.get(page).text, "members read, administrators act"
+        assert client.post(f"{page}/rescan", data={"csrf_token": member_session.csrf}).status_code == 403
+
+        client.cookies.set("iw_session", admin.token)
+        assert "Re-scan kept media" in client.get(page).text
+        started = client.post(f"{page}/rescan", data={"csrf_token": admin.csrf})
+        assert started.status_code == 303 and started.headers["location"] == f"{page}#rescan"
+        shown = wait_for(
+            lambda: "<strong>finished</strong>" in (text := client.get(page).text) and text,
+            what="the re-scan's end on the page",
+        )
+    assert re.search(r"Last re-scan: <strong>finished</strong>, (\d+) / \1 files, 0 new detections", shown)
