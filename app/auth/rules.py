@@ -133,6 +133,7 @@ CONSOLE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/watches"): OPERATOR,
     ("POST", "/watches"): OPERATOR,
     ("POST", "/watches/{watch_id}/{action}"): OPERATOR,
+    ("POST", "/channels/{candidate_id}/watch"): OPERATOR,
     ("GET", "/webhooks"): ADMIN,
     ("POST", "/webhooks"): ADMIN,
     ("GET", "/webhooks/{endpoint_id}"): ADMIN,

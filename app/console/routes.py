@@ -34,6 +34,7 @@ from core.clock import utcnow
 from core.errors import AppError, InputRejected, NotFound
 from core.http import SessionDep, api_router, read_upload
 from watchers import service as watch_service
+from watchers.channels import service as channels
 from watchers.schemas import WatchCreate, WatchUpdate
 from watchlist import service as people
 from watchlist.models import Person
@@ -570,9 +571,22 @@ def _channel_of(text: str) -> str:
     return name.removeprefix("@").strip("/").split("/")[0]
 
 
+CANDIDATES_SHOWN = 20
+
+
 @router.get("/watches")
 def watches_page(request: Request, session: SessionDep) -> Response:
-    return render(request, session, "watches.html", watches=watch_service.list_watches(session))
+    """The watches, and the channels their posts point to (forwards, links, mentions) that nobody watches yet."""
+    candidates = channels.list_candidates(session, CANDIDATES_SHOWN)
+    return render(request, session, "watches.html", watches=watch_service.list_watches(session), candidates=candidates)
+
+
+@changes.post("/channels/{candidate_id}/watch")
+def watch_candidate(request: Request, session: SessionDep, candidate_id: uuid.UUID) -> Response:
+    candidate = channels.find_candidate(session, str(candidate_id))
+    channels.watch_candidate(session, candidate, request.app.state.runtime.watch_intervals)
+    session.commit()
+    return redirect("/watches")
 
 
 @changes.post("/watches")

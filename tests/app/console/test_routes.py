@@ -18,8 +18,10 @@ from app.auth import service as auth
 from app.auth.models import UserSession
 from app.main import create_app
 from app.runtime import Runtime
+from core.clock import utcnow
 from tests.app.auth.world import World, build_world
 from tests.support import fixture_bytes, running_server, wait_for
+from watchers.channels.models import CandidateChannel
 from watchers.models import MediaItem
 
 PASSWORD = "correct horse battery"
@@ -197,3 +199,39 @@ def test_an_administrator_rescans_kept_media_from_the_persons_page(make_runtime:
             what="the re-scan's end on the page",
         )
     assert re.search(r"Last re-scan: <strong>finished</strong>, (\d+) / \1 files, 0 new detections", shown)
+
+
+def test_the_operator_watches_a_channel_the_watched_posts_point_to(
+    runtime: Runtime, world: World, base_url: str
+) -> None:
+    seen = utcnow()
+    with Session(runtime.db_engine) as session:
+        pointed = CandidateChannel(
+            key="march_organisers",
+            username="march_organisers",
+            posts_count=3,
+            alerts_count=1,
+            first_seen_at=seen,
+            last_seen_at=seen,
+        )
+        nameless = CandidateChannel(
+            key="name:Forwarded by a person",
+            name="Forwarded by a person",
+            posts_count=1,
+            first_seen_at=seen,
+            last_seen_at=seen,
+        )
+        session.add_all([pointed, nameless])
+        session.commit()
+        pointed_id = pointed.id
+    with browser(base_url) as client:
+        client.headers["Accept-Language"] = "en"
+        client.cookies.set("iw_session", world.operator_session.token)
+        page = client.get("/watches").text
+        assert "@march_organisers" in page and f"/channels/{pointed_id}/watch" in page
+        assert "Forwarded by a person" in page and "no public username" in page
+        watched = client.post(f"/channels/{pointed_id}/watch", data={"csrf_token": world.operator_session.csrf})
+        assert watched.status_code == 303
+        page = client.get("/watches").text
+    assert "tme_preview: march_organisers" in page, "now a watch"
+    assert f"/channels/{pointed_id}/watch" not in page, "and no longer a candidate"
