@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
@@ -362,7 +362,7 @@ def person_page(request: Request, session: SessionDep, person_id: uuid.UUID) -> 
     )
 
 
-def _rescan_facts(request: Request, session: Session, person: Person) -> dict[str, object]:
+def _rescan_facts(request: Request, session: Session, person: Person) -> dict[str, Any]:
     """The person's last re-scan and its state, for the page's re-scan section."""
     settings = request.app.state.settings
     latest = rescans.latest_rescan(session, person.id)
