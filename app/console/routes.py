@@ -426,7 +426,8 @@ def erase(
     if confirm.strip() != person.display_name:
         faces = people.list_reference_faces(session, person)
         refusal = InputRejected("confirmation_mismatch", "type the name exactly as shown to erase")
-        return render(request, session, "person.html", status_code=422, person=person, faces=faces, error=refusal)
+        facts = _rescan_facts(request, session, person)
+        return render(request, session, "person.html", 422, person=person, faces=faces, error=refusal, **facts)
     erase_person(session, person, scope, request.app.state.runtime.media_store)
     session.commit()
     flush_deleted_data(request.app.state.db_engine)
