@@ -25,6 +25,7 @@ from watchers.media_store import MediaStore
 from watchers.sources.base import SourceContext
 
 if TYPE_CHECKING:
+    from app.queue.broker import TaskQueue
     from app.webhooks.urls import WebhookUrlPolicy
     from watchers.frames import FrameSampling
     from watchers.service import WatchIntervals
@@ -108,6 +109,12 @@ def _workers(runtime: Runtime) -> FaceWorkers:
     )
 
 
+def _task_queue(runtime: Runtime) -> TaskQueue:
+    from app.queue.broker import TaskQueue
+
+    return TaskQueue.from_settings(runtime.settings)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -125,6 +132,8 @@ class Runtime:
     text_watchlists = built_on_first_use(_text_watchlists)
     workers = built_on_first_use(_workers)
     """The face worker pool: its processes start with the first analysis, and only commands that scan build it."""
+    task_queue = built_on_first_use(_task_queue)
+    """The Dramatiq broker and its actors (`app.queue`), when `IMPWATCH_BROKER_URL` is set and work is enqueued."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -233,6 +242,8 @@ class Runtime:
     def close(self) -> None:
         if Runtime.workers.is_built(self):
             self.workers.close()
+        if Runtime.task_queue.is_built(self):
+            self.task_queue.close()
         if self.telegram is not None:
             self.telegram.close()
         self.db_engine.dispose()

@@ -1,0 +1,100 @@
+"""`impwatch worker --queues analyse` processes on the real RabbitMQ: a worker killed in the middle of an analysis,
+its message delivered again to another, the analysis and the alert written once; a message delivered twice
+changes nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.alerts.models import Alert, AlertOccurrence
+from app.runtime import Runtime
+from app.scheduling import build_watch_runner
+from tests.app.queue.conftest import RABBITMQ_URL, WorkerProcess
+from tests.factories import WATCH_INTERVALS, enrol_person
+from tests.support import fixture_bytes, wait_for
+from tests.watchers.sources.tme_pages import ChannelServer
+from watchers import service
+from watchers.jobs import RunReport
+from watchers.models import Detection, MediaAnalysis, MediaItem
+from watchers.schemas import WatchCreate
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime], channels: ChannelServer, queue_prefix: str) -> Runtime:
+    return make_runtime(tme_base_url=channels.base_url, broker_url=RABBITMQ_URL, broker_queue_prefix=queue_prefix)
+
+
+def count(runtime: Runtime, table: type) -> int:
+    with Session(runtime.db_engine) as session:
+        return session.exec(select(sa.func.count()).select_from(table)).one()
+
+
+def test_a_worker_killed_mid_analysis_leaves_it_to_another_and_the_alert_is_written_once(
+    runtime: Runtime, channels: ChannelServer, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama_small.jpg"))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+    runner = build_watch_runner(runtime)  # analysis through the broker: the sha256 on the analyse queue
+    reports: list[RunReport] = []
+    run = threading.Thread(target=lambda: reports.append(runner.run(watch.id)))
+
+    first = start_worker("--queues", "analyse")
+    first.wait_for_line("worker consuming analyse")
+    run.start()
+    try:
+        first.wait_for_line(": started", timeout=60)
+        second = start_worker("--queues", "analyse")
+        first.kill()
+        assert count(runtime, MediaAnalysis) == 0, "the first worker was killed before storing anything"
+        second.wait_for_line(": stored", timeout=60)
+    finally:
+        run.join(timeout=60)
+
+    [report] = reports
+    assert report.error is None and report.media_analysed == 1
+    assert ": started" in second.output()
+    with Session(runtime.db_engine) as session:
+        [alert] = session.exec(select(Alert)).all()
+        [occurrence] = session.exec(select(AlertOccurrence)).all()
+        [analysis] = session.exec(select(MediaAnalysis)).all()
+    assert alert.person_id == obama.id and occurrence.alert_id == alert.id
+    detections = count(runtime, Detection)
+
+    runtime.task_queue.send_analysis(analysis.sha256)  # delivered again: nothing changes
+    second.wait_for_line(": already stored")
+    assert runner.run(watch.id).error is None
+    assert (count(runtime, MediaAnalysis), count(runtime, Detection)) == (1, detections)
+    assert (count(runtime, Alert), count(runtime, AlertOccurrence), count(runtime, MediaItem)) == (1, 1, 1)
+
+
+def test_without_a_worker_the_run_fails_at_the_deadline_with_the_reason(
+    make_runtime: Callable[..., Runtime], channels: ChannelServer, queue_prefix: str
+) -> None:
+    runtime = make_runtime(
+        tme_base_url=channels.base_url,
+        broker_url=RABBITMQ_URL,
+        broker_queue_prefix=queue_prefix,
+        broker_analysis_deadline_seconds=0.5,
+    )
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "photo", photo=fixture_bytes("obama_small.jpg"))
+    with Session(runtime.db_engine, expire_on_commit=False) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
+        watch = service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+
+    report = build_watch_runner(runtime).run(watch.id)
+
+    assert report.error is not None and "no analysis stored within 0.5 s" in report.error
+    assert "impwatch worker --queues analyse" in report.error
+    wait_for(lambda: count(runtime, MediaAnalysis) == 0)
