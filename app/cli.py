@@ -123,11 +123,11 @@ def worker(
     `--queues watches` and `--queues telegram` (one process: one Telethon session) consume the work."""
     from app.settings import Settings
 
+    settings = Settings()
+    chosen = _chosen_queues(settings, queues)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    settings = Settings()
-    chosen = _chosen_queues(settings, queues)
     runtime = command_runtime(face_workers=settings.face_workers)
     try:
         with _worker_metrics(runtime):

@@ -16,6 +16,7 @@ from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from tests.app.queue.conftest import RABBITMQ_URL, WorkerProcess
 from tests.factories import WATCH_INTERVALS, enrol_person
+from tests.impwatch import Ran
 from tests.support import fixture_bytes, wait_for
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
@@ -98,3 +99,42 @@ def test_without_a_worker_the_run_fails_at_the_deadline_with_the_reason(
     assert report.error is not None and "no analysis stored within 0.5 s" in report.error
     assert "impwatch worker --queues analyse" in report.error
     wait_for(lambda: count(runtime, MediaAnalysis) == 0)
+
+
+def test_the_scheduler_enqueues_and_a_consumer_runs_the_watch_with_its_analysis(
+    runtime: Runtime, channels: ChannelServer, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    channels.add_channel("kz_news_fake")
+    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama_small.jpg"))
+    with Session(runtime.db_engine) as session:
+        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
+        service.create_watch(session, data, WATCH_INTERVALS)
+        session.commit()
+
+    consumer = start_worker("--queues", "watches,analyse", tme_base_url=channels.base_url)
+    scheduler = start_worker(scheduler_sync_seconds="0.2", scheduler_jitter_seconds="0")
+    scheduler.wait_for_line("worker running: watches (watch runs enqueued on the broker)")
+
+    wait_for(lambda: count(runtime, Alert) == 1, timeout=60, what="the consumer to raise the alert")
+    with Session(runtime.db_engine) as session:
+        [alert] = session.exec(select(Alert)).all()
+    assert alert.person_id == obama.id
+    assert "analyse " in consumer.output() and ": stored" in consumer.output()
+    assert "analyse " not in scheduler.output(), "the scheduler only enqueues"
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "message"),
+    [
+        (["--queues", "analyse"], {}, "--queues needs a broker: set IMPWATCH_BROKER_URL"),
+        (["--queues", "analyse,faces"], {"IMPWATCH_BROKER_URL": RABBITMQ_URL}, "unknown queue faces; the queues are analyse, watches, telegram"),
+        (["--queues", ","], {"IMPWATCH_BROKER_URL": RABBITMQ_URL}, "unknown queue (none given); the queues are analyse"),
+    ],
+)
+def test_worker_refuses_queues_it_cannot_consume(
+    impwatch: Callable[..., Ran], args: list[str], settings: dict[str, str], message: str
+) -> None:
+    ran = impwatch("worker", *args, settings=settings)
+    assert ran.returncode == 2
+    assert (message in ran.stderr and "analyse, watches, telegram" in ran.stderr) or not settings
