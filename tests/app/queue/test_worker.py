@@ -4,14 +4,16 @@ changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.alerts.models import Alert, AlertOccurrence
+from app.queue.broker import BrokerExecutor
 from app.runtime import Runtime
 from app.scheduling import build_watch_runner
 from tests.app.queue.conftest import RABBITMQ_URL, WorkerProcess
@@ -124,12 +126,15 @@ def test_the_scheduler_enqueues_and_a_consumer_runs_the_watch_with_its_analysis(
     assert "analyse " not in scheduler.output(), "the scheduler only enqueues"
 
 
+BROKER = {"IMPWATCH_BROKER_URL": RABBITMQ_URL}
+
+
 @pytest.mark.parametrize(
     ("args", "settings", "message"),
     [
         (["--queues", "analyse"], {}, "--queues needs a broker: set IMPWATCH_BROKER_URL"),
-        (["--queues", "analyse,faces"], {"IMPWATCH_BROKER_URL": RABBITMQ_URL}, "unknown queue faces; the queues are analyse, watches, telegram"),
-        (["--queues", ","], {"IMPWATCH_BROKER_URL": RABBITMQ_URL}, "unknown queue (none given); the queues are analyse"),
+        (["--queues", "analyse,faces"], BROKER, "unknown queue faces; the queues are analyse, watches, telegram"),
+        (["--queues", ","], BROKER, "unknown queue (none given); the queues are analyse"),
     ],
 )
 def test_worker_refuses_queues_it_cannot_consume(
@@ -138,3 +143,37 @@ def test_worker_refuses_queues_it_cannot_consume(
     ran = impwatch("worker", *args, settings=settings)
     assert ran.returncode == 2
     assert (message in ran.stderr and "analyse, watches, telegram" in ran.stderr) or not settings
+
+
+@pytest.fixture
+def redis_url(queue_prefix: str) -> Iterator[str]:
+    """The real Redis on 127.0.0.1:6379; this test's keys (Dramatiq's, under the queue prefix) deleted after."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    yield url
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"dramatiq:{queue_prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def test_on_redis_a_worker_analyses_what_is_enqueued(
+    make_runtime: Callable[..., Runtime], start_worker: Callable[..., WorkerProcess], queue_prefix: str, redis_url: str
+) -> None:
+    runtime = make_runtime(broker_url=redis_url, broker_queue_prefix=queue_prefix)
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    sha256 = hashlib.sha256(fixture_bytes("obama_small.jpg")).hexdigest()
+    kept = runtime.media_store.path_of(sha256)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(fixture_bytes("obama_small.jpg"))
+    executor = BrokerExecutor(runtime.db_engine, runtime.task_queue, deadline_seconds=60)
+
+    worker = start_worker("--queues", "analyse", broker_url=redis_url)
+    assert executor.analyse(sha256) is True
+    assert executor.analyse(sha256) is False  # stored already: not enqueued again
+    assert count(runtime, Detection) == 1
+    assert f"analyse {sha256}: stored" in worker.output()
