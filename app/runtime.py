@@ -210,13 +210,15 @@ class Runtime:
 
         return WebhookUrlPolicy(allow_private=self.settings.webhook_allow_private_urls)
 
-    def source_context(self) -> SourceContext:
+    def source_context(self, telegram: bool = True) -> SourceContext:
+        """What sources read with; `telegram=False` leaves the Telegram account out (with a broker, only the one
+        consumer of the telegram queue may use the session: `app.queue`)."""
         from watchers.telegram_peers import DbPeerCache
 
         return SourceContext(
             tme_base_url=self.settings.tme_base_url,
             http_timeout_seconds=self.settings.http_timeout_seconds,
-            telegram_client=self._telegram_gateway(),
+            telegram_client=self._telegram_gateway() if telegram else None,
             telegram_peers=DbPeerCache(self.db_engine),
         )
 

@@ -35,13 +35,15 @@ from watchers.scheduler import WatchScheduler
 log = logging.getLogger(__name__)
 
 
-def build_watch_runner(runtime: Runtime) -> WatchRunner:
+def build_watch_runner(runtime: Runtime, telegram: bool | None = None) -> WatchRunner:
+    """A watch runner with the process's Telegram client unless `telegram` is False; by default only without a
+    broker (with one, the telegram queue's consumer is the one process that uses the session)."""
     settings = runtime.settings
     return WatchRunner(
         db_engine=runtime.db_engine,
         analysis=analysis_executor(runtime),
         media_store=runtime.media_store,
-        source_context=runtime.source_context(),
+        source_context=runtime.source_context(telegram=not settings.broker_url if telegram is None else telegram),
         on_detections=partial(
             service.record_detections,
             public_base_url=settings.public_base_url,
@@ -187,7 +189,7 @@ def build_reporting_bot(
         hash_key=settings.report_bot_hash_key,
         media_store=runtime.media_store,
         analysis=analysis_executor(runtime),
-        source_context=runtime.source_context(),
+        source_context=runtime.source_context(telegram=not settings.broker_url),
         public_base_url=settings.public_base_url,
         campaign_terms=tuple(settings.campaign_terms),
         per_hour=settings.report_bot_rate_per_hour,

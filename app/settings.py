@@ -100,6 +100,7 @@ class Settings(BaseSettings):
 
     broker_url: str = Field(
         default="",
+        pattern=r"^((amqps?|rediss?)://.+)?$",
         description="The Dramatiq broker: amqp://user:password@host:5672/vhost (RabbitMQ) or redis://host:6379/0. "
         "Empty: watch runs and face analysis run in the scheduling process, as on one machine.",
     )

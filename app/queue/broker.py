@@ -39,6 +39,8 @@ ANALYSE, WATCHES, TELEGRAM = "analyse", "watches", "telegram"
 QUEUES = (ANALYSE, WATCHES, TELEGRAM)
 TELEGRAM_KINDS = frozenset({"telegram"})
 """Sources that read through the installation's Telethon session: their runs are pinned to the telegram queue."""
+WITH_AN_ACCOUNT = frozenset({"tme_preview"})
+"""Sources that use the session when the installation has one (the media a preview hides): pinned then too."""
 
 
 class AnalysisNotStored(RuntimeError):
@@ -80,12 +82,15 @@ class TaskQueue:
 
     broker: Broker
     prefix: str = ""
+    telegram_account: bool = False
+    """An account is configured: t.me preview watches fetch hidden media through it, so they run where it is."""
     handlers: Handlers | None = None
     actors: dict[str, Actor[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TaskQueue:
-        queue = cls(build_broker(settings), settings.broker_queue_prefix)
+        account = bool(settings.telegram_api_id and settings.telegram_api_hash and settings.telegram_session)
+        queue = cls(build_broker(settings), settings.broker_queue_prefix, telegram_account=account)
         queue._declare()
         return queue
 
@@ -98,8 +103,13 @@ class TaskQueue:
     def send_watch_run(self, watch: Watch) -> None:
         """Enqueue a run of `watch` on its queue; a run left waiting longer than the watch's interval is dropped
         unrun (the next one is enqueued by then), so a backlog never grows while no consumer runs."""
-        queue = TELEGRAM if watch.kind in TELEGRAM_KINDS else WATCHES
-        self.actors[queue].send_with_options(args=(str(watch.id),), max_age=int(watch.interval_seconds * 1000))
+        actor = self.actors[self.queue_for(watch.kind)]
+        actor.send_with_options(args=(str(watch.id),), max_age=int(watch.interval_seconds * 1000))
+
+    def queue_for(self, kind: str) -> str:
+        """The telegram queue for the runs that use the Telegram session, the watches queue for the others."""
+        pinned = kind in TELEGRAM_KINDS or (self.telegram_account and kind in WITH_AN_ACCOUNT)
+        return TELEGRAM if pinned else WATCHES
 
     def serve(self, handlers: Handlers) -> None:
         self.handlers = handlers

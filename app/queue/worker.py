@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Collection
 
-from app.queue.broker import ANALYSE, QUEUES, TELEGRAM, Handlers, TaskQueue
+from app.queue.broker import ANALYSE, QUEUES, TELEGRAM, WATCHES, Handlers, TaskQueue
 from app.queue.locks import WatchRunLocks
 from app.runtime import Runtime
 from watchers.analysis import LocalExecutor
@@ -31,7 +31,7 @@ def default_threads(runtime: Runtime, queues: Collection[str]) -> int:
     runs (they mostly wait for analyses), one for Telegram (one client, one run at a time)."""
     settings = runtime.settings
     threads = max(1, settings.face_workers) if ANALYSE in queues else 0
-    threads += settings.scheduler_threads if "watches" in queues else 0
+    threads += settings.scheduler_threads if WATCHES in queues else 0
     return threads + (1 if TELEGRAM in queues else 0)
 
 
@@ -44,7 +44,7 @@ def consume(runtime: Runtime, queues: Collection[str], threads: int, stop: threa
 
     task_queue: TaskQueue = runtime.task_queue
     local = LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers)
-    runner = build_watch_runner(runtime)
+    runner = build_watch_runner(runtime, telegram=TELEGRAM in queues) if {WATCHES, TELEGRAM} & set(queues) else None
     locks = WatchRunLocks(runtime.db_engine)
 
     def analyse(sha256: str) -> None:
@@ -53,6 +53,8 @@ def consume(runtime: Runtime, queues: Collection[str], threads: int, stop: threa
         log.info("analyse %s: %s", sha256, "stored" if analysed else "already stored")
 
     def run_watch(watch_id: uuid.UUID) -> None:
+        if runner is None:
+            raise RuntimeError("this process consumes no watch queue")
         if not locks.run_alone(watch_id, runner.run):
             log.info("watch %s: a run is in progress elsewhere; this one is dropped", watch_id)
 
@@ -65,7 +67,8 @@ def consume(runtime: Runtime, queues: Collection[str], threads: int, stop: threa
     try:
         stop.wait()
     finally:
-        runner.stop()
+        if runner is not None:
+            runner.stop()
         if Runtime.workers.is_built(runtime):
             runtime.workers.close()  # an analysis cut short fails, and is retried by the broker
         worker.stop(timeout=10_000)
