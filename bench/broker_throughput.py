@@ -6,7 +6,9 @@ Every run starts its workers afresh on its own queues, warms each one up (import
 one analysis of its own, then enqueues the same `--items` distinct photos (mirrored and cropped variants of the
 fixture photos, chosen so that no two are near copies: each is analysed, none reuses another's analysis) and times
 from the first message sent to the last analysis stored. Runs alternate one worker, two workers, `--repeats` times;
-medians are printed, and the ratio two/one.
+medians are printed, and the ratio two/one, with the workers' CPU seconds per analysis (which, unlike the rate,
+hardly moves with what else loads the machine: equal CPU per analysis with two workers means the broker adds no
+work, and two free cores give twice the rate).
 
     .venv/bin/python -m bench.broker_throughput [--items 24] [--repeats 3] [--broker-url amqp://...]
 
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -108,12 +111,12 @@ def stored(engine: sa.Engine, hashes: list[str]) -> int:
 
 def forget(engine: sa.Engine) -> None:
     with Session(engine) as session:
-        session.exec(sa.delete(Detection))  # type: ignore[call-overload]
-        session.exec(sa.delete(MediaAnalysis))  # type: ignore[call-overload]
+        session.exec(sa.delete(Detection))
+        session.exec(sa.delete(MediaAnalysis))
         session.commit()
 
 
-def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -138,8 +141,18 @@ def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subproces
     return workers
 
 
-def one_run(workers: int, settings: Settings, runtime: Runtime, items: list[str], warm: list[str], logs: Path) -> float:
-    """Analyses per second with `workers` processes; the queues of the run are deleted after it."""
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User and system time the worker processes have used so far."""
+    import psutil
+
+    return sum(sum(psutil.Process(process.pid).cpu_times()[:2]) for process in processes)
+
+
+def one_run(
+    workers: int, settings: Settings, runtime: Runtime, items: list[str], warm: list[str], logs: Path
+) -> tuple[float, float]:
+    """Analyses per second with `workers` processes, and the workers' CPU seconds per analysis; the queues of the
+    run are deleted after it."""
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("IMPWATCH_")},
@@ -160,17 +173,17 @@ def one_run(workers: int, settings: Settings, runtime: Runtime, items: list[str]
         for sha256 in warm[:workers]:
             queue.send_analysis(sha256)
         wait_until(lambda: stored(runtime.db_engine, warm[:workers]) == workers, 120, "the warm-up analyses")
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(processes)
         for sha256 in items:
             queue.send_analysis(sha256)
         wait_until(lambda: stored(runtime.db_engine, items) == len(items), 600, "the analyses")
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(processes) - cpu_before
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=60)
-        _delete_queues(queue, prefix)
+        _delete_queues(settings.broker_url, prefix)
         queue.close()
     with Session(runtime.db_engine) as session:
         reused = session.exec(
@@ -178,13 +191,13 @@ def one_run(workers: int, settings: Settings, runtime: Runtime, items: list[str]
         ).one()
     if reused:
         raise SystemExit(f"{reused} items reused another's analysis: the photos are not distinct enough")
-    return len(items) / elapsed
+    return len(items) / elapsed, cpu / len(items)
 
 
-def _delete_queues(queue: object, prefix: str) -> None:
+def _delete_queues(broker_url: str, prefix: str) -> None:
     import pika
 
-    connection = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
     try:
         channel = connection.channel()
         for name in QUEUES:
@@ -194,18 +207,13 @@ def _delete_queues(queue: object, prefix: str) -> None:
         connection.close()
 
 
-BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-
-
 def main() -> int:
-    global BROKER_URL
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--broker-url", default=BROKER_URL)
+    parser.add_argument("--broker-url", default="amqp://guest:guest@127.0.0.1:5672/%2F", help="RabbitMQ")
     parser.add_argument("--min-ratio", type=float, default=0.0)
     args = parser.parse_args()
-    BROKER_URL = args.broker_url
     with tempfile.TemporaryDirectory(prefix="broker-bench-") as folder:
         workdir = Path(folder)
         settings = Settings(data_dir=workdir / "data", broker_url=args.broker_url, face_workers=0, keep_media=True)
@@ -216,16 +224,22 @@ def main() -> int:
         photos = distinct_photos(runtime.media_store, workdir, args.items + 2)
         warm, items = photos[:2], photos[2:]
         rates: dict[int, list[float]] = {1: [], 2: []}
+        cpu: dict[int, list[float]] = {1: [], 2: []}
         print(f"{len(items)} distinct photos (<= {MAX_SIDE} px), {os.cpu_count()} cores; load: {os.getloadavg()}")
         for repeat in range(args.repeats):
             for workers in (1, 2) if repeat % 2 == 0 else (2, 1):
-                rate = one_run(workers, settings, runtime, items, warm, workdir)
+                rate, per_item = one_run(workers, settings, runtime, items, warm, workdir)
                 rates[workers].append(rate)
-                print(f"  run {repeat + 1}, {workers} worker(s): {rate:.2f} analyses/s", flush=True)
+                cpu[workers].append(per_item)
+                print(
+                    f"  run {repeat + 1}, {workers} worker(s): {rate:.2f} analyses/s, "
+                    f"{per_item:.3f} CPU s per analysis (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
         runtime.close()
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"median, 1 worker process:  {one:.2f} analyses/s")
-    print(f"median, 2 worker processes: {two:.2f} analyses/s")
+    print(f"median, 1 worker process:  {one:.2f} analyses/s, {statistics.median(cpu[1]):.3f} CPU s per analysis")
+    print(f"median, 2 worker processes: {two:.2f} analyses/s, {statistics.median(cpu[2]):.3f} CPU s per analysis")
     print(f"ratio two/one: {two / one:.2f}x (load average after: {os.getloadavg()})")
     return 0 if two / one >= args.min_ratio else 1
 

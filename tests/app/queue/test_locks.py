@@ -3,7 +3,6 @@ first one goes (SIGKILL: the server drops its session, and the lock with it); on
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,12 +11,12 @@ from sqlmodel import Session
 from app.queue.locks import SCHEDULER_LOCK, AdvisoryLock
 from app.runtime import Runtime
 from tests.app.queue.conftest import WorkerProcess, queue_depth
+from tests.conftest import POSTGRES_URL, postgres_copy
 from tests.factories import WATCH_INTERVALS
-from tests.support import PostgresCopies, wait_for
+from tests.support import wait_for
 from watchers import service
 from watchers.schemas import WatchCreate
 
-POSTGRES_URL = os.environ.get("IMPWATCH_TEST_POSTGRES_URL", "")
 QUICK = {"scheduler_standby_seconds": "0.2", "scheduler_sync_seconds": "0.2", "scheduler_jitter_seconds": "0"}
 
 
@@ -26,12 +25,8 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """PostgreSQL only: the locks are PostgreSQL's (on SQLite there is one machine and no lock); CI sets the URL."""
     if not POSTGRES_URL:
         pytest.skip("IMPWATCH_TEST_POSTGRES_URL is not set")
-    copies: PostgresCopies = request.getfixturevalue("postgres_copies")
-    name = copies.take()
-    try:
-        yield copies.url(name)
-    finally:
-        copies.give_back(name)
+    with postgres_copy(request) as url:
+        yield url
 
 
 def test_a_standby_scheduler_takes_over_when_the_first_one_is_killed(

@@ -23,7 +23,7 @@ from tests.support import fixture_bytes, wait_for
 from tests.watchers.sources.tme_pages import ChannelServer
 from watchers import service
 from watchers.jobs import RunReport
-from watchers.models import Detection, MediaAnalysis, MediaItem
+from watchers.models import Detection, MediaAnalysis, MediaItem, Watch
 from watchers.schemas import WatchCreate
 
 
@@ -37,16 +37,22 @@ def count(runtime: Runtime, table: type) -> int:
         return session.exec(select(sa.func.count()).select_from(table)).one()
 
 
-def test_a_worker_killed_mid_analysis_leaves_it_to_another_and_the_alert_is_written_once(
-    runtime: Runtime, channels: ChannelServer, start_worker: Callable[..., WorkerProcess]
-) -> None:
-    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+def watch_of_a_fake(runtime: Runtime, channels: ChannelServer) -> Watch:
+    """A t.me preview watch of a channel with one post: a photo of Obama."""
     channels.add_channel("kz_news_fake")
     channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama_small.jpg"))
     with Session(runtime.db_engine, expire_on_commit=False) as session:
         data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
         watch = service.create_watch(session, data, WATCH_INTERVALS)
         session.commit()
+        return watch
+
+
+def test_a_worker_killed_mid_analysis_leaves_it_to_another_and_the_alert_is_written_once(
+    runtime: Runtime, channels: ChannelServer, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
+    watch = watch_of_a_fake(runtime, channels)
     runner = build_watch_runner(runtime)  # analysis through the broker: the sha256 on the analyse queue
     reports: list[RunReport] = []
     run = threading.Thread(target=lambda: reports.append(runner.run(watch.id)))
@@ -89,12 +95,7 @@ def test_without_a_worker_the_run_fails_at_the_deadline_with_the_reason(
         broker_queue_prefix=queue_prefix,
         broker_analysis_deadline_seconds=0.5,
     )
-    channels.add_channel("kz_news_fake")
-    channels.add_post("kz_news_fake", "photo", photo=fixture_bytes("obama_small.jpg"))
-    with Session(runtime.db_engine, expire_on_commit=False) as session:
-        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
-        watch = service.create_watch(session, data, WATCH_INTERVALS)
-        session.commit()
+    watch = watch_of_a_fake(runtime, channels)
 
     report = build_watch_runner(runtime).run(watch.id)
 
@@ -107,12 +108,7 @@ def test_the_scheduler_enqueues_and_a_consumer_runs_the_watch_with_its_analysis(
     runtime: Runtime, channels: ChannelServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     obama = enrol_person(runtime, "Barack Obama", "obama.jpg")
-    channels.add_channel("kz_news_fake")
-    channels.add_post("kz_news_fake", "Sign the contract today!", photo=fixture_bytes("obama_small.jpg"))
-    with Session(runtime.db_engine) as session:
-        data = WatchCreate.model_validate({"source": {"kind": "tme_preview", "channel": "kz_news_fake"}})
-        service.create_watch(session, data, WATCH_INTERVALS)
-        session.commit()
+    watch_of_a_fake(runtime, channels)
 
     consumer = start_worker("--queues", "watches,analyse", tme_base_url=channels.base_url)
     scheduler = start_worker(scheduler_sync_seconds="0.2", scheduler_jitter_seconds="0")
