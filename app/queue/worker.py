@@ -13,6 +13,7 @@ from app.queue.broker import ANALYSE, QUEUES, TELEGRAM, WATCHES, Handlers, TaskQ
 from app.queue.locks import WatchRunLocks
 from app.runtime import Runtime
 from watchers.analysis import LocalExecutor
+from watchers.media_store import MediaMissing
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,16 @@ def consume(runtime: Runtime, queues: Collection[str], threads: int, stop: threa
 
     def analyse(sha256: str) -> None:
         log.info("analyse %s: started", sha256)
-        analysed = local.analyse(sha256)
+        try:
+            analysed = local.analyse(sha256)
+        except MediaMissing:
+            log.error(
+                "analyse %s: the content is not in this machine's media folder (%s); every machine needs the same "
+                "IMPWATCH_DATA_DIR/media (a shared volume). Retried, then dead-lettered.",
+                sha256,
+                runtime.media_store.root,
+            )
+            raise
         log.info("analyse %s: %s", sha256, "stored" if analysed else "already stored")
 
     def run_watch(watch_id: uuid.UUID) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -173,3 +174,16 @@ def test_on_redis_a_worker_analyses_what_is_enqueued(
     assert executor.analyse(sha256) is False  # stored already: not enqueued again
     assert count(runtime, Detection) == 1
     assert f"analyse {sha256}: stored" in worker.output()
+
+
+def test_a_worker_without_the_shared_media_folder_says_so(
+    runtime: Runtime, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    worker = start_worker("--queues", "analyse", data_dir=str(tmp_path / "elsewhere"), broker_max_retries="0")
+    worker.wait_for_line("worker consuming analyse")
+
+    runtime.task_queue.send_analysis("ab" * 32)
+
+    worker.wait_for_line("is not in this machine's media folder", timeout=60)
+    assert "IMPWATCH_DATA_DIR/media (a shared volume)" in worker.output()
+    assert count(runtime, MediaAnalysis) == 0
