@@ -1,14 +1,16 @@
 """One scheduler at a time on PostgreSQL: a second `impwatch worker` waits as a standby and takes over when the
-first one goes (SIGKILL: the server drops its session, and the lock with it); one consumer of the telegram queue."""
+first one goes (SIGKILL: the server drops its session, and the lock with it); one consumer of the telegram queue; one
+run of a watch at a time across consumers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from sqlmodel import Session
 
-from app.queue.locks import SCHEDULER_LOCK, AdvisoryLock
+from app.queue.locks import SCHEDULER_LOCK, AdvisoryLock, WatchRunLocks
 from app.runtime import Runtime
 from tests.app.queue.conftest import WorkerProcess, queue_depth
 from tests.conftest import POSTGRES_URL, postgres_copy
@@ -65,3 +67,19 @@ def test_one_process_consumes_the_telegram_queue_and_a_second_waits(
 
     assert first.terminate() == 0
     second.wait_for_line("worker consuming telegram")
+
+
+def test_a_watch_run_enqueued_while_one_is_going_elsewhere_is_dropped(make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime()
+    watch_id = uuid.uuid4()
+    here, elsewhere = WatchRunLocks(runtime.db_engine), WatchRunLocks(runtime.db_engine)  # two consumers
+    runs: list[str] = []
+
+    def run(_: uuid.UUID) -> None:
+        runs.append("first")
+        assert not elsewhere.run_alone(watch_id, lambda _: runs.append("overlapping"))
+        assert elsewhere.run_alone(uuid.uuid4(), lambda _: runs.append("another watch"))
+
+    assert here.run_alone(watch_id, run)
+    assert elsewhere.run_alone(watch_id, lambda _: runs.append("next"))
+    assert runs == ["first", "another watch", "next"]
