@@ -12,7 +12,9 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +32,7 @@ from watchlist.schemas import NameMentions  # a Literal, read when the commands 
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
+    from app.settings import Settings
     from watchers.schemas import PersonFound, ScanResult
     from watchlist.models import Person
     from watchlist.service import PhotoRefused
@@ -95,35 +98,129 @@ def _exit_after_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+QueuesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--queues",
+        help="Consume these broker queues instead of scheduling (comma-separated: analyse, watches, telegram; "
+        "needs IMPWATCH_BROKER_URL)",
+    ),
+]
+
+
 @cli.command()
-def worker() -> None:
+def worker(
+    queues: QueuesOption = None,
+    threads: Annotated[int, typer.Option(min=0, help="Threads taking messages (0: as many as the queues need)")] = 0,
+) -> None:
     """Run the watches, the webhook dispatcher and the retention job without the API (migrating the database first),
     until SIGTERM or Ctrl-C. For API processes apart: start those with IMPWATCH_SCHEDULER_ENABLED=false, and one
-    worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT."""
-    from prometheus_client import start_http_server
+    worker. Its own metrics (watch runs, scans, deliveries) are served at IMPWATCH_WORKER_METRICS_HOST and _PORT.
 
-    from app.scheduling import scheduled_work
+    With a broker (IMPWATCH_BROKER_URL) this worker is the scheduler, which only enqueues watch runs; on PostgreSQL
+    it holds an advisory lock, and a second one waits as a standby. `--queues analyse` (any number of machines),
+    `--queues watches` and `--queues telegram` (one process: one Telethon session) consume the work."""
     from app.settings import Settings
 
+    settings = Settings()
+    chosen = _chosen_queues(settings, queues)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = command_runtime(face_workers=Settings().face_workers)
-    settings = runtime.settings
-    exporter = None
-    if settings.worker_metrics_port:
-        exporter, _ = start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+    runtime = command_runtime(face_workers=settings.face_workers)
     try:
-        with scheduled_work(runtime):
-            out.print("worker running: watches, webhook deliveries, retention (SIGTERM or Ctrl-C stops it)")
-            if exporter is not None:
-                out.print(f"metrics: http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics")
-            stop.wait()
+        with _worker_metrics(runtime):
+            if chosen:
+                _consume(runtime, chosen, threads, stop)
+            else:
+                _schedule(runtime, stop)
     finally:
-        if exporter is not None:
-            exporter.shutdown()
         runtime.close()
     out.print("worker stopped")
+
+
+def _chosen_queues(settings: Settings, queues: str | None) -> list[str] | None:
+    if queues is None:
+        return None
+    from app.queue.worker import parse_queues
+
+    if not settings.broker_url:
+        err.print("[red]error:[/] --queues needs a broker: set IMPWATCH_BROKER_URL (amqp://... or redis://...)")
+        raise typer.Exit(2)
+    try:
+        return parse_queues(queues)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@contextmanager
+def _worker_metrics(runtime: Runtime) -> Iterator[None]:
+    settings = runtime.settings
+    if not settings.worker_metrics_port:
+        yield
+        return
+    from prometheus_client import start_http_server
+
+    try:
+        exporter, _ = start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+    except OSError as exc:
+        err.print(
+            f"[red]error:[/] cannot serve metrics on {settings.worker_metrics_host}:{settings.worker_metrics_port} "
+            f"({exc.strerror}); set IMPWATCH_WORKER_METRICS_PORT to a free port for each process (0: none)"
+        )
+        raise typer.Exit(2) from exc
+    out.print(f"metrics: http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics")
+    try:
+        yield
+    finally:
+        exporter.shutdown()
+
+
+def _schedule(runtime: Runtime, stop: threading.Event) -> None:
+    """The scheduler's role: alone, or on PostgreSQL once it holds the scheduler's advisory lock."""
+    from app.queue.locks import SCHEDULER_LOCK, AdvisoryLock
+    from app.scheduling import scheduled_work
+
+    settings = runtime.settings
+    lock = AdvisoryLock(runtime.db_engine, SCHEDULER_LOCK)
+    standby = partial(out.print, "standby: another scheduler holds the lock; taking over when it stops")
+    if not lock.wait(stop, settings.scheduler_standby_seconds, on_standby=standby):
+        return
+    try:
+        with scheduled_work(runtime):
+            enqueued = " (watch runs enqueued on the broker)" if settings.broker_url else ""
+            out.print(f"worker running: watches{enqueued}, webhook deliveries, retention (SIGTERM or Ctrl-C stops it)")
+            while not stop.wait(settings.scheduler_standby_seconds):
+                if not lock.held():
+                    err.print("[red]error:[/] the scheduler's lock was lost with its database connection; stopping")
+                    raise typer.Exit(1)
+    finally:
+        lock.release()
+
+
+def _consume(runtime: Runtime, queues: list[str], threads: int, stop: threading.Event) -> None:
+    """A consumer of broker queues; the telegram queue is taken by one process only (on PostgreSQL an advisory
+    lock, and a second one waits as a standby): a Telethon session used from two places is invalidated."""
+    import logging
+
+    from app.queue.broker import TELEGRAM
+    from app.queue.locks import TELEGRAM_LOCK, AdvisoryLock
+    from app.queue.worker import consume, default_threads
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    lock = AdvisoryLock(runtime.db_engine, TELEGRAM_LOCK)
+    if TELEGRAM in queues:
+        standby = partial(out.print, "standby: another process consumes the telegram queue; taking over when it stops")
+        if not lock.wait(stop, runtime.settings.scheduler_standby_seconds, on_standby=standby):
+            return
+    try:
+        count = threads or default_threads(runtime, queues)
+        out.print(f"worker consuming {', '.join(queues)} with {count} thread(s) (SIGTERM or Ctrl-C stops it)")
+        consume(runtime, queues, count, stop)
+    finally:
+        lock.release()
 
 
 def tell_how_to_make_the_first_key(runtime: Runtime) -> None:

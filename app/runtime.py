@@ -25,6 +25,7 @@ from watchers.media_store import MediaStore
 from watchers.sources.base import SourceContext
 
 if TYPE_CHECKING:
+    from app.queue.broker import TaskQueue
     from app.webhooks.urls import WebhookUrlPolicy
     from watchers.frames import FrameSampling
     from watchers.service import WatchIntervals
@@ -108,6 +109,12 @@ def _workers(runtime: Runtime) -> FaceWorkers:
     )
 
 
+def _task_queue(runtime: Runtime) -> TaskQueue:
+    from app.queue.broker import TaskQueue
+
+    return TaskQueue.from_settings(runtime.settings)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -125,6 +132,8 @@ class Runtime:
     text_watchlists = built_on_first_use(_text_watchlists)
     workers = built_on_first_use(_workers)
     """The face worker pool: its processes start with the first analysis, and only commands that scan build it."""
+    task_queue = built_on_first_use(_task_queue)
+    """The Dramatiq broker and its actors (`app.queue`), when `IMPWATCH_BROKER_URL` is set and work is enqueued."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -201,13 +210,15 @@ class Runtime:
 
         return WebhookUrlPolicy(allow_private=self.settings.webhook_allow_private_urls)
 
-    def source_context(self) -> SourceContext:
+    def source_context(self, telegram: bool = True) -> SourceContext:
+        """What sources read with; `telegram=False` leaves the Telegram account out (with a broker, only the one
+        consumer of the telegram queue may use the session: `app.queue`)."""
         from watchers.telegram_peers import DbPeerCache
 
         return SourceContext(
             tme_base_url=self.settings.tme_base_url,
             http_timeout_seconds=self.settings.http_timeout_seconds,
-            telegram_client=self._telegram_gateway(),
+            telegram_client=self._telegram_gateway() if telegram else None,
             telegram_peers=DbPeerCache(self.db_engine),
         )
 
@@ -233,6 +244,8 @@ class Runtime:
     def close(self) -> None:
         if Runtime.workers.is_built(self):
             self.workers.close()
+        if Runtime.task_queue.is_built(self):
+            self.task_queue.close()
         if self.telegram is not None:
             self.telegram.close()
         self.db_engine.dispose()

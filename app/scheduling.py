@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
@@ -27,20 +28,22 @@ from app.runtime import Runtime
 from app.webhooks import service as webhook_service
 from app.webhooks.deadline import DeadlineTransport
 from app.webhooks.jobs import DISPATCH_JOB_ID, WebhookDispatcher
-from watchers.analysis import LocalExecutor
+from watchers.analysis import AnalysisExecutor, LocalExecutor
 from watchers.jobs import WatchRunner
 from watchers.scheduler import WatchScheduler
 
 log = logging.getLogger(__name__)
 
 
-def build_watch_runner(runtime: Runtime) -> WatchRunner:
+def build_watch_runner(runtime: Runtime, telegram: bool | None = None) -> WatchRunner:
+    """A watch runner with the process's Telegram client unless `telegram` is False; by default only without a
+    broker (with one, the telegram queue's consumer is the one process that uses the session)."""
     settings = runtime.settings
     return WatchRunner(
         db_engine=runtime.db_engine,
-        analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
+        analysis=analysis_executor(runtime),
         media_store=runtime.media_store,
-        source_context=runtime.source_context(),
+        source_context=runtime.source_context(telegram=not settings.broker_url if telegram is None else telegram),
         on_detections=partial(
             service.record_detections,
             public_base_url=settings.public_base_url,
@@ -61,6 +64,16 @@ def build_watch_runner(runtime: Runtime) -> WatchRunner:
     )
 
 
+def analysis_executor(runtime: Runtime) -> AnalysisExecutor:
+    """Where face analysis runs: in this process's face worker pool, or, with a broker configured, on the analyse
+    queue's workers (handed the sha256; the media folder is shared)."""
+    if not runtime.settings.broker_url:
+        return LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers)
+    from app.queue.broker import BrokerExecutor
+
+    return BrokerExecutor(runtime.db_engine, runtime.task_queue, runtime.settings.broker_analysis_deadline_seconds)
+
+
 def linked_pages(runtime: Runtime) -> PageFetcher | None:
     """How linked pages are read when the installation asks for it: under the webhooks' address policy."""
     settings = runtime.settings
@@ -70,10 +83,17 @@ def linked_pages(runtime: Runtime) -> PageFetcher | None:
 
 
 def build_scheduler(runtime: Runtime, runner: WatchRunner) -> WatchScheduler:
+    """The watches on their intervals: each run in this process, or, with a broker configured, only enqueued (on
+    the telegram queue for Telethon sources, the watches queue for the others) for the consumers to run."""
     settings = runtime.settings
+    run_watch: Callable[[uuid.UUID], object] = runner.run
+    if settings.broker_url:
+        from app.queue.broker import WatchRunEnqueuer
+
+        run_watch = WatchRunEnqueuer(runtime.db_engine, runtime.task_queue).run
     return WatchScheduler(
         runtime.db_engine,
-        runner.run,
+        run_watch,
         sync_seconds=settings.scheduler_sync_seconds,
         jitter_seconds=settings.scheduler_jitter_seconds,
         threads=settings.scheduler_threads,
@@ -168,8 +188,8 @@ def build_reporting_bot(
         token=settings.report_bot_token,
         hash_key=settings.report_bot_hash_key,
         media_store=runtime.media_store,
-        analysis=LocalExecutor(runtime.db_engine, runtime.media_store, runtime.workers, runtime.matchers),
-        source_context=runtime.source_context(),
+        analysis=analysis_executor(runtime),
+        source_context=runtime.source_context(telegram=not settings.broker_url),
         public_base_url=settings.public_base_url,
         campaign_terms=tuple(settings.campaign_terms),
         per_hour=settings.report_bot_rate_per_hour,

@@ -97,6 +97,31 @@ class Settings(BaseSettings):
     scheduler_sync_seconds: float = Field(default=5.0, gt=0, description="How often jobs follow the watch table.")
     scheduler_jitter_seconds: float = Field(default=10.0, ge=0)
     scheduler_threads: int = Field(default=4, ge=1)
+    scheduler_standby_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="On PostgreSQL, how often a standby `impwatch worker` tries to take the scheduler's lock.",
+    )
+
+    broker_url: str = Field(
+        default="",
+        pattern=r"^((amqps?|rediss?)://.+)?$",
+        description="The Dramatiq broker: amqp://user:password@host:5672/vhost (RabbitMQ) or redis://host:6379/0. "
+        "Empty: watch runs and face analysis run in the scheduling process, as on one machine.",
+    )
+    broker_queue_prefix: str = Field(
+        default="",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_.-]*)?$",
+        description="Put before every queue name (analyse, watches, telegram): installations sharing a broker.",
+    )
+    broker_analysis_deadline_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="How long a watch run waits for the analysis it enqueued to be stored; then the run fails.",
+    )
+    broker_max_retries: int = Field(
+        default=3, ge=0, description="Retries of a message whose actor failed (backoff from 1 s), then dead-lettered."
+    )
     default_watch_interval_seconds: int = Field(default=300, ge=1)
     min_watch_interval_seconds: int = Field(default=30, ge=1)
     watch_batch_limit: int = Field(default=50, ge=1, description="Posts taken from a source in one run.")

@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -69,6 +70,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
+    with postgres_copy(request) as url:
+        yield url
+
+
+@contextmanager
+def postgres_copy(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh copy of the migrated PostgreSQL template for one test, given back after it."""
     copies: PostgresCopies = request.getfixturevalue("postgres_copies")
     name = copies.take()
     try:

@@ -199,7 +199,8 @@ def test_the_image_and_compose_commands_exist_in_the_cli(tmp_path: Path) -> None
     image_command = json.loads(dockerfile.split("CMD", 1)[1].strip().splitlines()[0])
     compose = (ROOT / "docker-compose.yml").read_text()
     compose_commands = [json.loads(line.split(":", 1)[1]) for line in compose.splitlines() if "command:" in line]
-    assert [command[1] for command in compose_commands] == ["serve", "worker"]
+    assert [command[1] for command in compose_commands] == ["serve", "worker", "worker", "worker", "worker"]
+    assert [command[3] for command in compose_commands[2:]] == ["watches", "telegram", "analyse"]
     for command in (image_command, *compose_commands):
         assert command[0].endswith("impwatch")
         result = run(tmp_path, *command[1:], "--help")
