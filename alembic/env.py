@@ -8,8 +8,8 @@ from sqlmodel import SQLModel
 import app.alerts.models
 import app.auth.models  # registers the tables, as every import below does
 import app.notifications.models
-import app.rescan.models
 import app.reports.models
+import app.rescan.models
 import app.webhooks.models  # noqa: F401
 import watchers.channels.models
 import watchers.models  # noqa: F401
