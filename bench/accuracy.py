@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from watchlist.calibration import CalibrationPolicy, add_distances, empty_histogram, thresholds_from_counts  # noqa: E402
 from watchlist.matcher import MATCH, Match, Matcher, Reference  # noqa: E402
+
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
 
 WESTERN_PEOPLE = ("obama", "biden", "kit_harington", "rose_leslie", "alex_lacamoire", "lin_manuel_miranda")
 SAME_PERSON_IN_CROWD = 0.30
@@ -203,14 +207,19 @@ def evaluate(
 
 def calibrated(references: list[Reference], background: list[np.ndarray], policy: CalibrationPolicy) -> dict:
     """Each person's thresholds from the other people's references and the background sheet, as the service does."""
+    return {pid: thresholds_from_counts(histogram, policy) for pid, histogram in counts(references, background).items()}
+
+
+def counts(references: list[Reference], background: list[np.ndarray]) -> dict[uuid.UUID, list[int]]:
+    """Each person's histogram: the distances of the other people's references and of the background faces."""
     probe = Matcher(references, {ref.person_id: 1.0 for ref in references})
-    counts = {pid: empty_histogram() for pid in probe.person_ids}
+    histograms = {pid: empty_histogram() for pid in probe.person_ids}
     faces = [(ref.person_id, ref.encoding) for ref in references] + [(None, face) for face in background]
     for owner, face in faces:
         for pid, distance in zip(probe.person_ids, probe.person_distances(face), strict=True):
             if pid != owner:
-                counts[pid] = add_distances(counts[pid], [distance])
-    return {pid: thresholds_from_counts(histogram, policy) for pid, histogram in counts.items()}
+                histograms[pid] = add_distances(histograms[pid], [distance])
+    return histograms
 
 
 def thresholds_of_defaults(references: list[Reference], policy: CalibrationPolicy) -> dict:
@@ -248,21 +257,41 @@ def _count_stranger(tally: Tally, matcher: Matcher | PlainLoop, face: np.ndarray
 
 def matching_speed(
     references: int = 100_000, persons: int = 10_000, repeats: int = 200
-) -> dict[str, tuple[float, float]]:
-    """Milliseconds to match one face against `references` reference encodings (median of `repeats`, wall clock and
-    this process's CPU time: on a loaded machine the wall clock includes waiting for a core), and, for
-    comparison on the same machine at the same moment (the two are interleaved), the former matcher's distance
-    computation alone (`np.linalg.norm` over the difference)."""
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Milliseconds (median of `repeats`, wall clock and this process's CPU time: on a loaded machine the wall clock
+    includes waiting for a core) to match one face against `references` reference encodings, and to count that face
+    into every person's calibration counts (`watchers.scanning`), each beside its baseline measured in the same run,
+    interleaved: the former matcher's distance computation alone (`np.linalg.norm` over the difference) and the
+    former counting loop."""
+    from watchers.scanning import FileAnalysis, _count_background
+
     rng = np.random.default_rng(7)
     people = [uuid.UUID(int=i + 1) for i in range(persons)]
     encodings_ = rng.normal(size=(references, 128)).astype(np.float32) * 0.05
     refs = [Reference(uuid.UUID(int=10**9 + i), people[i % persons], encodings_[i]) for i in range(references)]
     matcher = Matcher(refs, dict.fromkeys(people, 0.4))
     face = rng.normal(size=128).astype(np.float32) * 0.05
-    runs: dict[str, Callable[[], object]] = {
-        "matcher": lambda: matcher.match(face),
-        "former np.linalg.norm": lambda: np.linalg.norm(encodings_ - face, axis=1),
+    _, distances = matcher.match_and_measure(face)
+    now, former = FileAnalysis("photo", "", 0, 0, 0), FileAnalysis("photo", "", 0, 0, 0)
+    return {
+        "matching one face against 100,000 reference encodings (10,000 people)": _interleaved(
+            {
+                "matcher": lambda: matcher.match(face),
+                "former np.linalg.norm": lambda: np.linalg.norm(encodings_ - face, axis=1),
+            },
+            repeats,
+        ),
+        "counting that face for the 10,000 people's calibration": _interleaved(
+            {
+                "now": lambda: _count_background(now, matcher, distances, set()),
+                "former loop": lambda: _former_count(former, matcher, distances, set()),
+            },
+            repeats,
+        ),
     }
+
+
+def _interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
     times: dict[str, list[float]] = {name: [] for name in runs}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
@@ -272,6 +301,18 @@ def matching_speed(
             times[name].append(time.perf_counter() - started)
             cpu[name].append(time.process_time() - started_cpu)
     return {name: (float(np.median(times[name]) * 1000), float(np.median(cpu[name]) * 1000)) for name in runs}
+
+
+def _former_count(analysis: FileAnalysis, matcher: Matcher, distances: np.ndarray, assigned: set) -> None:
+    """`watchers.scanning._count_background` before it was rewritten: the baseline."""
+    from watchlist.calibration import BIN_WIDTH, BINS
+
+    counted = np.array([person_id not in assigned for person_id in matcher.person_ids], dtype=bool)
+    bins = np.minimum(BINS - 1, (distances / BIN_WIDTH).astype(np.intp))
+    for group in np.flatnonzero(counted):
+        person_bins = analysis.background.setdefault(matcher.person_ids[group], {})
+        index = int(bins[group])
+        person_bins[index] = person_bins.get(index, 0) + 1
 
 
 def main() -> int:
@@ -308,14 +349,14 @@ def main() -> int:
         if data.note:
             print(f"\n{data.name}: {data.note}.")
     if not args.no_speed:
-        speeds = matching_speed()
-        now, now_cpu = speeds["matcher"]
-        print("\nMatching one face against 100,000 reference encodings (10,000 people), medians in one run:")
-        for name, (spent, spent_cpu) in speeds.items():
-            print(
-                f"- {name}: {spent:.2f} ms wall ({spent / now:.1f} x the matcher's), "
-                f"{spent_cpu:.2f} ms CPU ({spent_cpu / now_cpu:.1f} x)"
-            )
+        for what, speeds in matching_speed().items():
+            print(f"\n{what.capitalize()}, medians in one run:")
+            (_, (now, now_cpu)), *_ = speeds.items()
+            for name, (spent, spent_cpu) in speeds.items():
+                print(
+                    f"- {name}: {spent:.2f} ms wall ({spent / now:.1f} x), "
+                    f"{spent_cpu:.2f} ms CPU ({spent_cpu / now_cpu:.1f} x)"
+                )
         print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     return 0
 
