@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from watchlist.calibration import CalibrationPolicy, add_distances, empty_histogram, thresholds_from_counts  # noqa: E402
 from watchlist.matcher import MATCH, Match, Matcher, Reference  # noqa: E402
+
+if TYPE_CHECKING:
+    from watchers.scanning import FileAnalysis
 
 WESTERN_PEOPLE = ("obama", "biden", "kit_harington", "rose_leslie", "alex_lacamoire", "lin_manuel_miranda")
 SAME_PERSON_IN_CROWD = 0.30
@@ -138,7 +143,7 @@ class Tally:
         ]
 
 
-def rotations(photos: list[np.ndarray], k: int) -> Iterable[tuple[list[np.ndarray], list[np.ndarray]]]:
+def rotations(photos: list[int], k: int) -> Iterable[tuple[list[int], list[int]]]:
     """Each rotation's references and probes; `k` shrinks so that at least one photo is a probe."""
     n = len(photos)
     used = max(1, min(k, n - 1))
@@ -149,44 +154,72 @@ def rotations(photos: list[np.ndarray], k: int) -> Iterable[tuple[list[np.ndarra
             return
 
 
-def evaluate(data: DataSet, k: int, policy: CalibrationPolicy) -> dict[str, Tally]:
-    tallies = {"calibrated": Tally(), "uncalibrated default": Tally(), "plain loop at 0.5": Tally()}
+SystemFactory = Callable[[list[Reference], list[np.ndarray], CalibrationPolicy], "Matcher | PlainLoop"]
+"""Builds a system from the enrolled references, one background sheet and the policy."""
+
+
+def standard_systems() -> dict[str, SystemFactory]:
+    """The service's calibrated matcher, the same at the conservative defaults, and a plain loop at 0.5."""
+    return {
+        "calibrated": lambda refs, background, policy: Matcher(refs, calibrated(refs, background, policy)),
+        "uncalibrated default": lambda refs, _, policy: Matcher(refs, thresholds_of_defaults(refs, policy)),
+        "plain loop at 0.5": lambda refs, _, __: PlainLoop(refs),
+    }
+
+
+def evaluate(
+    data: DataSet,
+    k: int,
+    policy: CalibrationPolicy,
+    systems: dict[str, SystemFactory] | None = None,
+    probes: DataSet | None = None,
+) -> dict[str, Tally]:
+    """The tallies of each system over every rotation and both background sheets. With `probes` (the same photos
+    encoded another way, in the same order) the references come from `data` and every probe, stranger and background
+    face from `probes`: encoding options that cost time only at enrolment."""
+    systems = systems or standard_systems()
+    seen = probes or data
+    tallies = {name: Tally() for name in systems}
     names = list(data.people)
     ids = {name: uuid.uuid5(uuid.NAMESPACE_OID, name) for name in names}
     longest = max(len(photos) for photos in data.people.values())
-    split = {name: list(rotations(photos, k)) for name, photos in data.people.items()}
+    split = {name: list(rotations(list(range(len(photos))), k)) for name, photos in data.people.items()}
     for rotation in range(longest):
         chosen = {name: split[name][rotation % len(split[name])] for name in names}
-        references = [Reference(uuid.uuid4(), ids[name], face) for name in names for face in chosen[name][0]]
+        references = [
+            Reference(uuid.uuid4(), ids[name], data.people[name][i]) for name in names for i in chosen[name][0]
+        ]
         for half in (0, 1):
-            thresholds = calibrated(references, data.backgrounds[half], policy)
-            systems = {
-                "calibrated": Matcher(references, thresholds),
-                "uncalibrated default": Matcher(references, thresholds_of_defaults(references, policy)),
-                "plain loop at 0.5": PlainLoop(references),
-            }
-            tallies["calibrated"].thresholds.extend(t.match for t in thresholds.values())
-            tallies["uncalibrated default"].thresholds.append(policy.default_match)
-            tallies["plain loop at 0.5"].thresholds.append(PLAIN_TOLERANCE)
-            for system, matcher in systems.items():
+            for system, factory in systems.items():
+                matcher = factory(references, seen.backgrounds[half], policy)
+                tally = tallies[system]
+                if isinstance(matcher, Matcher):
+                    tally.thresholds.extend(matcher.thresholds_of(pid).match for pid in matcher.person_ids)
+                else:
+                    tally.thresholds.append(PLAIN_TOLERANCE)
                 for name in names:
-                    for probe in chosen[name][1]:
-                        _count_probe(tallies[system], matcher, probe, ids[name])
-                for stranger in data.strangers[1 - half]:
-                    _count_stranger(tallies[system], matcher, stranger)
+                    for index in chosen[name][1]:
+                        _count_probe(tally, matcher, seen.people[name][index], ids[name])
+                for stranger in seen.strangers[1 - half]:
+                    _count_stranger(tally, matcher, stranger)
     return tallies
 
 
 def calibrated(references: list[Reference], background: list[np.ndarray], policy: CalibrationPolicy) -> dict:
     """Each person's thresholds from the other people's references and the background sheet, as the service does."""
+    return {pid: thresholds_from_counts(histogram, policy) for pid, histogram in counts(references, background).items()}
+
+
+def counts(references: list[Reference], background: list[np.ndarray]) -> dict[uuid.UUID, list[int]]:
+    """Each person's histogram: the distances of the other people's references and of the background faces."""
     probe = Matcher(references, {ref.person_id: 1.0 for ref in references})
-    counts = {pid: empty_histogram() for pid in probe.person_ids}
+    histograms = {pid: empty_histogram() for pid in probe.person_ids}
     faces = [(ref.person_id, ref.encoding) for ref in references] + [(None, face) for face in background]
     for owner, face in faces:
         for pid, distance in zip(probe.person_ids, probe.person_distances(face), strict=True):
             if pid != owner:
-                counts[pid] = add_distances(counts[pid], [distance])
-    return {pid: thresholds_from_counts(histogram, policy) for pid, histogram in counts.items()}
+                histograms[pid] = add_distances(histograms[pid], [distance])
+    return histograms
 
 
 def thresholds_of_defaults(references: list[Reference], policy: CalibrationPolicy) -> dict:
@@ -222,24 +255,64 @@ def _count_stranger(tally: Tally, matcher: Matcher | PlainLoop, face: np.ndarray
     tally.stranger_alerts += any(m.tier == MATCH for m in matcher.match(face))
 
 
-def matching_speed(references: int = 100_000, persons: int = 10_000, repeats: int = 200) -> tuple[float, float]:
-    """Milliseconds to match one face against `references` reference encodings (median of `repeats`), and, for
-    comparison on the same machine at the same moment, the former matcher's distance computation alone."""
+def matching_speed(
+    references: int = 100_000, persons: int = 10_000, repeats: int = 200
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Milliseconds (median of `repeats`, wall clock and this process's CPU time: on a loaded machine the wall clock
+    includes waiting for a core) to match one face against `references` reference encodings, and to count that face
+    into every person's calibration counts (`watchers.scanning`), each beside its baseline measured in the same run,
+    interleaved: the former matcher's distance computation alone (`np.linalg.norm` over the difference) and the
+    former counting loop."""
+    from watchers.scanning import FileAnalysis, _count_background
+
     rng = np.random.default_rng(7)
     people = [uuid.UUID(int=i + 1) for i in range(persons)]
     encodings_ = rng.normal(size=(references, 128)).astype(np.float32) * 0.05
     refs = [Reference(uuid.UUID(int=10**9 + i), people[i % persons], encodings_[i]) for i in range(references)]
     matcher = Matcher(refs, dict.fromkeys(people, 0.4))
     face = rng.normal(size=128).astype(np.float32) * 0.05
-    times, former = [], []
+    _, distances = matcher.match_and_measure(face)
+    now, former = FileAnalysis("photo", "", 0, 0, 0), FileAnalysis("photo", "", 0, 0, 0)
+    return {
+        "matching one face against 100,000 reference encodings (10,000 people)": _interleaved(
+            {
+                "matcher": lambda: matcher.match(face),
+                "former np.linalg.norm": lambda: np.linalg.norm(encodings_ - face, axis=1),
+            },
+            repeats,
+        ),
+        "counting that face for the 10,000 people's calibration": _interleaved(
+            {
+                "now": lambda: _count_background(now, matcher, distances, set()),
+                "former loop": lambda: _former_count(former, matcher, distances, set()),
+            },
+            repeats,
+        ),
+    }
+
+
+def _interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        started = time.perf_counter()
-        matcher.match(face)
-        times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        np.linalg.norm(encodings_ - face, axis=1)
-        former.append(time.perf_counter() - started)
-    return float(np.median(times) * 1000), float(np.median(former) * 1000)
+        for name, run in runs.items():
+            started, started_cpu = time.perf_counter(), time.process_time()
+            run()
+            times[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    return {name: (float(np.median(times[name]) * 1000), float(np.median(cpu[name]) * 1000)) for name in runs}
+
+
+def _former_count(analysis: FileAnalysis, matcher: Matcher, distances: np.ndarray, assigned: set) -> None:
+    """`watchers.scanning._count_background` before it was rewritten: the baseline."""
+    from watchlist.calibration import BIN_WIDTH, BINS
+
+    counted = np.array([person_id not in assigned for person_id in matcher.person_ids], dtype=bool)
+    bins = np.minimum(BINS - 1, (distances / BIN_WIDTH).astype(np.intp))
+    for group in np.flatnonzero(counted):
+        person_bins = analysis.background.setdefault(matcher.person_ids[group], {})
+        index = int(bins[group])
+        person_bins[index] = person_bins.get(index, 0) + 1
 
 
 def main() -> int:
@@ -276,11 +349,15 @@ def main() -> int:
         if data.note:
             print(f"\n{data.name}: {data.note}.")
     if not args.no_speed:
-        now, former = matching_speed()
-        print(
-            f"\nMatching one face against 100,000 reference encodings (10,000 people): {now:.2f} ms (median); "
-            f"the former matcher's distances alone: {former:.2f} ms"
-        )
+        for what, speeds in matching_speed().items():
+            print(f"\n{what.capitalize()}, medians in one run:")
+            (_, (now, now_cpu)), *_ = speeds.items()
+            for name, (spent, spent_cpu) in speeds.items():
+                print(
+                    f"- {name}: {spent:.2f} ms wall ({spent / now:.1f} x), "
+                    f"{spent_cpu:.2f} ms CPU ({spent_cpu / now_cpu:.1f} x)"
+                )
+        print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     return 0
 
 

@@ -186,3 +186,30 @@ def test_a_track_of_several_frames_decides_a_video(engine: FaceEngine, tmp_path:
     assert alone.tier == "possible", "no track long enough and no frame far below the threshold"
     _, one_frame = lin_manuel(engine, track_min_frames=100, strong_margin=0.0)
     assert [found.tier for found in analyse(clip, engine, one_frame).persons] == ["match"]
+
+
+def test_every_face_counts_for_the_people_it_was_not_assigned_to(tmp_path: Path, engine: FaceEngine) -> None:
+    """obama_and_biden.jpg (Obama, Biden and a third man) against Obama and Biden enrolled from other photos: the two
+    of them are assigned to themselves, so each counts the two other faces, each at its distance's bin."""
+    from watchlist.calibration import bin_of
+
+    photos = {"obama": "obama2.jpg", "biden": "biden.jpg"}
+    people = {name: uuid.uuid4() for name in photos}
+    references = []
+    for name, photo in photos.items():
+        [face] = engine.find_faces(decode_image(fixture_bytes(photo), 50_000_000))
+        references.append(Reference(uuid.uuid4(), people[name], face.encoding))
+    matcher = Matcher(references, dict.fromkeys(people.values(), 0.5))
+    analysis = analyse(write(tmp_path / "group.jpg", fixture_bytes("obama_and_biden.jpg")), engine, matcher)
+    assert len(analysis.faces) == 3
+    assert {evidence.person_id for evidence in analysis.persons} == set(people.values())
+    pixels = decode_image(fixture_bytes("obama_and_biden.jpg"), 50_000_000)
+    for group, person in enumerate(matcher.person_ids):
+        others = [face for face in analysis.faces if person not in {match.person_id for match in face.matches}]
+        expected: dict[int, int] = {}
+        for sighting in others:
+            [encoding] = engine.encode(pixels, [sighting.box])
+            index = bin_of(float(matcher.person_distances(encoding)[group]))
+            expected[index] = expected.get(index, 0) + 1
+        assert len(others) == 2
+        assert analysis.background[person] == expected
