@@ -68,20 +68,29 @@ VIDEO_REENCODES = ("reencoded", "resized_075")
 
 
 def write_video_copy(
-    original: Path, how: str, target: Path, *, start: float = 0.0, seconds: float | None = None
+    original: Path,
+    how: str,
+    target: Path,
+    *,
+    start: float = 0.0,
+    seconds: float | None = None,
+    bitrate: int = VIDEO_BITRATE,
 ) -> Path:
-    """Write one re-upload of the video `original` (`how` names one of `VIDEO_COPIES`) as H.264 in MP4 at
-    `VIDEO_BITRATE`, frame by frame, with the frame rate kept; only its frames from `start` for `seconds` (all when
-    None), so that clips cut from different parts of one video are different videos. No sound."""
+    """Write one re-upload of the video `original` (`how` names one of `VIDEO_COPIES`) as H.264 in MP4 at `bitrate`,
+    frame by frame, with the frame rate kept; only its frames from `start` for `seconds` (all when None), so that
+    clips cut from different parts of one video are different videos. No sound."""
     import av
 
     change = VIDEO_COPIES[how]
     with av.open(str(original)) as reader, av.open(str(target), mode="w") as writer:
         source = reader.streams.video[0]
         rate = source.average_rate or 30
-        out = writer.add_stream("libx264", rate=rate, options={"preset": "veryfast"})
-        out.bit_rate = VIDEO_BITRATE
+        out = writer.add_stream("libx264", rate=rate, options={"preset": "veryfast", "threads": "1"})
+        out.bit_rate = bitrate
         out.pix_fmt = "yuv420p"
+        blank = Image.new("RGB", (source.codec_context.width, source.codec_context.height))
+        side = change(blank).size if change is not None else blank.size
+        out.width, out.height = side[0] // 2 * 2, side[1] // 2 * 2  # yuv420p: even sides
         written, origin = 0, None
         for frame in reader.decode(source):
             origin = float(frame.time or 0.0) if origin is None else origin
@@ -91,9 +100,7 @@ def write_video_copy(
             picture = frame.to_image()
             if change is not None:
                 picture = change(picture)
-            picture = picture.crop((0, 0, picture.width // 2 * 2, picture.height // 2 * 2))  # yuv420p: even sides
-            if not written:
-                out.width, out.height = picture.size
+            picture = picture.crop((0, 0, out.width, out.height))
             encoded = av.VideoFrame.from_image(picture)
             encoded.pts = written
             written += 1
