@@ -49,10 +49,13 @@ REENCODES = ("jpeg_q60", "resized_075")
 EDITS = ("cropped_5", "watermarked")
 
 
-def write_copy(original: Path, how: str, target: Path) -> Path:
-    """Write one re-upload of `original` (`how` names one of `COPIES`) as a JPEG at `target`."""
+def write_copy(original: Path, how: str, target: Path, quality: int | None = None) -> Path:
+    """Write one re-upload of `original` (`how` names one of `COPIES`) as a JPEG at `target`, saved at `quality`
+    (by default 60 for `jpeg_q60`, 90 for the others)."""
+    if quality is None:
+        quality = 60 if how == "jpeg_q60" else 90
     with Image.open(original) as image:
-        COPIES[how](image.convert("RGB")).save(target, "JPEG", quality=90 if how != "jpeg_q60" else 60)
+        COPIES[how](image.convert("RGB")).save(target, "JPEG", quality=quality)
     return target
 
 
