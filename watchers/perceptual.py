@@ -25,6 +25,7 @@ imported inside the functions (the CLI's light commands load none of them).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -162,27 +163,42 @@ class Gap:
 def video_gap(first: str, second: str) -> Gap | None:
     """The gap between two `video_hash` sequences at the shift that lines them up best; None when their lengths
     differ by more than `VIDEO_SHIFT` samples (not a copy of each other)."""
+    gaps = _video_gaps(_frame_hashes(first), [_frame_hashes(second)])
+    return gaps[0] if gaps else None
+
+
+def _video_gaps(a: np.ndarray, others: list[np.ndarray]) -> list[Gap]:
+    """The gaps from `a` to each of `others`, all of one length within `VIDEO_SHIFT` samples of `a`'s (an empty
+    list otherwise), computed for all of them at once."""
     import numpy as np
 
-    a, b = _frame_hashes(first), _frame_hashes(second)
-    if abs(len(a) - len(b)) > VIDEO_SHIFT:
-        return None
-    best: Gap | None = None
+    if not others or abs(len(a) - len(others[0])) > VIDEO_SHIFT:
+        return []
+    matrix = np.stack(others)
+    length = matrix.shape[1]
+    best_median = np.full(len(others), np.inf)
+    best_worst = np.zeros(len(others), dtype=np.int64)
     for shift in range(-VIDEO_SHIFT, VIDEO_SHIFT + 1):
-        start, end = max(0, -shift), min(len(a), len(b) - shift)  # frame i of `first` paired with i + shift
-        if end - start < max(1, min(len(a), len(b)) - VIDEO_SHIFT):
+        start, end = max(0, -shift), min(len(a), length - shift)  # frame i of `a` paired with i + shift
+        if end - start < _least_paired(min(len(a), length)):
             continue
-        bits = np.bitwise_count(a[start:end] ^ b[start + shift : end + shift])
-        gap = Gap(float(np.median(bits)), int(bits.max()))
-        if best is None or (gap.distance, gap.worst) < (best.distance, best.worst):
-            best = gap
-    return best
+        bits = np.bitwise_count(a[start:end] ^ matrix[:, start + shift : end + shift])
+        median, worst = np.median(bits, axis=1), bits.max(axis=1)
+        better = (median < best_median) | ((median == best_median) & (worst < best_worst))
+        best_median, best_worst = np.where(better, median, best_median), np.where(better, worst, best_worst)
+    return [Gap(float(median), int(worst)) for median, worst in zip(best_median, best_worst, strict=True)]
+
+
+def _least_paired(samples: int) -> int:
+    """How many frames two sequences must pair at a shift: all but `VIDEO_SHIFT`, and at least three quarters (a
+    short clip is not matched on its first frame against another's last)."""
+    return max(1, samples - VIDEO_SHIFT, math.ceil(0.75 * samples))
 
 
 def _frame_hashes(vhash: str) -> np.ndarray:
     import numpy as np
 
-    return np.array([int(vhash[i : i + 16], 16) for i in range(0, len(vhash), 16)], dtype=np.uint64)
+    return np.frombuffer(bytes.fromhex(vhash), dtype=">u8").astype(np.uint64)
 
 
 @dataclass(frozen=True)
@@ -233,12 +249,30 @@ class Neighbour:
 
 
 def nearest(media: MediaHash, candidates: Iterable[tuple[str, str, str]]) -> Neighbour | None:
-    """Of `(sha256, hash, cluster)` candidates of the same kind, the nearest within `CLUSTER_DISTANCE`, or None."""
+    """Of `(sha256, hash, cluster)` candidates of the same kind, the nearest within `CLUSTER_DISTANCE`, or None.
+    Videos are compared a length at a time, all candidates of one length in one numpy operation per shift."""
+    if media.kind == "video":
+        return _nearest_video(media.value, candidates)
     best: Neighbour | None = None
     for sha256, other, cluster in candidates:
         gap = media.gap(other)
         if gap is not None and gap.clusters and (best is None or (gap.distance, gap.worst) < _rank(best)):
             best = Neighbour(sha256, cluster, gap)
+    return best
+
+
+def _nearest_video(vhash: str, candidates: Iterable[tuple[str, str, str]]) -> Neighbour | None:
+    a = _frame_hashes(vhash)
+    by_length: dict[int, list[tuple[str, str, np.ndarray]]] = {}
+    for sha256, other, cluster in candidates:
+        frames = _frame_hashes(other)
+        by_length.setdefault(len(frames), []).append((sha256, cluster, frames))
+    best: Neighbour | None = None
+    for group in by_length.values():
+        gaps = _video_gaps(a, [frames for _, _, frames in group])
+        for (sha256, cluster, _), gap in zip(group, gaps, strict=False):
+            if gap.clusters and (best is None or (gap.distance, gap.worst) < _rank(best)):
+                best = Neighbour(sha256, cluster, gap)
     return best
 
 

@@ -257,17 +257,21 @@ def test_another_photo_of_the_same_person_is_an_alert_of_its_own(runtime: Runtim
     assert row is not None and (row.cluster, row.reused_from) == (other.sha256, None)
 
 
-def post_clip(runtime: Runtime, faces: CountingFaces, channel: str, path: Path) -> MediaItem:
-    return post_media(runtime, faces, channel, path.read_bytes(), kind="video")
+def post_two_clips(runtime: Runtime, first: Path, then: Path) -> tuple[CountingFaces, MediaItem, MediaItem]:
+    """Lin-Manuel Miranda enrolled, `first` posted on one channel and `then` on another; the face work counted."""
+    enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
+    faces = CountingFaces(runtime)
+    posted = [
+        post_media(runtime, faces, channel, path.read_bytes(), kind="video")
+        for channel, path in (("kz_news_fake", first), ("daily_leaks", then))
+    ]
+    return faces, posted[0], posted[1]
 
 
 def test_a_re_encoded_video_reuses_the_analysis_and_extends_the_alert(
     runtime: Runtime, clips: dict[tuple[str, str], Path]
 ) -> None:
-    enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
-    faces = CountingFaces(runtime)
-    first = post_clip(runtime, faces, "kz_news_fake", clips["first", "original"])
-    copy = post_clip(runtime, faces, "daily_leaks", clips["first", "reencoded"])  # 250 kbit/s instead of 400
+    faces, first, copy = post_two_clips(runtime, clips["first", "original"], clips["first", "reencoded"])  # 250 kbit/s
 
     assert len(faces.analysed) == 1 and first.sha256 != copy.sha256  # no face work for the re-encode
     assert alerts_and_occurrences(runtime) == [(first.sha256, 2, 2)]
@@ -290,10 +294,7 @@ def test_a_re_encoded_video_reuses_the_analysis_and_extends_the_alert(
 def test_an_edited_video_is_analysed_but_joins_the_cluster(
     runtime: Runtime, clips: dict[tuple[str, str], Path]
 ) -> None:
-    enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
-    faces = CountingFaces(runtime)
-    first = post_clip(runtime, faces, "kz_news_fake", clips["first", "original"])
-    cropped = post_clip(runtime, faces, "daily_leaks", clips["first", "cropped_5"])
+    faces, first, cropped = post_two_clips(runtime, clips["first", "original"], clips["first", "cropped_5"])
 
     assert len(faces.analysed) == 2
     assert alerts_and_occurrences(runtime) == [(first.sha256, 2, 2)]
@@ -305,10 +306,7 @@ def test_an_edited_video_is_analysed_but_joins_the_cluster(
 def test_another_clip_of_the_same_scene_is_an_alert_of_its_own(
     runtime: Runtime, clips: dict[tuple[str, str], Path]
 ) -> None:
-    enrol_person(runtime, "Lin-Manuel Miranda", "lmm1.png")
-    faces = CountingFaces(runtime)
-    first = post_clip(runtime, faces, "kz_news_fake", clips["first", "original"])
-    other = post_clip(runtime, faces, "daily_leaks", clips["second", "original"])
+    faces, first, other = post_two_clips(runtime, clips["first", "original"], clips["second", "original"])
 
     assert len(faces.analysed) == 2
     assert alerts_and_occurrences(runtime)[0] == (first.sha256, 1, 1)  # no occurrence added to the first's alert
@@ -316,3 +314,27 @@ def test_another_clip_of_the_same_scene_is_an_alert_of_its_own(
     with Session(runtime.db_engine) as session:
         row = session.get(MediaAnalysis, other.sha256)
     assert row is not None and (row.cluster, row.reused_from) == (other.sha256, None)
+
+
+def write_animation(names: list[str], target: Path, scale: float = 1.0) -> Path:
+    """A GIF showing each fixture photo for a second, the frames scaled by `scale`."""
+    from PIL import Image
+
+    frames = []
+    for name in names:
+        with Image.open(FIXTURES / name) as image:
+            frames.append(image.convert("RGB").resize((round(320 * scale), round(240 * scale))))
+    frames[0].save(target, save_all=True, append_images=frames[1:], duration=1000, loop=0)
+    return target
+
+
+def test_an_animation_is_hashed_like_a_video(tmp_path: Path) -> None:
+    names = ["obama.jpg", "biden.jpg", "kit1.jpg"]
+    original = media_hash(write_animation(names, tmp_path / "a.gif"))
+    resized = media_hash(write_animation(names, tmp_path / "b.gif", scale=0.75))
+    other = media_hash(write_animation(["rose1.jpg", "alex2.jpg", "obama4.jpg"], tmp_path / "c.gif"))
+    assert original is not None and resized is not None and other is not None
+    assert original.kind == "video" and len(original.value) == 3 * 16  # a GIF frame shown a second is one sample
+    gap, apart = original.gap(resized.value), original.gap(other.value)
+    assert gap is not None and gap.reusable and original.near(resized)
+    assert apart is not None and not apart.clusters and not original.near(other)
