@@ -45,12 +45,14 @@ HASH_BITS = HASH_SIDE * HASH_SIDE
 REUSE_DISTANCE = 4
 CLUSTER_DISTANCE = 17
 VIDEO_FPS = 2.0
-"""Frames hashed a second of video: 1 lets two halves of one scene a half-second apart pass for re-encodes of
-each other only by chance; 2 lines them up; the cost is decoding, which is the same at any rate."""
+"""Frames hashed per second of video. At 1, two cuts of one scene half a second apart fall between each other's
+frames (14-18 bits apart); at 2 they line up. Decoding, the cost, is the same at any rate."""
 VIDEO_SHIFT = 2
 """Samples each way (a second at `VIDEO_FPS`) that two sequences may be shifted to line up."""
 VIDEO_REUSE_FRAME_DISTANCE = 12
+"""No frame of a re-encode is further (measured up to 10, a resized copy); a copy with other footage spliced in is."""
 VIDEO_MAX_SECONDS = 1800.0
+"""A longer video gets no hash (the analysis refuses it by default too)."""
 _VIDEO_FRAME_SIDE = 256
 """Frames are scaled to this width before their borders are trimmed and they are hashed (the hash is 9x8)."""
 WAIT_SECONDS = 120.0
