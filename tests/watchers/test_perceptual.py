@@ -334,3 +334,12 @@ def test_an_animation_is_hashed_like_a_video(tmp_path: Path) -> None:
     gap, apart = original.gap(resized.value), original.gap(other.value)
     assert gap is not None and gap.reusable and original.near(resized)
     assert apart is not None and not apart.clusters and not original.near(other)
+
+
+def test_a_copy_with_other_footage_spliced_in_is_analysed_not_reused(clips: dict[tuple[str, str], Path]) -> None:
+    original = video_hash(clips["first", "original"]) or ""
+    other = video_hash(clips["second", "original"]) or ""
+    spliced = original[: 2 * 16] + other[2 * 16 : 4 * 16] + original[4 * 16 :]  # its second second replaced
+    gap = video_gap(original, spliced)
+    assert gap is not None and gap.distance == 0.0 and gap.worst > VIDEO_REUSE_FRAME_DISTANCE
+    assert not gap.reusable and gap.clusters
