@@ -123,8 +123,8 @@ def test_a_video_re_encode_is_near_identical_and_an_edit_stays_within_the_cluste
         for scene in SCENES
         for how in VIDEO_COPIES
     }
-    # x264's output varies by a frame or two from run to run, so the measured figures move by half a bit: the bounds
-    # below hold the range seen over repeated runs (README "Perceptual clusters").
+    # the same copy encoded twice in one process is not byte-identical, so the measured figures move by half a bit
+    # between runs: the bounds below hold the range seen over repeated runs (README "Perceptual clusters").
     assert whole is not None and whole.reusable and whole.distance <= 1.0
     reencodes = [gap for (_, how), gap in gaps.items() if how in VIDEO_REENCODES]
     assert all(gap is not None and gap.reusable for gap in reencodes)
