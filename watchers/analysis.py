@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from core.errors import InputRejected
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis
-from watchers.perceptual import IN_FLIGHT, Neighbour, nearest, photo_hash
+from watchers.perceptual import IN_FLIGHT, VIDEO_SHIFT, MediaHash, Neighbour, media_hash, nearest, video_samples
 from watchers.scanning import FileAnalysis
 from watchers.schemas import ScanResult
 from watchlist.matcher import Matcher
@@ -73,20 +73,20 @@ def analyse_media(
     calling it twice stores nothing twice. A file the analysis refuses is stored with its `error_code`. Raises
     `MediaMissing` when the store holds no copy of the content.
 
-    A photo is hashed first (`watchers.perceptual`): a near-identical re-encode of an analysed photo shares that
-    analysis (stored with `reused_from`, no face work, answered False like a cached one); an edited copy is
-    analysed and joins the nearest photo's cluster; any other photo founds a cluster of its own (its sha256).
-    Near copies analysed in this process wait for each other (`watchers.perceptual.IN_FLIGHT`), so two copies
-    fetched at once by two watches do not both found a cluster.
+    A photo or a video (or an animation) is hashed first (`watchers.perceptual`): a near-identical re-encode of an
+    analysed one shares that analysis (stored with `reused_from`, no face work, answered False like a cached one);
+    an edited copy is analysed and joins the nearest one's cluster; anything else founds a cluster of its own (its
+    sha256). Near copies analysed in this process wait for each other (`watchers.perceptual.IN_FLIGHT`), so two
+    copies fetched at once by two watches do not both found a cluster.
     """
     with Session(db_engine) as session:
         if session.get(MediaAnalysis, sha256) is not None:
             return False
         matcher = matchers.get(session)
-    with media_store.open(sha256) as path, IN_FLIGHT.claim(photo_hash(path)) as phash:
+    with media_store.open(sha256) as path, IN_FLIGHT.claim(media_hash(path)) as media:
         size = path.stat().st_size
-        neighbour = _nearest_analysed(db_engine, phash) if phash is not None else None
-        if phash and neighbour and neighbour.reusable and _store_reuse(db_engine, sha256, size, phash, neighbour):
+        neighbour = _nearest_analysed(db_engine, media) if media is not None else None
+        if media and neighbour and neighbour.reusable and _store_reuse(db_engine, sha256, size, media, neighbour):
             return False
         try:
             analysis = faces.analyse(path, matcher)
@@ -94,30 +94,44 @@ def analyse_media(
             _store_once(db_engine, _refusal_row(sha256, size, refused), [])
             return True
         row = _analysis_row(sha256, analysis)
-        if phash is not None:
-            row.phash, row.cluster = phash, neighbour.cluster if neighbour is not None else sha256
+        if media is not None:
+            _set_hash(row, media)
+            row.cluster = neighbour.cluster if neighbour is not None else sha256
         stored = _store_once(db_engine, row, detections_of(sha256, analysis))
     if stored:
         _count_background(db_engine, analysis, matchers)
     return True
 
 
-def _nearest_analysed(db_engine: Engine, phash: str) -> Neighbour | None:
-    """The analysed photo nearest to this hash, within the cluster threshold (`watchers.perceptual`).
+def _nearest_analysed(db_engine: Engine, media: MediaHash) -> Neighbour | None:
+    """The analysed photo or video nearest to this hash, within the cluster threshold (`watchers.perceptual`).
 
-    A linear scan of the hashes of analysed photos: a 64-bit XOR each, a few milliseconds per ten thousand."""
+    Photos: a linear scan of the hashes of analysed photos, a 64-bit XOR each, a few milliseconds per ten thousand.
+    Videos: only those whose length is within `VIDEO_SHIFT` samples of this one's are read (an index on
+    `vhash_samples`), each compared frame by frame in numpy; the cost grows with the videos of about the same
+    length, not with all of them."""
+    hashed = MediaAnalysis.phash if media.kind == "photo" else MediaAnalysis.vhash
+    query = select(MediaAnalysis.sha256, hashed, MediaAnalysis.cluster).where(
+        col(hashed).is_not(None),
+        col(MediaAnalysis.cluster).is_not(None),
+        col(MediaAnalysis.error_code).is_(None),
+    )
+    if media.kind == "video":
+        samples = video_samples(media.value)
+        query = query.where(col(MediaAnalysis.vhash_samples).between(samples - VIDEO_SHIFT, samples + VIDEO_SHIFT))
     with Session(db_engine) as session:
-        rows = session.exec(
-            select(MediaAnalysis.sha256, MediaAnalysis.phash, MediaAnalysis.cluster).where(
-                col(MediaAnalysis.phash).is_not(None),
-                col(MediaAnalysis.cluster).is_not(None),
-                col(MediaAnalysis.error_code).is_(None),
-            )
-        ).all()
-    return nearest(phash, [(sha, other, cluster) for sha, other, cluster in rows if other and cluster])
+        rows = session.exec(query).all()
+    return nearest(media, ((sha, other, cluster) for sha, other, cluster in rows if other and cluster))
 
 
-def _store_reuse(db_engine: Engine, sha256: str, size: int, phash: str, neighbour: Neighbour) -> bool:
+def _set_hash(row: MediaAnalysis, media: MediaHash) -> None:
+    if media.kind == "photo":
+        row.phash = media.value
+    else:
+        row.vhash, row.vhash_samples = media.value, video_samples(media.value)
+
+
+def _store_reuse(db_engine: Engine, sha256: str, size: int, media: MediaHash, neighbour: Neighbour) -> bool:
     """Store a near-identical re-encode as sharing its neighbour's analysis (no face work); False when the
     neighbour's analysis is gone meanwhile (erased), so the caller analyses the content itself."""
     with Session(db_engine) as session:
@@ -130,12 +144,13 @@ def _store_reuse(db_engine: Engine, sha256: str, size: int, phash: str, neighbou
             size=size,
             width=source.width,
             height=source.height,
+            duration=source.duration,
             frames_scanned=0,
             faces_found=source.faces_found,
-            phash=phash,
             cluster=neighbour.cluster,
             reused_from=source.detections_key,
         )
+    _set_hash(row, media)
     _store_once(db_engine, row, [])
     return True
 

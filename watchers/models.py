@@ -119,12 +119,20 @@ class MediaAnalysis(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=100)
     error: str | None = Field(default=None, max_length=2000)
     phash: str | None = Field(default=None, max_length=16, description="A photo's dHash (`watchers.perceptual`)")
+    vhash: str | None = Field(
+        default=None,
+        sa_type=sa.Text,
+        description="A video's or an animation's dHashes, two a second, 16 hex digits each (`watchers.perceptual`)",
+    )
+    vhash_samples: int | None = Field(
+        default=None, index=True, description="How many frames `vhash` holds (near copies are looked up by it)"
+    )
     cluster: str | None = Field(
         default=None,
         max_length=64,
         index=True,
         description="The sha256 of the first analysed member of its perceptual cluster (its own for the first; "
-        "None for a video, clustered by sha256 only, and for analyses made before clusters)",
+        "None for analyses made before clusters, and for videos analysed before revision 0012)",
     )
     reused_from: str | None = Field(
         default=None,

@@ -1,6 +1,6 @@
 """The media pipeline of a watch run: storing posts with their media, then fetching each media item, having its
-content analysed once (by sha256, through an `AnalysisExecutor`; a near-identical re-encode of an analysed photo
-shares that analysis, `watchers.perceptual`) and handing its detections to the alerts hook.
+content analysed once (by sha256, through an `AnalysisExecutor`; a near-identical re-encode of an analysed photo or
+video shares that analysis, `watchers.perceptual`) and handing its detections to the alerts hook.
 
 Services never commit: the watch run (`watchers.jobs.WatchRunner`) owns the transaction of each post and of each
 media item. The analysis itself is handed over by id and stores its result in its own transaction

@@ -72,8 +72,8 @@ def record_detections(
 
 def face_signals(session: Session, item: MediaItem, detections: list[Detection]) -> list[Signal]:
     """One face signal per detected person who is still watched, its subject the media's perceptual cluster (the
-    sha256 of the cluster's first photo; a video's and an older analysis's own sha256), so every copy of a fake
-    adds an occurrence to one alert."""
+    sha256 of the cluster's first photo or video; an older analysis's own sha256), so every copy of a fake adds an
+    occurrence to one alert."""
     analysis = session.get(MediaAnalysis, item.sha256) if item.sha256 else None
     signals = []
     for detection in detections:

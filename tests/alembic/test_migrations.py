@@ -566,6 +566,40 @@ def test_downgrade_to_0006_drops_the_channels_and_keeps_the_rest(empty_database:
     assert "public_reports" not in columns and "display_name" in columns
 
 
+def post_again_and_read(
+    url: str, tmp_path: Path, alert_id: uuid.UUID, message_id: int, sha256: str, kind: str
+) -> dict[str, object]:
+    """The file of the old post `message_id` posted again on another channel after the upgrade, through the alerts
+    hook; the alert as the API shows it then."""
+    runtime = Runtime.from_settings(make_settings(tmp_path, url, face_workers=0))
+    try:
+        from sqlmodel import Session, select
+
+        from app.alerts.service import record_detections
+        from watchers.models import Detection, MediaItem, Post
+
+        with Session(runtime.db_engine) as session:
+            old_post = session.exec(select(Post).where(Post.message_id == message_id)).one()
+            post = Post(watch_id=old_post.watch_id, channel="daily_leaks", message_id=99, permalink="https://t.me/x/99")
+            post.posted_at = T0 + timedelta(days=1)
+            item = MediaItem(post_id=post.id, kind=kind, locator="https://cdn/99", sha256=sha256, status="done")
+            session.add(post)
+            session.flush()
+            session.add(item)
+            session.flush()
+            detections = list(session.exec(select(Detection).where(Detection.sha256 == sha256)))
+            assert record_detections(session, item, post, detections, public_base_url="http://impwatch.test") == []
+            session.commit()
+        with (
+            running_server(create_app(runtime)) as base_url,
+            httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION))) as api,
+        ):
+            answer: dict[str, object] = api.get(f"/v1/alerts/{alert_id}").json()
+            return answer
+    finally:
+        runtime.close()
+
+
 def test_face_alerts_made_before_clusters_stay_keyed_by_their_sha256(empty_database: str, tmp_path: Path) -> None:
     db.upgrade(empty_database, "0004")
     ids = fill_at_0004(empty_database)
@@ -573,32 +607,7 @@ def test_face_alerts_made_before_clusters_stay_keyed_by_their_sha256(empty_datab
 
     db.upgrade(empty_database)
 
-    runtime = Runtime.from_settings(make_settings(tmp_path, empty_database, face_workers=0))
-    try:
-        from sqlmodel import Session, select
-
-        from app.alerts.service import record_detections
-        from watchers.models import Detection, MediaItem, Post
-
-        with Session(runtime.db_engine) as session:  # the same file posted again, after the upgrade
-            old_post = session.exec(select(Post).where(Post.message_id == 10)).one()
-            post = Post(watch_id=old_post.watch_id, channel="daily_leaks", message_id=99, permalink="https://t.me/x/99")
-            post.posted_at = T0 + timedelta(days=1)
-            item = MediaItem(post_id=post.id, kind="photo", locator="https://cdn/99", sha256="a" * 64, status="done")
-            session.add(post)
-            session.flush()
-            session.add(item)
-            session.flush()
-            detections = list(session.exec(select(Detection).where(Detection.sha256 == "a" * 64)))
-            assert record_detections(session, item, post, detections, public_base_url="http://impwatch.test") == []
-            session.commit()
-        with (
-            running_server(create_app(runtime)) as base_url,
-            httpx.Client(base_url=base_url, headers=bearer(api_key(runtime, "org_admin", ORGANIZATION))) as api,
-        ):
-            photo = api.get(f"/v1/alerts/{ids['photo']}").json()
-    finally:
-        runtime.close()
+    photo = post_again_and_read(empty_database, tmp_path, ids["photo"], 10, "a" * 64, "photo")
     assert photo["subject_key"] == "a" * 64 and photo["occurrences_count"] == 3
     assert photo["cluster"]["copies"] == 1 and photo["cluster"]["channels"] == ["kz_news_fake", "daily_leaks"]
 
@@ -609,7 +618,46 @@ def test_face_alerts_made_before_clusters_stay_keyed_by_their_sha256(empty_datab
     assert analyses == 2 and not columns & {"phash", "cluster", "reused_from"}
 
 
-BEFORE_RESCANS = "0011"
+def test_video_alerts_made_before_video_clusters_stay_keyed_by_their_sha256(
+    empty_database: str, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database, "0004")
+    ids = fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0011")
+    with db.make_engine(empty_database).begin() as connection:  # a photo analysed with its cluster at 0011
+        connection.execute(
+            sa.text("UPDATE media_analysis SET phash = 'ffff0000ffff0000', cluster = sha256 WHERE kind = 'photo'")
+        )
+
+    db.upgrade(empty_database)
+
+    video = post_again_and_read(empty_database, tmp_path, ids["video"], 20, "b" * 64, "video")
+    assert video["subject_key"] == "b" * 64 and video["occurrences_count"] == 2
+    cluster = video["cluster"]
+    assert (
+        isinstance(cluster, dict) and cluster["copies"] == 1 and cluster["channels"] == ["kz_news_fake", "daily_leaks"]
+    )
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT kind, phash, cluster, vhash, vhash_samples FROM media_analysis ORDER BY kind")
+        ).all()
+        indexes = {index["name"] for index in sa.inspect(connection).get_indexes("media_analysis")}
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("photo", "ffff0000ffff0000", "a" * 64, None, None),
+        ("video", None, None, None, None),
+    ]
+    assert "ix_media_analysis_vhash_samples" in indexes
+
+    command.downgrade(db.alembic_config(empty_database), "0011")
+    with db.make_engine(empty_database).connect() as connection:
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("media_analysis")}
+        analyses = connection.execute(sa.text("SELECT count(*) FROM media_analysis")).scalar_one()
+    assert analyses == 2 and "phash" in columns and not columns & {"vhash", "vhash_samples"}
+
+
+BEFORE_RESCANS = "0012"
 
 
 def test_an_installation_before_durable_rescans_keeps_its_alerts_and_can_rescan(
