@@ -115,6 +115,18 @@ class FaceEngine:
         self.model_name = MODEL_NAME
         self.model_version = model_version()
 
+    def detector_missing(self) -> str | None:
+        """Why the face detector cannot run (its model file is not installed), or None."""
+        if self.options.face_detector != CENTERFACE:
+            return None
+        from watchlist import centerface
+
+        try:
+            centerface.model_path()
+        except centerface.ModelMissing as exc:
+            return str(exc)
+        return None
+
     def find_faces(self, rgb: np.ndarray) -> list[FoundFace]:
         return self.search(rgb).faces
 

