@@ -61,7 +61,10 @@ class Settings(BaseSettings):
         default=0.04, ge=0, description="One frame this far below a person's `match` threshold decides a video."
     )
     face_detector: Literal["centerface", "hog"] = Field(
-        default="centerface", description="CenterFace (onnxruntime), or dlib's detector (`detector_model`)."
+        default="centerface", description="Photos: CenterFace (onnxruntime), or dlib's detector (`detector_model`)."
+    )
+    video_face_detector: Literal["centerface", "hog"] = Field(
+        default="hog", description="The detector of video and animation frames."
     )
     centerface_side: int = Field(
         default=640, ge=64, le=4096, description="CenterFace sees every image scaled to this longest side."

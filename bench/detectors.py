@@ -11,6 +11,8 @@
 - **Time per photo**: `FaceEngine.detect`, and `FaceEngine.search` (detection and dlib's encodings), on the photos
   of the first set, both detectors alternating photo by photo, `--repeats` passes; medians over every photo and
   pass, and the ratio CenterFace / HOG. One core each: dlib's detector runs on one thread, onnxruntime is given one.
+- **Video frames**: the sampled frames of `video/short_hamilton_clip.mp4` (1 a second): faces found and time per
+  frame, for `IMPWATCH_VIDEO_FACE_DETECTOR`.
 - **Distances**: dlib's encodings on each detector's boxes (CenterFace's made square, `watchlist.engine`): per
   face, HOG-box against CenterFace-box encoding; same-person and different-person pairs among the Western photos
   and the East Asian identities with both detectors' encodings, and with references on HOG boxes against probes on
@@ -206,10 +208,30 @@ def main() -> int:
         missed = [photo.name for photo in small if count_hits(photo, engines[name].detect(photo.rgb))[0] < 1]
         print(f"small faces {name} missed: {', '.join(missed) or 'none'}")
 
+    video(args.shared / "video" / "short_hamilton_clip.mp4", engines)
     distances(sample, engines, args)
     if args.box_fit:
         box_fit(sample, boxes_of)
     return 0
+
+
+def video(path: Path, engines: dict[str, FaceEngine]) -> None:
+    """The sampled frames of the clip (1 a second), each searched by both: faces found and time per frame."""
+    from watchers.frames import FrameSampling, SampledVideo
+
+    frames = [frame.rgb.copy() for frame in SampledVideo(path, FrameSampling(), 50_000_000).frames()]
+    print(f"\nVideo frames ({path.name}, {len(frames)} sampled frames of {frames[0].shape[1]}x{frames[0].shape[0]})\n")
+    print("| Detector | Faces found | detect ms / frame (median) | detect + encode ms / frame (median) |")
+    print("|---|---|---|---|")
+    for name in DETECTORS:
+        faces, detect, search = 0, [], []
+        for rgb in frames:
+            elapsed, boxes = timed(lambda rgb=rgb, name=name: engines[name].detect(rgb))
+            detect.append(elapsed)
+            assert isinstance(boxes, list)
+            faces += len(boxes)
+            search.append(timed(lambda rgb=rgb, name=name: engines[name].search(rgb))[0])
+        print(f"| {name} | {faces} | {statistics.median(detect):.0f} | {statistics.median(search):.0f} |")
 
 
 def distances(sample: list[Photo], engines: dict[str, FaceEngine], args: argparse.Namespace) -> None:

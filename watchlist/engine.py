@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,9 @@ class EngineOptions:
     small_image_side: int = 480
     detector_model: str = "hog"
     face_detector: str = CENTERFACE
+    frames_face_detector: str = HOG
+    """The detector of video and animation frames (`for_frames`): CenterFace finds more of their faces, and each
+    one found costs an encoding, so a frame with background faces takes longer than with HOG (README)."""
     centerface_side: int = 640
     """The longest side of the image CenterFace sees (scaled down or up to it)."""
     max_image_pixels: int = DEFAULT_MAX_PIXELS
@@ -62,8 +65,9 @@ class EngineOptions:
     """Faces encoded per image (a photo or a frame), the largest when more are found."""
 
     def __post_init__(self) -> None:
-        if self.face_detector not in FACE_DETECTORS:
-            raise ValueError(f"unknown face detector {self.face_detector!r}: use one of {', '.join(FACE_DETECTORS)}")
+        for detector in (self.face_detector, self.frames_face_detector):
+            if detector not in FACE_DETECTORS:
+                raise ValueError(f"unknown face detector {detector!r}: use one of {', '.join(FACE_DETECTORS)}")
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,19 @@ class FaceEngine:
         self.options = options or EngineOptions()
         self.model_name = MODEL_NAME
         self.model_version = model_version()
+        self._frames_engine: FaceEngine | None = None
+
+    def for_frames(self) -> FaceEngine:
+        """The engine for the frames of videos and animations: this one with `frames_face_detector`."""
+        if self.options.frames_face_detector == self.options.face_detector:
+            return self
+        if self._frames_engine is None:
+            self._frames_engine = FaceEngine(replace(self.options, face_detector=self.options.frames_face_detector))
+        return self._frames_engine
 
     def detector_missing(self) -> str | None:
-        """Why the face detector cannot run (its model file is not installed), or None."""
-        if self.options.face_detector != CENTERFACE:
+        """Why a face detector cannot run (its model file is not installed), or None."""
+        if CENTERFACE not in (self.options.face_detector, self.options.frames_face_detector):
             return None
         from watchlist import centerface
 

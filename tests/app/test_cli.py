@@ -219,18 +219,20 @@ def test_serve_says_how_to_make_the_first_operator_key_until_there_is_one(
     assert capsys.readouterr().err == ""
 
 
-def test_the_face_detector_setting_chooses_the_detector(tmp_path: Path) -> None:
-    """A face 22 pixels wide in a news-photo-sized picture: CenterFace (the default) finds it, dlib's HOG does not."""
+def test_the_face_detector_settings_choose_the_detector(tmp_path: Path) -> None:
+    """A face 22 pixels wide in a news-photo-sized picture, as a photo and as a 2-frame animation: CenterFace finds
+    it, dlib's HOG does not. Photos get CenterFace by default, frames HOG."""
     rgb, _ = small_face_photo(22)
-    photo = tmp_path / "crowd.png"
+    photo, animation = tmp_path / "crowd.png", tmp_path / "crowd-animated.png"
     Image.fromarray(rgb).save(photo)
+    frames = [Image.fromarray(rgb), Image.fromarray(rgb[:, ::-1].copy())]
+    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=1000)
 
-    found = {
-        detector: json.loads(run(tmp_path, "scan", "--json", str(photo), settings=env).stdout)["faces"]
-        for detector, env in (("default", {}), ("hog", {"IMPWATCH_FACE_DETECTOR": "hog"}))
-    }
+    def faces(path: Path, **env: str) -> int:
+        return len(json.loads(run(tmp_path, "scan", "--json", str(path), settings=env).stdout)["faces"])
 
-    assert (len(found["default"]), len(found["hog"])) == (1, 0)
+    assert faces(photo) == 1 and faces(photo, IMPWATCH_FACE_DETECTOR="hog") == 0
+    assert faces(animation) == 0 and faces(animation, IMPWATCH_VIDEO_FACE_DETECTOR="centerface") == 2
 
 
 def test_a_bad_face_detector_setting_is_refused_with_its_name(tmp_path: Path) -> None:
