@@ -221,8 +221,10 @@ def video(path: Path, engines: dict[str, FaceEngine]) -> None:
 
     frames = [frame.rgb.copy() for frame in SampledVideo(path, FrameSampling(), 50_000_000).frames()]
     print(f"\nVideo frames ({path.name}, {len(frames)} sampled frames of {frames[0].shape[1]}x{frames[0].shape[0]})\n")
-    print("| Detector | Faces found | detect ms / frame (median) | detect + encode ms / frame (median) |")
-    print("|---|---|---|---|")
+    print(
+        "| Detector | Faces found | detect ms / frame (median) | detect + encode ms / frame (median) | all frames, s |"
+    )
+    print("|---|---|---|---|---|")
     for name in DETECTORS:
         faces, detect, search = 0, [], []
         for rgb in frames:
@@ -231,7 +233,10 @@ def video(path: Path, engines: dict[str, FaceEngine]) -> None:
             assert isinstance(boxes, list)
             faces += len(boxes)
             search.append(timed(lambda rgb=rgb, name=name: engines[name].search(rgb))[0])
-        print(f"| {name} | {faces} | {statistics.median(detect):.0f} | {statistics.median(search):.0f} |")
+        print(
+            f"| {name} | {faces} | {statistics.median(detect):.0f} | {statistics.median(search):.0f} "
+            f"| {sum(search) / 1000:.2f} |"
+        )
 
 
 def distances(sample: list[Photo], engines: dict[str, FaceEngine], args: argparse.Namespace) -> None:
