@@ -17,6 +17,7 @@
   face, HOG-box against CenterFace-box encoding; same-person and different-person pairs among the Western photos
   and the East Asian identities with both detectors' encodings, and with references on HOG boxes against probes on
   CenterFace boxes (an installation that switches detector keeps the references it enrolled).
+- Exits 1 when CenterFace finds fewer faces or small faces than HOG on the photos, or detects no faster.
 - **Box fit** (`--box-fit`): for faces both find, dlib's square side against CenterFace's box and its centre's
   shift, the medians behind `watchlist.engine`'s square boxes.
 """
@@ -212,6 +213,10 @@ def main() -> int:
     distances(sample, engines, args)
     if args.box_fit:
         box_fit(sample, boxes_of)
+    wins = found[CENTERFACE][0] >= found[HOG][0] and small_found[CENTERFACE][0] >= small_found[HOG][0]
+    if not (wins and detect_ratio < 1):
+        print("FAIL: CenterFace does not win on both faces found and time on these photos")
+        return 1
     return 0
 
 
