@@ -725,7 +725,17 @@ def _scan_only_demo() -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except Exception as exc:
+        from pydantic import ValidationError  # only on this path: `impwatch --help` loads no pydantic
+
+        if not (isinstance(exc, ValidationError) and exc.title == "Settings"):
+            raise
+        for error in exc.errors():
+            name = "IMPWATCH_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(f"[red]error:[/] setting {name}={error.get('input')!r}: {error['msg']}", highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

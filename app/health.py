@@ -35,4 +35,7 @@ def _database_check(request: Request) -> str:
 
 
 def _face_model_check(request: Request) -> str:
-    return "ok" if request.app.state.face_engine.model_version != "unknown" else "face models are not installed"
+    engine = request.app.state.face_engine
+    if engine.model_version == "unknown":
+        return "face models are not installed"
+    return engine.detector_missing() or "ok"

@@ -158,6 +158,9 @@ class Runtime:
             detection_max_side=settings.detection_max_side,
             small_image_side=settings.small_image_side,
             detector_model=settings.detector_model,
+            face_detector=settings.face_detector,
+            frames_face_detector=settings.video_face_detector,
+            centerface_side=settings.centerface_side,
             max_image_pixels=settings.max_image_pixels,
             max_faces=settings.max_faces_per_image,
         )

@@ -7,6 +7,7 @@ every command pays for). `app.runtime` turns them into the domain's options.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,9 +60,18 @@ class Settings(BaseSettings):
     track_strong_margin: float = Field(
         default=0.04, ge=0, description="One frame this far below a person's `match` threshold decides a video."
     )
-    detection_max_side: int = Field(default=1024, ge=160, description="Larger images are downscaled to detect.")
-    small_image_side: int = Field(default=480, ge=32, description="Smaller images are upsampled twice to detect.")
-    detector_model: str = Field(default="hog", pattern="^(hog|cnn)$")
+    face_detector: Literal["centerface", "hog"] = Field(
+        default="centerface", description="Photos: CenterFace (onnxruntime), or dlib's detector (`detector_model`)."
+    )
+    video_face_detector: Literal["centerface", "hog"] = Field(
+        default="hog", description="The detector of video and animation frames."
+    )
+    centerface_side: int = Field(
+        default=640, ge=64, le=4096, description="CenterFace sees every image scaled to this longest side."
+    )
+    detection_max_side: int = Field(default=1024, ge=160, description="dlib: larger images are downscaled to detect.")
+    small_image_side: int = Field(default=480, ge=32, description="dlib: smaller images are upsampled twice to detect.")
+    detector_model: str = Field(default="hog", pattern="^(hog|cnn)$", description="dlib's model, with `hog`.")
 
     min_face_pixels: int = Field(default=60, ge=20, description="Enrolment: smallest accepted face side.")
     min_sharpness: float = Field(default=25.0, ge=0, description="Enrolment: smallest accepted sharpness.")

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from watchlist.calibration import CalibrationPolicy, add_distances, empty_histogram, thresholds_from_counts  # noqa: E402
+from watchlist.engine import FACE_DETECTORS, EngineOptions  # noqa: E402
 from watchlist.matcher import MATCH, Match, Matcher, Reference  # noqa: E402
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ SAME_PERSON_IN_CROWD = 0.30
 PLAIN_TOLERANCE = 0.5
 
 
-def encodings(shared: Path, cache_path: Path) -> dict[str, list[np.ndarray]]:
-    """Every face of every photo under `shared`, by relative path; from the cache when the file is unchanged."""
+def encodings(shared: Path, cache_path: Path, detector: str) -> dict[str, list[np.ndarray]]:
+    """Every face of every photo under `shared`, by relative path; from the cache when the file and the face
+    detector are unchanged."""
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     engine = None
     changed = False
@@ -62,12 +64,12 @@ def encodings(shared: Path, cache_path: Path) -> dict[str, list[np.ndarray]]:
     for path in sorted(p for p in shared.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}):
         stat = path.stat()
         key = str(path.relative_to(shared))
-        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{detector}"
         if cache.get(key, {}).get("stamp") != stamp:
             if engine is None:
-                from watchlist.engine import FaceEngine
+                from watchlist.engine import EngineOptions, FaceEngine
 
-                engine = FaceEngine()
+                engine = FaceEngine(EngineOptions(face_detector=detector))
             from watchlist.images import decode_image
 
             faces = engine.find_faces(decode_image(path.read_bytes(), engine.options.max_image_pixels))
@@ -320,6 +322,7 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "faces")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/impwatch-accuracy-cache.json"))
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--face-detector", choices=FACE_DETECTORS, default=EngineOptions().face_detector)
     parser.add_argument("--match-target", type=float, default=CalibrationPolicy.match_target)
     parser.add_argument("--possible-target", type=float, default=CalibrationPolicy.possible_target)
     parser.add_argument("--min-faces", type=int, default=CalibrationPolicy.min_faces)
@@ -336,8 +339,8 @@ def main() -> int:
         full_weight_faces=args.full_weight_faces,
         default_match=args.default_match,
     )
-    sets = data_sets(encodings(args.shared, args.cache))
-    print(f"Policy: {policy}\n")
+    sets = data_sets(encodings(args.shared, args.cache, args.face_detector))
+    print(f"Policy: {policy}; face detector: {args.face_detector}\n")
     header = "| Set | References | System | Recall (match) | Wrong person | Stranger alerts | Recall (match+possible)"
     print(header + " | Median match threshold | Probes / strangers |")
     print("|---|---|---|---|---|---|---|---|---|")

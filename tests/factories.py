@@ -20,6 +20,8 @@ from core.scope import Scope
 from tests.support import fixture_bytes, fixture_path
 from watchers.service import WatchIntervals
 from watchlist import service
+from watchlist.engine import CENTERFACE, Box, EngineOptions, FaceEngine
+from watchlist.images import decode_image
 from watchlist.models import Person
 from watchlist.schemas import PersonCreate
 
@@ -74,6 +76,25 @@ def faceless_photo() -> bytes:
     """A smooth gradient: a real, decodable image with no face in it."""
     ramp = np.linspace(0, 255, 320, dtype=np.uint8)
     return png_bytes(np.dstack([np.tile(ramp, (240, 1))] * 3))
+
+
+def small_face_photo(face_width: int) -> tuple[np.ndarray, Box]:
+    """obama.jpg scaled so its face is `face_width` pixels wide, on a grey news-photo-sized canvas, and where the
+    face is."""
+    rgb = decode_image(fixture_bytes("obama.jpg"), 50_000_000)
+    [face] = FaceEngine(EngineOptions(face_detector=CENTERFACE)).detect(rgb)
+    scale = face_width / face.width
+    height, width = rgb.shape[:2]
+    scaled = Image.fromarray(rgb).resize((round(width * scale), round(height * scale)), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (1024, 683), (128, 128, 128))
+    canvas.paste(scaled, (600, 300))
+    where = Box(
+        top=300 + round(face.top * scale),
+        right=600 + round(face.right * scale),
+        bottom=300 + round(face.bottom * scale),
+        left=600 + round(face.left * scale),
+    )
+    return np.asarray(canvas), where
 
 
 def decompression_bomb(side: int = 20_000) -> bytes:

@@ -210,8 +210,9 @@ def _analyse_frames(
     limit: TimeLimit | None,
 ) -> FileAnalysis:
     tracks = _Tracks()
+    frames_engine = engine.for_frames()
     for frame in source.frames():
-        _analyse_pixels(analysis, frame.rgb, frame.timestamp, engine, matcher, limit, tracks)
+        _analyse_pixels(analysis, frame.rgb, frame.timestamp, frames_engine, matcher, limit, tracks)
     analysis.frames_scanned = source.info.frames_sampled
     analysis.truncated = analysis.truncated or source.info.truncated
     for evidence in analysis.evidence.values():

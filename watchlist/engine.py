@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from watchlist.images import DEFAULT_MAX_PIXELS
 
+if TYPE_CHECKING:
+    from watchlist.centerface import Detection
+
 ENCODING_SIZE = 128
+CENTERFACE = "centerface"
+HOG = "hog"
+FACE_DETECTORS = (CENTERFACE, HOG)
+"""The setting `IMPWATCH_FACE_DETECTOR`: CenterFace (onnxruntime, `watchlist.centerface`) or dlib's detector
+(`detector_model`, HOG by default, through face_recognition)."""
+_SQUARE_SIDE = 0.95
+_SQUARE_SHIFT_DOWN = 0.04
+"""A CenterFace box (forehead to chin, taller than wide) made into the square box dlib's detector would give, which
+dlib's landmarks and encoder expect: its side 0.95 of the box's mean side, its centre 0.04 of its height lower
+(medians over the 72 sample faces both detectors find, `bench/detectors.py --box-fit`)."""
 DLIB = threading.Lock()
 """face_recognition shares one dlib detector and one encoder per process, and they are not safe to call from two
 threads at once: two self-enrolments analysed at the same moment in the API process crashed it (a segmentation
@@ -39,10 +53,21 @@ class EngineOptions:
     detection_max_side: int = 1024
     small_image_side: int = 480
     detector_model: str = "hog"
+    face_detector: str = CENTERFACE
+    frames_face_detector: str = HOG
+    """The detector of video and animation frames (`for_frames`): CenterFace finds more of their faces, and each
+    one found costs an encoding, so a frame with background faces takes longer than with HOG (README)."""
+    centerface_side: int = 640
+    """The longest side of the image CenterFace sees (scaled down or up to it)."""
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     num_jitters: int = 1
     max_faces: int = 100
     """Faces encoded per image (a photo or a frame), the largest when more are found."""
+
+    def __post_init__(self) -> None:
+        for detector in (self.face_detector, self.frames_face_detector):
+            if detector not in FACE_DETECTORS:
+                raise ValueError(f"unknown face detector {detector!r}: use one of {', '.join(FACE_DETECTORS)}")
 
 
 @dataclass(frozen=True)
@@ -82,16 +107,38 @@ class FaceSearch:
 
 
 class FaceEngine:
-    """Detects on a copy scaled for the detector (down when large, up when small), encodes on original pixels.
+    """Detects on a copy scaled for the detector, encodes on original pixels.
 
-    HOG's cost grows with the pixel count, while faces in a large photo stay large enough to be found after
-    downscaling; small images are upsampled once more so their small faces are not missed.
+    CenterFace sees every image at `centerface_side`. With dlib's detector (`face_detector="hog"`): HOG's cost
+    grows with the pixel count, while faces in a large photo stay large enough to be found after downscaling; small
+    images are upsampled once more so their small faces are not missed.
     """
 
     def __init__(self, options: EngineOptions | None = None) -> None:
         self.options = options or EngineOptions()
         self.model_name = MODEL_NAME
         self.model_version = model_version()
+        self._frames_engine: FaceEngine | None = None
+
+    def for_frames(self) -> FaceEngine:
+        """The engine for the frames of videos and animations: this one with `frames_face_detector`."""
+        if self.options.frames_face_detector == self.options.face_detector:
+            return self
+        if self._frames_engine is None:
+            self._frames_engine = FaceEngine(replace(self.options, face_detector=self.options.frames_face_detector))
+        return self._frames_engine
+
+    def detector_missing(self) -> str | None:
+        """Why a face detector cannot run (its model file is not installed), or None."""
+        if CENTERFACE not in (self.options.face_detector, self.options.frames_face_detector):
+            return None
+        from watchlist import centerface
+
+        try:
+            centerface.model_path()
+        except centerface.ModelMissing as exc:
+            return str(exc)
+        return None
 
     def find_faces(self, rgb: np.ndarray) -> list[FoundFace]:
         return self.search(rgb).faces
@@ -115,6 +162,18 @@ class FaceEngine:
         return FaceSearch(faces, truncated=len(kept) < len(boxes))
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
+        if self.options.face_detector == CENTERFACE:
+            return self._detect_centerface(rgb)
+        return self._detect_dlib(rgb)
+
+    def _detect_centerface(self, rgb: np.ndarray) -> list[Box]:
+        from watchlist import centerface
+
+        height, width = rgb.shape[:2]
+        found = centerface.detect(rgb, centerface.CenterFaceOptions(input_side=self.options.centerface_side))
+        return [_square_box(face, width, height) for face in found]
+
+    def _detect_dlib(self, rgb: np.ndarray) -> list[Box]:
         import face_recognition
 
         height, width = rgb.shape[:2]
@@ -149,6 +208,19 @@ def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
 def _scaled_box(location: tuple[int, int, int, int], scale: float, width: int, height: int) -> Box:
     top, right, bottom, left = (round(value / scale) for value in location)
     return Box(top=max(0, top), right=min(width, right), bottom=min(height, bottom), left=max(0, left))
+
+
+def _square_box(face: Detection, width: int, height: int) -> Box:
+    box_height = face.bottom - face.top
+    side = _SQUARE_SIDE * (face.right - face.left + box_height) / 2
+    centre_x = (face.left + face.right) / 2
+    centre_y = (face.top + face.bottom) / 2 + _SQUARE_SHIFT_DOWN * box_height
+    return Box(
+        top=max(0, round(centre_y - side / 2)),
+        right=min(width, round(centre_x + side / 2)),
+        bottom=min(height, round(centre_y + side / 2)),
+        left=max(0, round(centre_x - side / 2)),
+    )
 
 
 def face_crop(rgb: np.ndarray, box: Box, max_side: int = 160, margin: float = 0.25) -> np.ndarray:

@@ -41,8 +41,10 @@ def sharpness(rgb: np.ndarray, box: Box) -> float:
     return float(laplacian.var())
 
 
-def choose_reference_face(faces: list[FoundFace], face_index: int | None) -> FoundFace:
-    """The one face to enrol: the only face, or the one the caller picked when the photo has several."""
+def choose_reference_face(faces: list[FoundFace], face_index: int | None, min_face_pixels: int = 0) -> FoundFace:
+    """The one face to enrol: the only face, the one the caller picked when the photo has several, or the only one
+    of at least `min_face_pixels` a side (the others could not be enrolled: CenterFace finds the small faces of
+    people in the background that HOG did not)."""
     if not faces:
         raise EnrolmentRefused("no_face", "no face was found in the photo")
     if face_index is not None:
@@ -51,6 +53,9 @@ def choose_reference_face(faces: list[FoundFace], face_index: int | None) -> Fou
                 "bad_face_index", f"face_index {face_index} is out of range: the photo has {len(faces)} face(s)"
             )
         return faces[face_index]
+    large = [face for face in faces if min(face.box.width, face.box.height) >= min_face_pixels]
+    if len(faces) > 1 and len(large) == 1:
+        return large[0]
     if len(faces) > 1:
         raise EnrolmentRefused(
             "multiple_faces",

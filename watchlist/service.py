@@ -248,7 +248,7 @@ def analyse_face(
 
     rgb = decode_image(image_bytes, policy.max_image_pixels)
     faces = sorted(engine.find_faces(rgb), key=lambda face: face.box.left)
-    chosen = choose_reference_face(faces, face_index)
+    chosen = choose_reference_face(faces, face_index, policy.gates.min_face_pixels)
     quality = check_quality(rgb, chosen, policy.gates)
     return AnalysedFace(
         encoding=chosen.encoding,

@@ -1,16 +1,19 @@
 """The `impwatch` command, run in this process (tests/impwatch.py) on a real SQLite file."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlmodel import Session, select
 
 from app.auth.models import AuditEvent
 from app.cli import tell_how_to_make_the_first_key
 from app.db import make_engine
 from app.runtime import Runtime
-from tests.factories import api_key, faceless_photo, truncated_jpeg
+from tests.factories import api_key, faceless_photo, small_face_photo, truncated_jpeg
 from tests.impwatch import run
 from tests.support import fixture_path
 from watchlist.models import FaceCalibration
@@ -215,3 +218,38 @@ def test_serve_says_how_to_make_the_first_operator_key_until_there_is_one(
     api_key(runtime, "operator")
     tell_how_to_make_the_first_key(runtime)
     assert capsys.readouterr().err == ""
+
+
+def test_the_face_detector_settings_choose_the_detector(tmp_path: Path) -> None:
+    """A face 22 pixels wide in a news-photo-sized picture, as a photo and as a 2-frame animation: CenterFace finds
+    it, dlib's HOG does not. Photos get CenterFace by default, frames HOG."""
+    rgb, _ = small_face_photo(22)
+    photo, animation = tmp_path / "crowd.png", tmp_path / "crowd-animated.png"
+    Image.fromarray(rgb).save(photo)
+    frames = [Image.fromarray(rgb), Image.fromarray(rgb[:, ::-1].copy())]
+    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=1000)
+
+    def faces(path: Path, **env: str) -> int:
+        return len(json.loads(run(tmp_path, "scan", "--json", str(path), settings=env).stdout)["faces"])
+
+    assert faces(photo) == 1 and faces(photo, IMPWATCH_FACE_DETECTOR="hog") == 0
+    assert faces(animation) == 0 and faces(animation, IMPWATCH_VIDEO_FACE_DETECTOR="centerface") == 2
+
+
+def test_a_bad_face_detector_setting_is_refused_with_its_name(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "person", "list"],
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "IMPWATCH_DATA_DIR": str(tmp_path / "data"),
+            "IMPWATCH_FACE_DETECTOR": "yolo",
+            "COLUMNS": "200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "setting IMPWATCH_FACE_DETECTOR='yolo': Input should be 'centerface' or 'hog'" in done.stderr
+    assert "Traceback" not in done.stderr

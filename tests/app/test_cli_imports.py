@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = {"dlib", "face_recognition", "telethon", "av", "dramatiq", "pika"}
+HEAVY = {"dlib", "face_recognition", "onnxruntime", "onnx", "telethon", "av", "dramatiq", "pika"}
 """Slow to import (Telethon and face_recognition take seconds): only the code that detects faces, reads Telegram
 or decodes video imports them."""
 NOT_NEEDED_TO_LIST = {"fastapi", "alembic", "numpy", "PIL", "httpx", "apscheduler", "prometheus_client"}

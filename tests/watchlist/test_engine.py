@@ -16,8 +16,9 @@ def test_finds_every_face(name: str, count: int) -> None:
 
 
 def test_boxes_are_in_original_pixels_when_detection_was_downscaled() -> None:
-    full = faces_in("obama_and_biden.jpg", FaceEngine(EngineOptions(detection_max_side=4000)))
-    scaled = faces_in("obama_and_biden.jpg", FaceEngine(EngineOptions(detection_max_side=800)))
+    """dlib's detector (CenterFace's scale is `centerface_side`, tests/watchlist/test_centerface.py)."""
+    full = faces_in("obama_and_biden.jpg", FaceEngine(EngineOptions(face_detector="hog", detection_max_side=4000)))
+    scaled = faces_in("obama_and_biden.jpg", FaceEngine(EngineOptions(face_detector="hog", detection_max_side=800)))
     assert len(full) == len(scaled) == 3
     for a, b in zip(sorted(full, key=lambda f: f.box.left), sorted(scaled, key=lambda f: f.box.left), strict=True):
         assert abs(a.box.left - b.box.left) < 0.15 * a.box.width

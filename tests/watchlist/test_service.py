@@ -1,11 +1,13 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlmodel import Session
 
 from app.runtime import Runtime
 from core.scope import INSTALLATION
-from tests.factories import enrol_person, faceless_photo
+from tests.factories import enrol_person, faceless_photo, png_bytes, small_face_photo
 from tests.support import fixture_bytes, fixture_path
 from watchers.frames import FrameSampling
 from watchers.scanning import analyse_file
@@ -73,6 +75,19 @@ def test_enrolment_refuses_unsuitable_photos_and_stores_nothing(runtime: Runtime
             service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
         assert refused.value.code == code
         assert service.list_reference_faces(session, person) == []
+
+
+def test_a_photo_with_small_faces_in_the_background_enrols_its_one_large_face(runtime: Runtime) -> None:
+    """Faces too small to enrol (CenterFace finds people far behind) do not make a portrait a group photo."""
+    portrait = Image.open(fixture_path("obama.jpg")).convert("RGB")
+    small, where = small_face_photo(30)
+    portrait.paste(Image.fromarray(small).crop((where.left - 60, where.top - 60, where.right + 60, where.bottom + 60)))
+    data = png_bytes(np.asarray(portrait))
+    assert len(runtime.face_engine.find_faces(np.asarray(portrait))) == 2
+    with Session(runtime.db_engine) as session:
+        person = service.create_person(session, PersonCreate(display_name="Barack Obama"))
+        face = service.enrol_face(session, person, data, runtime.face_engine, runtime.enrolment_policy)
+        assert face.box_left > 200
 
 
 def test_caller_picks_one_face_of_a_group_photo(runtime: Runtime) -> None:
