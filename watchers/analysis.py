@@ -77,7 +77,9 @@ def analyse_media(
     analysed one shares that analysis (stored with `reused_from`, no face work, answered False like a cached one);
     an edited copy is analysed and joins the nearest one's cluster; anything else founds a cluster of its own (its
     sha256). Near copies analysed in this process wait for each other (`watchers.perceptual.IN_FLIGHT`), so two
-    copies fetched at once by two watches do not both found a cluster.
+    copies fetched at once by two watches do not both found a cluster; across processes (analysis workers on other
+    machines), a content that would found a cluster looks for a near one again as it is stored, one at a time
+    (`_store_once`), and joins the cluster a near copy founded meanwhile.
     """
     with Session(db_engine) as session:
         if session.get(MediaAnalysis, sha256) is not None:
@@ -97,13 +99,19 @@ def analyse_media(
         if media is not None:
             _set_hash(row, media)
             row.cluster = neighbour.cluster if neighbour is not None else sha256
-        stored = _store_once(db_engine, row, detections_of(sha256, analysis))
+        founds = media if media is not None and neighbour is None else None
+        stored = _store_once(db_engine, row, detections_of(sha256, analysis), founds=founds)
     if stored:
         _count_background(db_engine, analysis, matchers)
     return True
 
 
 def _nearest_analysed(db_engine: Engine, media: MediaHash) -> Neighbour | None:
+    with Session(db_engine) as session:
+        return _nearest_in(session, media)
+
+
+def _nearest_in(session: Session, media: MediaHash) -> Neighbour | None:
     """The analysed photo or video nearest to this hash, within the cluster threshold (`watchers.perceptual`).
 
     Photos: a linear scan of the hashes of analysed photos, a 64-bit XOR each, a few milliseconds per ten thousand.
@@ -119,8 +127,7 @@ def _nearest_analysed(db_engine: Engine, media: MediaHash) -> Neighbour | None:
     if media.kind == "video":
         samples = video_samples(media.value)
         query = query.where(col(MediaAnalysis.vhash_samples).between(samples - VIDEO_SHIFT, samples + VIDEO_SHIFT))
-    with Session(db_engine) as session:
-        rows = session.exec(query).all()
+    rows = session.exec(query).all()
     return nearest(media, ((sha, other, cluster) for sha, other, cluster in rows if other and cluster))
 
 
@@ -219,11 +226,22 @@ def detections_of(sha256: str, analysis: FileAnalysis) -> list[Detection]:
     ]
 
 
-def _store_once(db_engine: Engine, row: MediaAnalysis, detections: list[Detection]) -> bool:
+def _store_once(
+    db_engine: Engine, row: MediaAnalysis, detections: list[Detection], founds: MediaHash | None = None
+) -> bool:
     """Insert an analysis and its detections in one transaction; when another call stored the same content first,
-    keep theirs (and answer False)."""
+    keep theirs (and answer False).
+
+    `founds`: the hash of a content that found no near one when its analysis began. Another process may have stored
+    a near copy meanwhile, so the nearest is looked up again, holding the cluster lock (PostgreSQL's transaction
+    advisory lock; SQLite writes one transaction at a time), and the row joins that copy's cluster if there is one."""
     with Session(db_engine) as session:
         try:
+            if founds is not None:
+                _lock_cluster_founding(session)
+                neighbour = _nearest_in(session, founds)
+                if neighbour is not None:
+                    row.cluster = neighbour.cluster
             session.add(row)
             session.flush()
             session.add_all(detections)
@@ -233,6 +251,15 @@ def _store_once(db_engine: Engine, row: MediaAnalysis, detections: list[Detectio
             session.rollback()
             log.info("media %s was analysed concurrently; using the stored analysis", row.sha256)
             return False
+
+
+CLUSTER_LOCK = 0x1A7C1
+"""The advisory lock key that serialises the founding of clusters across processes."""
+
+
+def _lock_cluster_founding(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK})
 
 
 def scan_file(

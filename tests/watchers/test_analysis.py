@@ -12,11 +12,13 @@ from sqlmodel import Session, select
 
 from app.runtime import Runtime
 from tests.factories import enrol_person
-from tests.support import fixture_bytes
+from tests.media_copies import write_copy
+from tests.support import FIXTURES, fixture_bytes
 from tests.watchers.test_media_store import OneFileSource
 from watchers.analysis import FaceAnalyser, analyse_media
 from watchers.media_store import Download, MediaMissing
 from watchers.models import Detection, MediaAnalysis, MediaItem
+from watchers.perceptual import photo_hash
 from watchers.scanning import FileAnalysis
 from watchlist.matcher import Matcher
 
@@ -108,3 +110,33 @@ def test_content_the_store_does_not_hold_is_not_analysed(runtime: Runtime) -> No
         analyse(runtime, missing, runtime.workers)
     with Session(runtime.db_engine) as session:
         assert session.exec(select(sa.func.count()).select_from(MediaAnalysis)).one() == 0
+
+
+def test_an_edited_copy_joins_the_cluster_another_process_founded_while_it_was_analysed(
+    runtime: Runtime, stored: Download, tmp_path: Path
+) -> None:
+    """Analysis workers on two machines take the original and its cropped copy at once: neither sees the other
+    when it begins, but the copy looks again as it is stored, and joins the original's cluster (one alert)."""
+    enrol_person(runtime, "Barack Obama", "obama.jpg")
+    original = runtime.media_store.open(stored.sha256)
+    with original as path:
+        original_hash = photo_hash(path)
+    crop = write_copy(FIXTURES / "obama2.jpg", "cropped_5", tmp_path / "cropped.jpg")
+    item = MediaItem(post_id=None, kind="photo", locator="y")  # type: ignore[arg-type]
+    copy = runtime.media_store.fetch(OneFileSource(crop.read_bytes()), item)  # type: ignore[arg-type]
+
+    def another_process_stores_the_original() -> None:
+        with Session(runtime.db_engine) as session:
+            row = MediaAnalysis(
+                sha256=stored.sha256, kind="photo", size=1, width=1, height=1, frames_scanned=1, faces_found=1
+            )
+            row.phash, row.cluster = original_hash, stored.sha256
+            session.add(row)
+            session.commit()
+
+    try:
+        assert analyse(runtime, copy.sha256, CountingFaces(runtime.workers, another_process_stores_the_original))
+    finally:
+        runtime.media_store.release(copy)
+    [analysis], _ = stored_rows(runtime, copy.sha256)
+    assert analysis.cluster == stored.sha256 and analysis.reused_from is None, "analysed, in the original's cluster"
