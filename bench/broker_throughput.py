@@ -10,7 +10,7 @@ medians are printed, and the ratio two/one, with the workers' CPU seconds per an
 hardly moves with what else loads the machine: equal CPU per analysis with two workers means the broker adds no
 work, and two free cores give twice the rate).
 
-    .venv/bin/python -m bench.broker_throughput [--items 24] [--repeats 3] [--broker-url amqp://...]
+    .venv/bin/python -m bench.broker_throughput [--items 48] [--repeats 3] [--broker-url amqp://...]
 
 Exits 1 when the ratio is under `--min-ratio` (default 0: report only; the goal on 2 cores is 1.8).
 """
@@ -209,7 +209,7 @@ def _delete_queues(broker_url: str, prefix: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=24)
+    parser.add_argument("--items", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--broker-url", default="amqp://guest:guest@127.0.0.1:5672/%2F", help="RabbitMQ")
     parser.add_argument("--min-ratio", type=float, default=0.0)
