@@ -724,6 +724,29 @@ def _scan_only_demo() -> None:
     )
 
 
+@cli.command("settings")
+def settings_command(
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Rewrite the table between this file's <!-- settings:start/end --> markers instead"),
+    ] = None,
+) -> None:
+    """Print every IMPWATCH_ setting with its default and what it does, as a Markdown table (the README's)."""
+    from app.settings import settings_reference, with_settings_reference
+
+    if readme is None:
+        typer.echo(settings_reference(), nl=False)
+        return
+    try:
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(with_settings_reference(text), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        err.print(f"[red]error:[/] {readme}: {reason}", highlight=False)
+        raise typer.Exit(2) from exc
+    out.print(f"settings table written to {readme}")
+
+
 def main() -> None:
     try:
         cli()

@@ -24,6 +24,7 @@ LIGHT_COMMANDS = [
     ["alerts", "list"],
     ["watch", "list"],
     ["person", "list"],
+    ["settings"],
 ]
 
 RUN_AND_LIST_MODULES = """
