@@ -27,7 +27,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; empty means a SQLite file `impwatch.db` under data_dir.",
     )
     host: str = Field(default="127.0.0.1", description="Address `impwatch serve` listens on (`--host` overrides it).")
-    port: int = Field(default=8000, description="Port `impwatch serve` listens on (`--port` overrides it).")
+    port: int = Field(
+        default=8000, description="Port `impwatch serve` (and the demo's console) listens on; `--port` overrides it."
+    )
     worker_metrics_host: str = Field(default="127.0.0.1", description="Where `impwatch worker` serves its metrics.")
     worker_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Port of `impwatch worker`'s Prometheus metrics; 0: none."
@@ -98,7 +100,7 @@ class Settings(BaseSettings):
     )
 
     video_sample_fps: float = Field(
-        default=1.0, gt=0, le=30, description="Frames analysed per second of a video or animation (and its first)."
+        default=1.0, gt=0, le=30, description="Frames analysed per second of a video or animation, after its first."
     )
     video_max_seconds: float = Field(
         default=1800.0, gt=0, description="Seconds of a video or animation analysed from its start; more: truncated."
