@@ -249,7 +249,10 @@ class Settings(BaseSettings):
     telegram_callback_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often the notification bots are asked for button presses."
     )
-    smtp_host: str | None = Field(default=None, description="The mail server; email channels need it.")
+    smtp_host: str | None = Field(
+        default=None,
+        description="The mail server; without it no email is sent (email deliveries are retried and say why).",
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535, description="The mail server's port.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before login.")
     smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the mail server with.")
