@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from core.clock import utcnow
 from core.errors import InputRejected
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis
@@ -87,6 +89,7 @@ def analyse_media(
         matcher = matchers.get(session)
     with media_store.open(sha256) as path, IN_FLIGHT.claim(media_hash(path)) as media:
         size = path.stat().st_size
+        looked_at = utcnow()
         neighbour = _nearest_analysed(db_engine, media) if media is not None else None
         if media and neighbour and neighbour.reusable and _store_reuse(db_engine, sha256, size, media, neighbour):
             return False
@@ -99,7 +102,7 @@ def analyse_media(
         if media is not None:
             _set_hash(row, media)
             row.cluster = neighbour.cluster if neighbour is not None else sha256
-        founds = media if media is not None and neighbour is None else None
+        founds = Founding(media, looked_at) if media is not None and neighbour is None else None
         stored = _store_once(db_engine, row, detections_of(sha256, analysis), founds=founds)
     if stored:
         _count_background(db_engine, analysis, matchers)
@@ -111,7 +114,7 @@ def _nearest_analysed(db_engine: Engine, media: MediaHash) -> Neighbour | None:
         return _nearest_in(session, media)
 
 
-def _nearest_in(session: Session, media: MediaHash) -> Neighbour | None:
+def _nearest_in(session: Session, media: MediaHash, stored_since: datetime | None = None) -> Neighbour | None:
     """The analysed photo or video nearest to this hash, within the cluster threshold (`watchers.perceptual`).
 
     Photos: a linear scan of the hashes of analysed photos, a 64-bit XOR each, a few milliseconds per ten thousand.
@@ -124,6 +127,8 @@ def _nearest_in(session: Session, media: MediaHash) -> Neighbour | None:
         col(MediaAnalysis.cluster).is_not(None),
         col(MediaAnalysis.error_code).is_(None),
     )
+    if stored_since is not None:
+        query = query.where(col(MediaAnalysis.analysed_at) >= stored_since)
     if media.kind == "video":
         samples = video_samples(media.value)
         query = query.where(col(MediaAnalysis.vhash_samples).between(samples - VIDEO_SHIFT, samples + VIDEO_SHIFT))
@@ -226,20 +231,37 @@ def detections_of(sha256: str, analysis: FileAnalysis) -> list[Detection]:
     ]
 
 
+@dataclass(frozen=True)
+class Founding:
+    """A content that found no near one when it looked, at `looked_at`."""
+
+    media: MediaHash
+    looked_at: datetime
+
+    @property
+    def stored_since(self) -> datetime:
+        """Analyses stored from then on, less `CLOCK_SKEW` (other machines stamp their rows by their own clock)."""
+        return self.looked_at - CLOCK_SKEW
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def _store_once(
-    db_engine: Engine, row: MediaAnalysis, detections: list[Detection], founds: MediaHash | None = None
+    db_engine: Engine, row: MediaAnalysis, detections: list[Detection], founds: Founding | None = None
 ) -> bool:
     """Insert an analysis and its detections in one transaction; when another call stored the same content first,
     keep theirs (and answer False).
 
-    `founds`: the hash of a content that found no near one when its analysis began. Another process may have stored
-    a near copy meanwhile, so the nearest is looked up again, holding the cluster lock (PostgreSQL's transaction
-    advisory lock; SQLite writes one transaction at a time), and the row joins that copy's cluster if there is one."""
+    `founds`: a content that found no near one when its analysis began. Another process may have stored a near copy
+    meanwhile, so the analyses stored since then are looked at again (an index on `analysed_at`: a few rows, not
+    the whole table), holding the cluster lock (PostgreSQL's transaction advisory lock; SQLite writes one
+    transaction at a time), and the row joins that copy's cluster if there is one."""
     with Session(db_engine) as session:
         try:
             if founds is not None:
                 _lock_cluster_founding(session)
-                neighbour = _nearest_in(session, founds)
+                neighbour = _nearest_in(session, founds.media, founds.stored_since)
                 if neighbour is not None:
                     row.cluster = neighbour.cluster
             session.add(row)

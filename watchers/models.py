@@ -140,7 +140,7 @@ class MediaAnalysis(SQLModel, table=True):
         description="A near-identical re-encode is not analysed again: the sha256 whose analysis (and detections) "
         "it shares",
     )
-    analysed_at: datetime = timestamp_field()
+    analysed_at: datetime = timestamp_field(index=True)
 
     @property
     def cluster_key(self) -> str:

@@ -697,3 +697,21 @@ def count_rows(url: str, table: str) -> int:
             return connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     finally:
         engine.dispose()
+
+
+def test_media_analyses_gain_an_index_on_when_they_were_stored_and_keep_their_rows(empty_database: str) -> None:
+    db.upgrade(empty_database, "0004")
+    fill_at_0004(empty_database)
+    db.upgrade(empty_database, "0013")
+    analyses_before = count_rows(empty_database, "media_analysis")
+
+    db.upgrade(empty_database)
+
+    engine = db.make_engine(empty_database)
+    with engine.connect() as connection:
+        indexes = {index["name"] for index in sa.inspect(connection).get_indexes("media_analysis")}
+    engine.dispose()
+    assert "ix_media_analysis_analysed_at" in indexes
+    assert count_rows(empty_database, "media_analysis") == analyses_before == 2
+    command.downgrade(db.alembic_config(empty_database), "0013")
+    assert count_rows(empty_database, "media_analysis") == 2
