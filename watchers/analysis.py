@@ -10,11 +10,12 @@ the sha256, without a change to the pipeline.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -24,7 +25,16 @@ from core.clock import utcnow
 from core.errors import InputRejected
 from watchers.media_store import MediaStore
 from watchers.models import Detection, MediaAnalysis
-from watchers.perceptual import IN_FLIGHT, VIDEO_SHIFT, MediaHash, Neighbour, media_hash, nearest, video_samples
+from watchers.perceptual import (
+    IN_FLIGHT,
+    VIDEO_SHIFT,
+    MediaHash,
+    Neighbour,
+    PhotoHashIndex,
+    media_hash,
+    nearest,
+    video_samples,
+)
 from watchers.scanning import FileAnalysis
 from watchers.schemas import ScanResult
 from watchlist.matcher import Matcher
@@ -110,25 +120,63 @@ def analyse_media(
 
 
 def _nearest_analysed(db_engine: Engine, media: MediaHash) -> Neighbour | None:
+    """The analysed photo or video nearest to this hash, within the cluster threshold (`watchers.perceptual`).
+
+    Photos: this process's index of every analysed photo's hash (`PhotoLookup`), brought up to date first by
+    reading only what was stored since its last look; one XOR and popcount over all of them in numpy. Videos: only
+    those whose length is within `VIDEO_SHIFT` samples of this one's are read (an index on `vhash_samples`), each
+    compared frame by frame in numpy; the cost grows with the videos of about the same length, not with all."""
     with Session(db_engine) as session:
+        if media.kind == "photo":
+            return photo_lookup(db_engine).nearest(session, media.value)
         return _nearest_in(session, media)
 
 
-def _nearest_in(session: Session, media: MediaHash, stored_since: datetime | None = None) -> Neighbour | None:
-    """The analysed photo or video nearest to this hash, within the cluster threshold (`watchers.perceptual`).
+@dataclass
+class PhotoLookup:
+    """The analysed photos' hashes of one database, held in this process and brought up to date on each look."""
 
-    Photos: a linear scan of the hashes of analysed photos, a 64-bit XOR each, a few milliseconds per ten thousand.
-    Videos: only those whose length is within `VIDEO_SHIFT` samples of this one's are read (an index on
-    `vhash_samples`), each compared frame by frame in numpy; the cost grows with the videos of about the same
-    length, not with all of them."""
-    hashed = MediaAnalysis.phash if media.kind == "photo" else MediaAnalysis.vhash
+    index: PhotoHashIndex = field(default_factory=PhotoHashIndex)
+    seen_until: datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def nearest(self, session: Session, phash: str) -> Neighbour | None:
+        with self._lock:
+            since = self.seen_until - CLOCK_SKEW if self.seen_until is not None else None
+            rows = session.exec(_analysed(MediaAnalysis.phash, since).add_columns(MediaAnalysis.analysed_at)).all()
+            self.index.add((sha256, other, cluster) for sha256, other, cluster, _ in rows if other and cluster)
+            if rows:
+                latest = max(stored for *_, stored in rows)
+                self.seen_until = max(latest, self.seen_until) if self.seen_until is not None else latest
+        return self.index.nearest(phash)
+
+
+_PHOTO_LOOKUPS: dict[str, PhotoLookup] = {}
+_PHOTO_LOOKUPS_LOCK = threading.Lock()
+
+
+def photo_lookup(db_engine: Engine) -> PhotoLookup:
+    """This process's photo hash index of the database `db_engine` reaches (one per database URL)."""
+    key = db_engine.url.render_as_string(hide_password=True)
+    with _PHOTO_LOOKUPS_LOCK:
+        return _PHOTO_LOOKUPS.setdefault(key, PhotoLookup())
+
+
+def _analysed(hashed: Any, stored_since: datetime | None) -> Any:
+    """The analysed contents with a hash of this kind and a cluster, stored since `stored_since` if given."""
     query = select(MediaAnalysis.sha256, hashed, MediaAnalysis.cluster).where(
         col(hashed).is_not(None),
         col(MediaAnalysis.cluster).is_not(None),
         col(MediaAnalysis.error_code).is_(None),
     )
-    if stored_since is not None:
-        query = query.where(col(MediaAnalysis.analysed_at) >= stored_since)
+    return query.where(col(MediaAnalysis.analysed_at) >= stored_since) if stored_since is not None else query
+
+
+def _nearest_in(session: Session, media: MediaHash, stored_since: datetime | None = None) -> Neighbour | None:
+    """The nearest to this hash among the analyses read from the database (all, or those stored since
+    `stored_since`): the store-time check of a new cluster, and every video lookup."""
+    hashed = MediaAnalysis.phash if media.kind == "photo" else MediaAnalysis.vhash
+    query = _analysed(hashed, stored_since)
     if media.kind == "video":
         samples = video_samples(media.value)
         query = query.where(col(MediaAnalysis.vhash_samples).between(samples - VIDEO_SHIFT, samples + VIDEO_SHIFT))

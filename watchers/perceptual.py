@@ -321,3 +321,51 @@ class InFlight:
 
 
 IN_FLIGHT = InFlight()
+
+
+class PhotoHashIndex:
+    """The analysed photos' hashes held in this process as one numpy array, so that finding the nearest is one XOR
+    and popcount over all of them, not a query that reads every hash again for each new photo.
+
+    The caller adds what was stored since its last look (by anyone: other processes and machines too), reading only
+    those rows (`watchers.analysis`); what was removed meanwhile may linger, and is checked before it is relied on
+    (a reuse reads the neighbour's analysis, and analyses the photo itself when it is gone)."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._hashes: np.ndarray = np.zeros(0, dtype=np.uint64)
+        self._rows: list[tuple[str, str]] = []
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """`(sha256, phash, cluster)` rows; those already held are skipped."""
+        import numpy as np
+
+        with self._lock:
+            new = [(sha, phash, cluster) for sha, phash, cluster in rows if sha not in self._known]
+            if not new:
+                return
+            self._known.update(sha for sha, _, _ in new)
+            self._rows += [(sha, cluster) for sha, _, cluster in new]
+            fresh = np.array([int(phash, 16) for _, phash, _ in new], dtype=np.uint64)
+            self._hashes = np.concatenate([self._hashes, fresh])
+
+    def nearest(self, phash: str) -> Neighbour | None:
+        """The nearest held photo within `CLUSTER_DISTANCE` bits (the first stored, of equally near ones)."""
+        import numpy as np
+
+        with self._lock:
+            hashes, rows = self._hashes, self._rows
+        if not len(hashes):
+            return None
+        bits = np.bitwise_count(np.bitwise_xor(hashes, np.uint64(int(phash, 16))))
+        index = int(np.argmin(bits))
+        if bits[index] > CLUSTER_DISTANCE:
+            return None
+        sha256, cluster = rows[index]
+        return Neighbour(sha256, cluster, Gap(int(bits[index]), int(bits[index])))
+
+    def __len__(self) -> int:
+        return len(self._rows)

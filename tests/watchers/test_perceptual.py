@@ -25,12 +25,13 @@ from tests.media_copies import EDITS, REENCODES, VIDEO_COPIES, VIDEO_REENCODES, 
 from tests.support import FIXTURES, fixture_bytes
 from tests.watchers.test_media_store import OneFileSource
 from watchers import pipeline
-from watchers.analysis import LocalExecutor
+from watchers.analysis import LocalExecutor, photo_lookup
 from watchers.models import MediaAnalysis, MediaItem, Post, Watch
 from watchers.perceptual import (
     CLUSTER_DISTANCE,
     REUSE_DISTANCE,
     VIDEO_REUSE_FRAME_DISTANCE,
+    PhotoHashIndex,
     distance,
     media_hash,
     photo_hash,
@@ -343,3 +344,32 @@ def test_a_copy_with_other_footage_spliced_in_is_analysed_not_reused(clips: dict
     gap = video_gap(original, spliced)
     assert gap is not None and gap.distance == 0.0 and gap.worst > VIDEO_REUSE_FRAME_DISTANCE
     assert not gap.reusable and gap.clusters
+
+
+def test_the_photo_index_finds_the_nearest_within_the_cluster_distance_and_holds_each_photo_once() -> None:
+    index = PhotoHashIndex()
+    base = 0x0F0F0F0F0F0F0F0F
+    index.add([("a" * 64, f"{base:016x}", "a" * 64), ("b" * 64, f"{base ^ 0xFF:016x}", "b" * 64)])
+    index.add([("a" * 64, f"{base:016x}", "a" * 64)])
+    assert len(index) == 2, "a photo already held is not added twice"
+
+    three_bits_off = f"{base ^ 0b111:016x}"
+    found = index.nearest(three_bits_off)
+    assert found is not None and (found.sha256, found.distance, found.reusable) == ("a" * 64, 3, True)
+    far = f"{base ^ 0xFFFFFFFF00000000:016x}"
+    assert index.nearest(far) is None, "32 bits off is another picture"
+    assert PhotoHashIndex().nearest(three_bits_off) is None
+
+
+def test_the_photo_lookup_sees_what_another_process_stored_after_its_last_look(runtime: Runtime) -> None:
+    lookup = photo_lookup(runtime.db_engine)
+    phash = "0f0f0f0f0f0f0f0f"
+    with Session(runtime.db_engine) as session:
+        assert lookup.nearest(session, phash) is None
+        row = MediaAnalysis(sha256="c" * 64, kind="photo", size=1, width=1, height=1, frames_scanned=1)
+        row.phash, row.cluster = phash, "c" * 64
+        session.add(row)  # as another machine's worker would commit it
+        session.commit()
+        found = lookup.nearest(session, phash)
+    assert found is not None and found.cluster == "c" * 64
+    assert photo_lookup(runtime.db_engine) is lookup, "one index per database in a process"
