@@ -1,4 +1,4 @@
-"""Health checks: liveness, and readiness (database migrated, face models present)."""
+"""Health checks: liveness, and readiness (database migrated, face models present, the broker answering)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Not ready; `checks` says what failed"}})
 def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers and its schema is at the latest migration; the face models are loaded."""
+    """Readiness: the database answers and its schema is at the latest migration; the face models are loaded; the
+    broker answers, when one is configured (`IMPWATCH_BROKER_URL`)."""
     checks = {"database": _database_check(request), "face_models": _face_model_check(request)}
+    if request.app.state.settings.broker_url:
+        checks["broker"] = _broker_check(request)
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
@@ -32,6 +35,14 @@ def _database_check(request: Request) -> str:
         return "ok" if schema_is_current(request.app.state.db_engine) else "schema is not at the latest migration"
     except SQLAlchemyError as exc:
         return f"unreachable: {exc.__class__.__name__}"
+
+
+def _broker_check(request: Request) -> str:
+    try:
+        request.app.state.runtime.task_queue.depths()
+    except Exception as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+    return "ok"
 
 
 def _face_model_check(request: Request) -> str:

@@ -30,6 +30,11 @@ router = api_router(tags=["health"])
 def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
     read_outbox(request.app.state.db_engine)
+    runtime = request.app.state.runtime
+    if runtime.settings.broker_url:
+        from app.queue.metrics import read_queues
+
+        read_queues(runtime.task_queue)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -43,6 +43,15 @@ WITH_AN_ACCOUNT = frozenset({"tme_preview"})
 """Sources that use the session when the installation has one (the media a preview hides): pinned then too."""
 
 
+@dataclass(frozen=True)
+class QueueDepth:
+    """A queue's messages: waiting, waiting for a retry (delayed), and dead-lettered after the last retry."""
+
+    ready: int
+    delayed: int
+    dead: int
+
+
 class AnalysisNotStored(RuntimeError):
     """The analysis a watch run enqueued was not stored before its deadline."""
 
@@ -113,6 +122,15 @@ class TaskQueue:
 
     def serve(self, handlers: Handlers) -> None:
         self.handlers = handlers
+
+    def depths(self) -> dict[str, QueueDepth] | None:
+        """The messages of each queue, read from RabbitMQ (a passive count, nothing consumed); None on Redis,
+        whose broker keeps no such count. Raises when the broker cannot be reached."""
+        counts = getattr(self.broker, "get_queue_message_counts", None)
+        if counts is None:
+            self.broker.client.ping()  # type: ignore[attr-defined]  # the Redis broker's client
+            return None
+        return {name: QueueDepth(*counts(self.queue_name(name))) for name in QUEUES}
 
     def close(self) -> None:
         self.broker.close()
