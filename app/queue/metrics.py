@@ -4,6 +4,7 @@ it answers, and each queue's messages by state."""
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from prometheus_client import Gauge
 
@@ -25,6 +26,6 @@ def read_queues(queue: TaskQueue) -> bool:
         return False
     BROKER_UP.set(1)
     for name, depth in (depths or {}).items():
-        for state in ("ready", "delayed", "dead"):
-            QUEUE_MESSAGES.labels(queue.queue_name(name), state).set(getattr(depth, state))
+        for state, messages in asdict(depth).items():
+            QUEUE_MESSAGES.labels(queue.queue_name(name), state).set(messages)
     return True
